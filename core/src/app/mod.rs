@@ -1,0 +1,294 @@
+//! The app: handlers bound to logical trigger names, carried by any host.
+
+mod dispatch;
+mod schedule;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::response::IntoResponse;
+use futures::StreamExt;
+use tower::Service;
+
+pub use dispatch::{BatchFailure, BatchOutcome, BoxFuture};
+pub use schedule::Schedule;
+
+use crate::event::{BlobEvent, EventData, QueueMessage, ScheduleTick};
+use crate::{Env, Error, ErrorKind, Result, validate};
+use dispatch::{Handler, boxed, invoke};
+
+/// A trigger, by kind and logical name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Trigger {
+    /// Messages of the queue bound to this name.
+    Queue(String),
+    /// Changes to the bucket bound to this name.
+    Blob(String),
+    /// Ticks of the schedule of this name.
+    Schedule(String),
+}
+
+impl Trigger {
+    /// The logical name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Queue(n) | Self::Blob(n) | Self::Schedule(n) => n,
+        }
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Queue(n) => write!(f, "queue {n:?}"),
+            Self::Blob(n) => write!(f, "blob {n:?}"),
+            Self::Schedule(n) => write!(f, "schedule {n:?}"),
+        }
+    }
+}
+
+/// A serverless app: an HTTP service and event handlers bound to logical names. The same `App`
+/// runs on every host — Lambda, Azure Functions, Cloud Functions / Cloud Run, or locally.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+/// use cloudport_core::{App, Env, Schedule, Trigger};
+/// use cloudport_core::event::{Event, QueueMessage};
+/// use std::time::Duration;
+///
+/// async fn on_order(event: Event<QueueMessage>, env: Env) -> cloudport_core::Result<()> {
+///     let text = event.data().text()?.to_owned();
+///     env.kv("orders")?.put(event.id(), text, cloudport_core::Precondition::None).await?;
+///     Ok(())
+/// }
+///
+/// let app = App::new()
+///     .on_queue("orders", on_order)
+///     .on_schedule("nightly", Schedule::every(Duration::from_secs(3600)), |_tick, _env| async { Ok(()) });
+/// app.validate()?;
+///
+/// // A host delivers an event:
+/// let memory = cloudport_memory::Memory::new();
+/// let env = Env::builder().provider(memory.clone()).fallback_scheme("mem").build();
+/// let event = QueueMessage::new("orders", "m-1", "two pizzas").to_cloudevent("mem://orders");
+/// app.dispatch(&env, &Trigger::Queue("orders".into()), event).await?;
+/// assert_eq!(memory.kv("orders").get("m-1").await?.unwrap().value, "two pizzas");
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct App {
+    http: Option<Router>,
+    queues: BTreeMap<String, Handler<QueueMessage>>,
+    blobs: BTreeMap<String, Handler<BlobEvent>>,
+    schedules: BTreeMap<String, (Schedule, Handler<ScheduleTick>)>,
+    fallback: Option<Handler<cloudevents::Event>>,
+    queue_concurrency: usize,
+    env: Option<Env>,
+    errors: Vec<Error>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("http", &self.http.is_some())
+            .field("triggers", &self.triggers())
+            .field("fallback", &self.fallback.is_some())
+            .finish()
+    }
+}
+
+impl App {
+    /// An app with no handlers.
+    pub fn new() -> Self {
+        Self {
+            queue_concurrency: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Serves HTTP with any tower service (an axum `Router`, say), unchanged on every host.
+    pub fn http<S>(mut self, service: S) -> Self
+    where
+        S: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+        S::Response: IntoResponse + 'static,
+        S::Future: Send + 'static,
+    {
+        self.http = Some(Router::new().fallback_service(service));
+        self
+    }
+
+    fn check_name(&mut self, name: &str) {
+        if let Err(e) = validate::logical_name(name) {
+            self.errors.push(e.with_operation("app.register"));
+        }
+    }
+
+    /// Handles messages of the queue bound to `name`. A handler error or panic fails that message
+    /// alone: it is redelivered (and dead-lettered after its queue's limit), never lost.
+    pub fn on_queue<F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(crate::event::Event<QueueMessage>, Env) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let name = name.into();
+        self.check_name(&name);
+        self.queues.insert(name, boxed(handler));
+        self
+    }
+
+    /// Handles objects created in or deleted from the bucket bound to `name`.
+    pub fn on_blob<F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(crate::event::Event<BlobEvent>, Env) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let name = name.into();
+        self.check_name(&name);
+        self.blobs.insert(name, boxed(handler));
+        self
+    }
+
+    /// Handles ticks of a schedule.
+    pub fn on_schedule<F, Fut>(mut self, name: impl Into<String>, schedule: Schedule, handler: F) -> Self
+    where
+        F: Fn(crate::event::Event<ScheduleTick>, Env) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let name = name.into();
+        self.check_name(&name);
+        if let Err(e) = schedule.validate() {
+            self.errors.push(e.with_resource(name.clone()));
+        }
+        self.schedules.insert(name, (schedule, boxed(handler)));
+        self
+    }
+
+    /// Handles every event that no named handler takes, as a raw CloudEvent.
+    pub fn on_any_event<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(crate::event::Event<cloudevents::Event>, Env) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        self.fallback = Some(boxed(handler));
+        self
+    }
+
+    /// How many messages of one queue batch are handled at once (default 1: in order).
+    pub fn queue_concurrency(mut self, n: usize) -> Self {
+        self.queue_concurrency = n.max(1);
+        self
+    }
+
+    /// Runs the app in this environment instead of the one its host builds (for tests and mocks).
+    pub fn with_env(mut self, env: Env) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// The environment set with [`App::with_env`], if any.
+    pub fn env(&self) -> Option<&Env> {
+        self.env.as_ref()
+    }
+
+    /// Checks the registrations (names, schedules); hosts call it before serving.
+    pub fn validate(&self) -> Result<()> {
+        match self.errors.first() {
+            Some(e) => Err(e.clone_without_source()),
+            None => Ok(()),
+        }
+    }
+
+    /// The HTTP service, if any.
+    pub fn http_router(&self) -> Option<Router> {
+        self.http.clone()
+    }
+
+    /// Every named trigger, in order.
+    pub fn triggers(&self) -> Vec<Trigger> {
+        let queues = self.queues.keys().cloned().map(Trigger::Queue);
+        let blobs = self.blobs.keys().cloned().map(Trigger::Blob);
+        let schedules = self.schedules.keys().cloned().map(Trigger::Schedule);
+        queues.chain(blobs).chain(schedules).collect()
+    }
+
+    /// The schedule of a named schedule trigger.
+    pub fn schedule(&self, name: &str) -> Option<&Schedule> {
+        self.schedules.get(name).map(|(s, _)| s)
+    }
+
+    /// Whether a handler (named or the fallback) takes this trigger.
+    pub fn handles(&self, trigger: &Trigger) -> bool {
+        self.fallback.is_some()
+            || match trigger {
+                Trigger::Queue(n) => self.queues.contains_key(n),
+                Trigger::Blob(n) => self.blobs.contains_key(n),
+                Trigger::Schedule(n) => self.schedules.contains_key(n),
+            }
+    }
+
+    /// Delivers one event to the handler of `trigger` (or the fallback). A malformed event fails
+    /// with `Malformed`; a handler panic with `ErrorKind::Handler`; neither takes the process down.
+    pub async fn dispatch(
+        &self,
+        env: &Env,
+        trigger: &Trigger,
+        event: cloudevents::Event,
+    ) -> Result<()> {
+        let env = env.clone();
+        let result = match trigger {
+            Trigger::Queue(n) => self.route(self.queues.get(n), event, env).await,
+            Trigger::Blob(n) => self.route(self.blobs.get(n), event, env).await,
+            Trigger::Schedule(n) => {
+                self.route(self.schedules.get(n).map(|(_, h)| h), event, env)
+                    .await
+            }
+        };
+        result.map_err(|e| e.with_operation("app.dispatch").with_resource(trigger.to_string()))
+    }
+
+    async fn route<T: EventData>(
+        &self,
+        handler: Option<&Handler<T>>,
+        event: cloudevents::Event,
+        env: Env,
+    ) -> Result<()> {
+        match (handler, &self.fallback) {
+            (Some(h), _) => invoke(h, event, env).await,
+            (None, Some(fallback)) => invoke(fallback, event, env).await,
+            (None, None) => Err(Error::new(
+                ErrorKind::NotFound,
+                "no handler is registered for this trigger",
+            )),
+        }
+    }
+
+    /// Delivers a batch of queue messages, [`App::queue_concurrency`] at a time, and reports which
+    /// failed. Every message is attempted; one failure does not stop the others.
+    pub async fn dispatch_batch(
+        &self,
+        env: &Env,
+        queue: &str,
+        events: Vec<cloudevents::Event>,
+    ) -> BatchOutcome {
+        use cloudevents::AttributesReader;
+        let trigger = Trigger::Queue(queue.to_owned());
+        let results: Vec<(String, Result<()>)> = futures::stream::iter(events)
+            .map(|event| {
+                let id = event.id().to_owned();
+                let trigger = &trigger;
+                async move { (id, self.dispatch(env, trigger, event).await) }
+            })
+            .buffered(self.queue_concurrency)
+            .collect()
+            .await;
+        BatchOutcome {
+            failures: results
+                .into_iter()
+                .filter_map(|(id, r)| r.err().map(|error| BatchFailure { id, error }))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The conformance suite: one set of async checks of the whole queue, blob and key-value contract,
+//! which every provider's tests run — memory always, the cloud providers against their emulators.
+//!
+//! A provider implements [`Fixture`] (fresh resources, and a way to let time pass) and expands
+//! [`conformance_tests!`](crate::conformance_tests) in a test file, which makes one `#[tokio::test]`
+//! per check:
+//!
+//! ```ignore
+//! cloudport_core::conformance_tests! {
+//!     #[ignore = "needs emulators: ./scripts/test.sh"]
+//!     fixture = MyFixture::new()
+//! }
+//! ```
+//!
+//! Checks panic with a message naming what failed, like assertions.
+
+mod blob;
+mod events;
+mod kv;
+mod queue;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use blob::*;
+pub use events::*;
+pub use kv::*;
+pub use queue::*;
+
+use crate::{Bucket, ErrorKind, KvStore, Queue, Result};
+
+/// What a provider gives the suite.
+#[async_trait]
+pub trait Fixture: Send + Sync {
+    /// A new, empty queue that no other check uses.
+    async fn queue(&self) -> Queue;
+
+    /// A new, empty bucket that no other check uses.
+    async fn bucket(&self) -> Bucket;
+
+    /// A new, empty key-value store that no other check uses.
+    async fn kv(&self) -> KvStore;
+
+    /// Lets `duration` pass for leases, delays and TTLs: a virtual clock advances; a real
+    /// provider sleeps.
+    async fn advance(&self, duration: Duration);
+
+    /// How long after a deadline a real provider may still take to act on it (lease ends,
+    /// delays, expiry). Zero for a virtual clock.
+    fn slack(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    /// How long a receive waits for messages (long polling) in the checks: zero where messages are
+    /// visible at once.
+    fn wait(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+}
+
+/// Asserts that `result` failed with `kind`.
+#[track_caller]
+pub fn assert_kind<T: std::fmt::Debug>(result: Result<T>, kind: ErrorKind, what: &str) {
+    match result {
+        Ok(v) => panic!("{what}: expected a {kind} error, got Ok({v:?})"),
+        Err(e) => assert_eq!(e.kind(), kind, "{what}: expected {kind}, got {e}"),
+    }
+}
+
+/// Expands to one `#[tokio::test]` per conformance check, each on a fresh fixture. Attributes
+/// before `fixture =` (such as `#[ignore = "needs emulators: …"]`) go on every test.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($(#[$attr:meta])* fixture = $fixture:expr $(,)?) => {
+        $crate::conformance_tests!(@all [$(#[$attr])*] $fixture;
+            queue_send_receive_ack,
+            queue_lease_hides_and_expires,
+            queue_nack_redelivers,
+            queue_extend_lease,
+            queue_delayed_send,
+            queue_send_batch_reports_per_item,
+            queue_rejects_bad_input,
+            queue_dead_letter_after_max_deliveries,
+            queue_thousand_messages_failing_consumer,
+            blob_put_get_head,
+            blob_create_only,
+            blob_if_match,
+            blob_ranges,
+            blob_get_if_none_match,
+            blob_stream_roundtrip,
+            blob_delete_is_idempotent,
+            blob_list_prefix_delimiter_pages,
+            blob_copy,
+            blob_rejects_bad_input,
+            kv_put_get_delete,
+            kv_if_absent,
+            kv_if_version,
+            kv_ttl,
+            kv_scan_prefix_pages,
+            kv_key_characters,
+            kv_json_helpers,
+            kv_rejects_bad_input,
+            kv_concurrent_increments
+        );
+    };
+    (@all $attrs:tt $fixture:expr; $($check:ident),* $(,)?) => {
+        $( $crate::conformance_tests!(@one $attrs $fixture; $check); )*
+    };
+    (@one [$(#[$attr:meta])*] $fixture:expr; $check:ident) => {
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$attr])*
+        async fn $check() {
+            let fixture = $fixture;
+            $crate::conformance::$check(&fixture).await;
+        }
+    };
+}

@@ -1,0 +1,331 @@
+//! The environment function code runs in: resources bound by name.
+//!
+//! Function code names logical resources (`env.queue("orders")`); deployment binds each name to a
+//! URL, usually through an environment variable `CLOUDPORT_<KIND>_<NAME>` (`CLOUDPORT_QUEUE_ORDERS=
+//! sqs://orders`, `CLOUDPORT_BUCKET_RECEIPTS=gs://receipts`, `CLOUDPORT_KV_ORDERS=mem://orders`).
+//! Moving clouds changes bindings and cargo features, never function code.
+//!
+//! A queue URL may carry the portable dead-letter policy: `?dead_letter=<name or URL>&max_deliveries=5`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::provider::unknown_scheme;
+use crate::{Bucket, Error, ErrorKind, KvStore, Provider, Queue, ResourceKind, ResourceUrl, Result};
+use crate::validate;
+
+/// Deliveries allowed before a message is dead-lettered, when a URL names a dead-letter queue but
+/// no `max_deliveries`.
+pub const DEFAULT_MAX_DELIVERIES: u32 = 5;
+
+#[derive(Clone)]
+enum Resource {
+    Queue(Queue),
+    Bucket(Bucket),
+    Kv(KvStore),
+}
+
+/// Resources by logical name, opened on first use and shared by every invocation of the process.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+/// use cloudport_core::Env;
+/// let memory = cloudport_memory::Memory::new();
+/// let env = Env::builder()
+///     .provider(memory.clone())
+///     .bind_queue("orders", "mem://orders-v2")
+///     .build();
+/// env.queue("orders")?.send("hello").await?;
+/// assert_eq!(memory.queue_driver("orders-v2").len(), 1);
+///
+/// let missing = env.bucket("receipts").unwrap_err();
+/// assert!(missing.message().contains("CLOUDPORT_BUCKET_RECEIPTS"));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Env {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    providers: Vec<Arc<dyn Provider>>,
+    urls: HashMap<(ResourceKind, String), String>,
+    vars: Vars,
+    fallback_scheme: Option<String>,
+    opened: Mutex<HashMap<(ResourceKind, String), Resource>>,
+}
+
+#[derive(Clone)]
+enum Vars {
+    Process,
+    Fixed(HashMap<String, String>),
+}
+
+impl Vars {
+    fn get(&self, name: &str) -> Option<String> {
+        match self {
+            Vars::Process => std::env::var(name).ok(),
+            Vars::Fixed(map) => map.get(name).cloned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field(
+                "providers",
+                &self.inner.providers.iter().map(|p| p.name()).collect::<Vec<_>>(),
+            )
+            .field("fallback_scheme", &self.inner.fallback_scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The variable that binds a logical name: `CLOUDPORT_QUEUE_ORDERS` for queue `orders`.
+///
+/// ```
+/// use cloudport_core::{env::binding_var, ResourceKind};
+/// assert_eq!(binding_var(ResourceKind::Bucket, "user-uploads"), "CLOUDPORT_BUCKET_USER_UPLOADS");
+/// ```
+pub fn binding_var(kind: ResourceKind, name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect();
+    format!("CLOUDPORT_{}_{name}", kind.env_word())
+}
+
+impl Env {
+    /// Starts building an environment.
+    pub fn builder() -> EnvBuilder {
+        EnvBuilder::default()
+    }
+
+    /// The queue bound to `name`.
+    pub fn queue(&self, name: &str) -> Result<Queue> {
+        match self.resolve(ResourceKind::Queue, name)? {
+            Resource::Queue(q) => Ok(q),
+            _ => Err(Error::new(ErrorKind::Other, "binding resolved to another kind")),
+        }
+    }
+
+    /// The bucket bound to `name`.
+    pub fn bucket(&self, name: &str) -> Result<Bucket> {
+        match self.resolve(ResourceKind::Bucket, name)? {
+            Resource::Bucket(b) => Ok(b),
+            _ => Err(Error::new(ErrorKind::Other, "binding resolved to another kind")),
+        }
+    }
+
+    /// The key-value store bound to `name`.
+    pub fn kv(&self, name: &str) -> Result<KvStore> {
+        match self.resolve(ResourceKind::Kv, name)? {
+            Resource::Kv(k) => Ok(k),
+            _ => Err(Error::new(ErrorKind::Other, "binding resolved to another kind")),
+        }
+    }
+
+    /// A configuration variable of the environment (the process environment, or the fixed set the
+    /// builder was given).
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.inner.vars.get(name)
+    }
+
+    /// The URL `name` is bound to, if any (after the fallback scheme).
+    pub fn binding_url(&self, kind: ResourceKind, name: &str) -> Option<String> {
+        self.inner
+            .urls
+            .get(&(kind, name.to_owned()))
+            .cloned()
+            .or_else(|| self.inner.vars.get(&binding_var(kind, name)))
+            .or_else(|| {
+                self.inner
+                    .fallback_scheme
+                    .as_ref()
+                    .map(|scheme| format!("{scheme}://{name}"))
+            })
+    }
+
+    fn resolve(&self, kind: ResourceKind, name: &str) -> Result<Resource> {
+        let key = (kind, name.to_owned());
+        if let Some(r) = self.opened().get(&key) {
+            return Ok(r.clone());
+        }
+        let context = |e: Error| e.with_operation("env.bind").with_resource(name.to_owned());
+        validate::logical_name(name).map_err(context)?;
+        let Some(url) = self.binding_url(kind, name) else {
+            return Err(context(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{} {name:?} is not bound: set {} to its URL (for example {})",
+                    kind.as_str(),
+                    binding_var(kind, name),
+                    example_url(kind, name)
+                ),
+            )));
+        };
+        let resource = self.open_url(kind, &url).map_err(context)?;
+        // Two invocations may race to open the same name; both get a working resource and the
+        // first one stored is kept.
+        Ok(self.opened().entry(key).or_insert(resource).clone())
+    }
+
+    fn opened(&self) -> std::sync::MutexGuard<'_, HashMap<(ResourceKind, String), Resource>> {
+        self.inner.opened.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn provider_for(&self, url: &ResourceUrl) -> Result<&Arc<dyn Provider>> {
+        self.inner
+            .providers
+            .iter()
+            .find(|p| p.schemes().contains(&url.scheme()))
+            .ok_or_else(|| unknown_scheme(url))
+    }
+
+    /// Opens a resource from a URL with the providers of this environment.
+    fn open_url(&self, kind: ResourceKind, url: &str) -> Result<Resource> {
+        Ok(match kind {
+            ResourceKind::Queue => Resource::Queue(self.open_queue_url(url)?),
+            ResourceKind::Bucket => {
+                let parsed = ResourceUrl::parse(url)?;
+                Resource::Bucket(self.provider_for(&parsed)?.open_bucket(&parsed)?)
+            }
+            ResourceKind::Kv => {
+                let parsed = ResourceUrl::parse(url)?;
+                Resource::Kv(self.provider_for(&parsed)?.open_kv(&parsed)?)
+            }
+        })
+    }
+
+    /// Opens a queue URL, with the portable dead-letter policy its parameters name.
+    fn open_queue_url(&self, url: &str) -> Result<Queue> {
+        let mut parsed = ResourceUrl::parse(url)?;
+        let dead_letter = parsed.take_param("dead_letter");
+        let max = parsed
+            .take_param("max_deliveries")
+            .map(|m| {
+                m.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    Error::invalid(format!("max_deliveries must be a positive integer, got {m:?}"))
+                })
+            })
+            .transpose()?;
+        let queue = self.provider_for(&parsed)?.open_queue(&parsed)?;
+        match (dead_letter, max) {
+            (Some(dl), max) => {
+                let dlq = if dl.contains("://") {
+                    self.open_queue_url(&dl)?
+                } else {
+                    self.queue(&dl)?
+                };
+                Ok(queue.with_dead_letter(dlq, max.unwrap_or(DEFAULT_MAX_DELIVERIES)))
+            }
+            (None, Some(_)) => Err(Error::invalid(
+                "max_deliveries needs a dead_letter queue in the same URL",
+            )),
+            (None, None) => Ok(queue),
+        }
+    }
+}
+
+fn example_url(kind: ResourceKind, name: &str) -> String {
+    match kind {
+        ResourceKind::Queue => format!("mem://{name}, sqs://{name}, azqueue://ACCOUNT/{name}"),
+        ResourceKind::Bucket => format!("mem://{name}, s3://{name}, gs://{name}"),
+        ResourceKind::Kv => format!("mem://{name}, dynamodb://{name}, firestore://PROJECT/{name}"),
+    }
+}
+
+/// Builds an [`Env`].
+#[derive(Default)]
+pub struct EnvBuilder {
+    providers: Vec<Arc<dyn Provider>>,
+    urls: HashMap<(ResourceKind, String), String>,
+    resources: HashMap<(ResourceKind, String), Resource>,
+    vars: Option<HashMap<String, String>>,
+    fallback_scheme: Option<String>,
+}
+
+impl EnvBuilder {
+    /// Adds a provider (the first one serving a scheme wins).
+    pub fn provider(mut self, provider: impl Provider) -> Self {
+        self.providers.push(Arc::new(provider));
+        self
+    }
+
+    /// Adds a shared provider.
+    pub fn provider_arc(mut self, provider: Arc<dyn Provider>) -> Self {
+        self.providers.push(provider);
+        self
+    }
+
+    /// Binds a logical name to a URL, overriding the environment variable.
+    pub fn bind(mut self, kind: ResourceKind, name: impl Into<String>, url: impl Into<String>) -> Self {
+        self.urls.insert((kind, name.into()), url.into());
+        self
+    }
+
+    /// Binds a queue name to a URL.
+    pub fn bind_queue(self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        self.bind(ResourceKind::Queue, name, url)
+    }
+
+    /// Binds a bucket name to a URL.
+    pub fn bind_bucket(self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        self.bind(ResourceKind::Bucket, name, url)
+    }
+
+    /// Binds a key-value store name to a URL.
+    pub fn bind_kv(self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        self.bind(ResourceKind::Kv, name, url)
+    }
+
+    /// Binds a queue name to a queue you built (a mock, say).
+    pub fn queue(mut self, name: impl Into<String>, queue: Queue) -> Self {
+        self.resources
+            .insert((ResourceKind::Queue, name.into()), Resource::Queue(queue));
+        self
+    }
+
+    /// Binds a bucket name to a bucket you built.
+    pub fn bucket(mut self, name: impl Into<String>, bucket: Bucket) -> Self {
+        self.resources
+            .insert((ResourceKind::Bucket, name.into()), Resource::Bucket(bucket));
+        self
+    }
+
+    /// Binds a store name to a store you built.
+    pub fn kv(mut self, name: impl Into<String>, kv: KvStore) -> Self {
+        self.resources
+            .insert((ResourceKind::Kv, name.into()), Resource::Kv(kv));
+        self
+    }
+
+    /// Uses these variables instead of the process environment (for tests).
+    pub fn vars<K: Into<String>, V: Into<String>>(
+        mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.vars = Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self
+    }
+
+    /// Names left unbound open as `<scheme>://<name>` (`"mem"` for local development).
+    pub fn fallback_scheme(mut self, scheme: impl Into<String>) -> Self {
+        self.fallback_scheme = Some(scheme.into());
+        self
+    }
+
+    /// Builds the environment.
+    pub fn build(self) -> Env {
+        Env {
+            inner: Arc::new(Inner {
+                providers: self.providers,
+                urls: self.urls,
+                vars: self.vars.map_or(Vars::Process, Vars::Fixed),
+                fallback_scheme: self.fallback_scheme,
+                opened: Mutex::new(self.resources),
+            }),
+        }
+    }
+}

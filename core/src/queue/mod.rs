@@ -1,0 +1,397 @@
+//! Queues: the portable [`Queue`] over a provider's [`QueueDriver`].
+
+mod driver;
+mod message;
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use driver::QueueDriver;
+#[cfg(feature = "mock")]
+pub use driver::MockQueueDriver;
+pub use message::{LeaseToken, Message, ReceiveOptions, ReceivedMessage};
+
+use crate::{Error, ErrorKind, QueueCapabilities, Result, validate};
+
+/// A queue: at-least-once delivery with leases, acks, nacks, lease extension, delivery counts and an
+/// optional dead-letter queue.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+/// use cloudport_core::{Queue, ReceiveOptions};
+/// let queue: Queue = cloudport_memory::Memory::new().queue("orders");
+/// queue.send("hello").await?;
+/// let received = queue.receive(ReceiveOptions::default()).await?;
+/// assert_eq!(received[0].text()?, "hello");
+/// queue.ack(&received[0]).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Queue {
+    driver: Arc<dyn QueueDriver>,
+    dead_letter: Option<DeadLetter>,
+}
+
+#[derive(Clone)]
+struct DeadLetter {
+    queue: Box<Queue>,
+    max_deliveries: u32,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("provider", &self.driver.provider())
+            .field("name", &self.driver.name())
+            .field(
+                "dead_letter",
+                &self
+                    .dead_letter
+                    .as_ref()
+                    .map(|d| (d.queue.name().to_owned(), d.max_deliveries)),
+            )
+            .finish()
+    }
+}
+
+impl Queue {
+    /// A queue over a driver.
+    pub fn new(driver: impl QueueDriver) -> Self {
+        Self::from_driver(Arc::new(driver))
+    }
+
+    /// A queue over a shared driver.
+    pub fn from_driver(driver: Arc<dyn QueueDriver>) -> Self {
+        Self {
+            driver,
+            dead_letter: None,
+        }
+    }
+
+    /// Moves messages that were delivered `max_deliveries` times without an ack to `dead_letter`
+    /// instead of delivering them again. Works the same on every provider.
+    pub fn with_dead_letter(mut self, dead_letter: Queue, max_deliveries: u32) -> Self {
+        self.dead_letter = Some(DeadLetter {
+            queue: Box::new(dead_letter),
+            max_deliveries: max_deliveries.max(1),
+        });
+        self
+    }
+
+    /// The dead-letter queue and the deliveries allowed before a message goes there, if set.
+    pub fn dead_letter(&self) -> Option<(&Queue, u32)> {
+        self.dead_letter
+            .as_ref()
+            .map(|d| (d.queue.as_ref(), d.max_deliveries))
+    }
+
+    /// The queue's name at the provider.
+    pub fn name(&self) -> &str {
+        self.driver.name()
+    }
+
+    /// The provider's name.
+    pub fn provider(&self) -> &'static str {
+        self.driver.provider()
+    }
+
+    /// What this queue supports.
+    pub fn capabilities(&self) -> &QueueCapabilities {
+        self.driver.capabilities()
+    }
+
+    /// The driver.
+    pub fn driver(&self) -> &Arc<dyn QueueDriver> {
+        &self.driver
+    }
+
+    /// The provider's concrete driver, for what cloudport does not cover (the escape hatch).
+    pub fn native<D: QueueDriver>(&self) -> Option<&D> {
+        (self.driver.as_ref() as &dyn Any).downcast_ref::<D>()
+    }
+
+    fn context(&self, op: &'static str, err: Error) -> Error {
+        err.with_provider(self.driver.provider())
+            .with_operation(op)
+            .with_resource(self.driver.name().to_owned())
+    }
+
+    fn check_message(&self, msg: &Message) -> Result<()> {
+        let caps = self.capabilities();
+        if msg.body.is_empty() {
+            return Err(Error::invalid("message body must not be empty"));
+        }
+        if msg.size() > caps.max_message_bytes {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "message is {} bytes; the limit of this queue is {}",
+                    msg.size(),
+                    caps.max_message_bytes
+                ),
+            ));
+        }
+        if !msg.attributes.is_empty() && !caps.attributes {
+            return Err(Error::unsupported("this queue does not carry message attributes"));
+        }
+        if msg.attributes.len() > caps.max_attributes {
+            return Err(Error::invalid(format!(
+                "message has {} attributes; the limit is {}",
+                msg.attributes.len(),
+                caps.max_attributes
+            )));
+        }
+        for (name, value) in &msg.attributes {
+            validate::attribute_name(name)?;
+            if value.chars().any(char::is_control) {
+                return Err(Error::invalid(format!(
+                    "attribute {name:?} contains control characters"
+                )));
+            }
+        }
+        if let Some(delay) = msg.delay.filter(|d| !d.is_zero()) {
+            if !caps.delayed_send {
+                return Err(Error::unsupported("this queue cannot delay a send"));
+            }
+            if delay > caps.max_delay {
+                return Err(Error::invalid(format!(
+                    "delay {delay:?} exceeds this queue's limit of {:?}",
+                    caps.max_delay
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one message; returns its id.
+    pub async fn send(&self, message: impl Into<Message>) -> Result<String> {
+        let message = message.into();
+        self.check_message(&message)
+            .map_err(|e| self.context("queue.send", e))?;
+        let mut results = self
+            .driver
+            .send_batch(std::slice::from_ref(&message))
+            .await
+            .map_err(|e| self.context("queue.send", e))?;
+        match results.pop() {
+            Some(result) => result.map_err(|e| self.context("queue.send", e)),
+            None => Err(self.context(
+                "queue.send",
+                Error::new(ErrorKind::Other, "the driver returned no result for the message"),
+            )),
+        }
+    }
+
+    /// Sends `value` as a JSON message.
+    pub async fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<String> {
+        self.send(Message::json(value)?).await
+    }
+
+    /// Sends many messages, in as few provider calls as its batch limits allow. Returns one result
+    /// per message, in order: its id, or why that message was not sent. Messages that fail validation
+    /// are reported without being sent; the others are still sent.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let queue = cloudport_memory::Memory::new().queue("orders");
+    /// let results = queue.send_batch((0..25).map(|i| format!("order {i}"))).await;
+    /// assert_eq!(results.len(), 25);
+    /// assert!(results.iter().all(Result::is_ok));
+    /// # }
+    /// ```
+    pub async fn send_batch<M: Into<Message>>(
+        &self,
+        messages: impl IntoIterator<Item = M>,
+    ) -> Vec<Result<String>> {
+        let messages: Vec<Message> = messages.into_iter().map(Into::into).collect();
+        let mut results: Vec<Option<Result<String>>> = Vec::with_capacity(messages.len());
+        let mut pending: Vec<usize> = Vec::new();
+        for (i, msg) in messages.iter().enumerate() {
+            match self.check_message(msg) {
+                Ok(()) => {
+                    results.push(None);
+                    pending.push(i);
+                }
+                Err(e) => results.push(Some(Err(self.context("queue.send_batch", e)))),
+            }
+        }
+        let caps = self.capabilities().clone();
+        let mut start = 0;
+        while start < pending.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < pending.len()
+                && end - start < caps.max_batch_send.max(1)
+                && (end == start || bytes + messages[pending[end]].size() <= caps.max_batch_bytes)
+            {
+                bytes += messages[pending[end]].size();
+                end += 1;
+            }
+            let chunk: Vec<Message> = pending[start..end]
+                .iter()
+                .map(|&i| messages[i].clone())
+                .collect();
+            match self.driver.send_batch(&chunk).await {
+                Ok(chunk_results) if chunk_results.len() == chunk.len() => {
+                    for (&i, r) in pending[start..end].iter().zip(chunk_results) {
+                        results[i] = Some(r.map_err(|e| self.context("queue.send_batch", e)));
+                    }
+                }
+                Ok(chunk_results) => {
+                    let msg = format!(
+                        "the driver returned {} results for {} messages; their fate is unknown",
+                        chunk_results.len(),
+                        chunk.len()
+                    );
+                    for &i in &pending[start..end] {
+                        results[i] = Some(Err(self.context(
+                            "queue.send_batch",
+                            Error::new(ErrorKind::Other, msg.clone()),
+                        )));
+                    }
+                }
+                Err(e) => {
+                    for &i in &pending[start..end] {
+                        results[i] =
+                            Some(Err(self.context("queue.send_batch", e.clone_without_source())));
+                    }
+                }
+            }
+            start = end;
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::new(ErrorKind::Other, "message not sent"))))
+            .collect()
+    }
+
+    /// Receives up to `options.max_messages` messages under a lease of `options.lease`.
+    ///
+    /// With a dead-letter queue set, a message already delivered `max_deliveries` times is moved
+    /// there (sent, then acked here) instead of being returned.
+    pub async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
+        const OP: &str = "queue.receive";
+        let caps = self.capabilities();
+        if options.max_messages == 0 || options.max_messages > caps.max_batch_receive {
+            return Err(self.context(
+                OP,
+                Error::invalid(format!(
+                    "max_messages must be 1..={}, got {}",
+                    caps.max_batch_receive, options.max_messages
+                )),
+            ));
+        }
+        self.check_lease(options.lease).map_err(|e| self.context(OP, e))?;
+        if options.wait > caps.max_wait {
+            return Err(self.context(
+                OP,
+                Error::invalid(format!(
+                    "wait {:?} exceeds this queue's limit of {:?}",
+                    options.wait, caps.max_wait
+                )),
+            ));
+        }
+        let received = self
+            .driver
+            .receive(&options)
+            .await
+            .map_err(|e| self.context(OP, e))?;
+        let Some(dl) = &self.dead_letter else {
+            return Ok(received);
+        };
+        let mut deliver = Vec::with_capacity(received.len());
+        for msg in received {
+            if msg.delivery_count > dl.max_deliveries {
+                if let Err(err) = self.move_to_dead_letter(&msg, &dl.queue).await {
+                    // Not acked: the message returns when its lease ends and the move is tried again.
+                    tracing::warn!(queue = self.name(), message_id = %msg.id, error = %err,
+                        "could not move message to the dead-letter queue; it will be retried");
+                }
+            } else {
+                deliver.push(msg);
+            }
+        }
+        Ok(deliver)
+    }
+
+    async fn move_to_dead_letter(&self, msg: &ReceivedMessage, dlq: &Queue) -> Result<()> {
+        dlq.send(msg.to_message()).await?;
+        self.ack(msg).await?;
+        tracing::info!(queue = self.name(), dead_letter = dlq.name(), message_id = %msg.id,
+            deliveries = msg.delivery_count, "moved message to the dead-letter queue");
+        Ok(())
+    }
+
+    /// Moves a received message to the dead-letter queue now (sent there, then acked here).
+    pub async fn dead_letter_now(&self, message: &ReceivedMessage) -> Result<()> {
+        let Some(dl) = &self.dead_letter else {
+            return Err(self.context(
+                "queue.dead_letter",
+                Error::unsupported("this queue has no dead-letter queue"),
+            ));
+        };
+        self.move_to_dead_letter(message, &dl.queue).await
+    }
+
+    fn check_lease(&self, lease: Duration) -> Result<()> {
+        let caps = self.capabilities();
+        if lease < caps.min_lease || lease > caps.max_lease {
+            return Err(Error::invalid(format!(
+                "lease {lease:?} is outside this queue's range {:?}..={:?}",
+                caps.min_lease, caps.max_lease
+            )));
+        }
+        Ok(())
+    }
+
+    /// Deletes a handled message.
+    pub async fn ack(&self, message: &ReceivedMessage) -> Result<()> {
+        self.driver
+            .ack(&message.lease)
+            .await
+            .map_err(|e| self.context("queue.ack", e))
+    }
+
+    /// Gives a message back: visible again after `delay` (zero: at once).
+    pub async fn nack(&self, message: &ReceivedMessage, delay: Duration) -> Result<()> {
+        const OP: &str = "queue.nack";
+        let caps = self.capabilities();
+        if !delay.is_zero() {
+            if !caps.delayed_nack {
+                return Err(self.context(OP, Error::unsupported("this queue cannot delay a nack")));
+            }
+            if delay > caps.max_delay.min(caps.max_lease) {
+                return Err(self.context(
+                    OP,
+                    Error::invalid(format!("nack delay {delay:?} exceeds this queue's limit")),
+                ));
+            }
+        }
+        self.driver
+            .nack(&message.lease, delay)
+            .await
+            .map_err(|e| self.context(OP, e))
+    }
+
+    /// Keeps a message leased for `lease_for` from now, updating its lease token.
+    pub async fn extend_lease(
+        &self,
+        message: &mut ReceivedMessage,
+        lease_for: Duration,
+    ) -> Result<()> {
+        const OP: &str = "queue.extend_lease";
+        if !self.capabilities().extend_lease {
+            return Err(self.context(OP, Error::unsupported("this queue cannot extend a lease")));
+        }
+        self.check_lease(lease_for).map_err(|e| self.context(OP, e))?;
+        message.lease = self
+            .driver
+            .extend_lease(&message.lease, lease_for)
+            .await
+            .map_err(|e| self.context(OP, e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! Fault injection: make calls fail or slow down, to test retry and idempotency logic.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use cloudport_core::{Error, ErrorKind, Result};
+
+/// A fault to inject: the next `times` matching calls fail with an error of `kind`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use cloudport_core::{ErrorKind, Precondition};
+/// use cloudport_memory::{Fault, Memory};
+///
+/// let memory = Memory::new();
+/// memory.faults().inject(Fault::error(ErrorKind::Unavailable).on_operation("kv.put").times(2));
+/// let kv = memory.kv("orders");
+/// for _ in 0..2 {
+///     let err = kv.put("k", "v", Precondition::None).await.unwrap_err();
+///     assert_eq!(err.kind(), ErrorKind::Unavailable);
+///     assert!(err.is_temporary());
+/// }
+/// kv.put("k", "v", Precondition::None).await.unwrap();
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fault {
+    kind: ErrorKind,
+    temporary: Option<bool>,
+    operation: Option<String>,
+    resource: Option<String>,
+    times: u32,
+}
+
+impl Fault {
+    /// Fails the next matching call with an error of `kind` (temporary as the kind is by default).
+    pub fn error(kind: ErrorKind) -> Self {
+        Self {
+            kind,
+            temporary: None,
+            operation: None,
+            resource: None,
+            times: 1,
+        }
+    }
+
+    /// Only calls whose operation starts with this (`"kv"`, `"queue.send"`, `"blob.get"`, …).
+    pub fn on_operation(mut self, operation: impl Into<String>) -> Self {
+        self.operation = Some(operation.into());
+        self
+    }
+
+    /// Only calls on the resource of this name.
+    pub fn on_resource(mut self, name: impl Into<String>) -> Self {
+        self.resource = Some(name.into());
+        self
+    }
+
+    /// Fails this many matching calls (default 1).
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = n;
+        self
+    }
+
+    /// Overrides whether the error is temporary.
+    pub fn temporary(mut self, temporary: bool) -> Self {
+        self.temporary = Some(temporary);
+        self
+    }
+
+    fn matches(&self, operation: &str, resource: &str) -> bool {
+        self.times > 0
+            && self.operation.as_deref().is_none_or(|o| operation.starts_with(o))
+            && self.resource.as_deref().is_none_or(|r| r == resource)
+    }
+}
+
+/// The faults of a memory world, shared by all its resources.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    faults: Vec<Fault>,
+    latency: Option<Duration>,
+}
+
+impl Faults {
+    /// Adds a fault.
+    pub fn inject(&self, fault: Fault) {
+        self.lock().faults.push(fault);
+    }
+
+    /// Delays every call by `latency` (`None`: no delay).
+    pub fn set_latency(&self, latency: Option<Duration>) {
+        self.lock().latency = latency;
+    }
+
+    /// Removes every fault and the latency.
+    pub fn clear(&self) {
+        *self.lock() = State::default();
+    }
+
+    /// How many injected failures are still to happen.
+    pub fn pending(&self) -> u32 {
+        self.lock().faults.iter().map(|f| f.times).sum()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies latency, then fails if a fault matches (consuming one of its times).
+    pub(crate) async fn check(&self, operation: &str, resource: &str) -> Result<()> {
+        let latency = self.lock().latency;
+        if let Some(d) = latency {
+            tokio::time::sleep(d).await;
+        }
+        let mut state = self.lock();
+        let Some(fault) = state.faults.iter_mut().find(|f| f.matches(operation, resource)) else {
+            return Ok(());
+        };
+        fault.times -= 1;
+        let mut err = Error::new(fault.kind, format!("injected fault on {operation}"));
+        if let Some(t) = fault.temporary {
+            err = err.temporary(t);
+        }
+        state.faults.retain(|f| f.times > 0);
+        Err(err)
+    }
+}

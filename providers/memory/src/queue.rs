@@ -1,0 +1,263 @@
+//! The memory queue driver: leases, redelivery, delivery counts and delays on the world's clock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cloudport_core::{
+    Error, ErrorKind, LeaseToken, Message, QueueCapabilities, QueueDriver, ReceiveOptions,
+    ReceivedMessage, Result,
+};
+use tokio::sync::Notify;
+
+use crate::World;
+
+#[derive(Debug)]
+struct Stored {
+    id: String,
+    body: Bytes,
+    content_type: Option<String>,
+    attributes: BTreeMap<String, String>,
+    enqueued_at: SystemTime,
+    visible_at: SystemTime,
+    delivery_count: u32,
+    /// Bumped on every delivery and lease change; a lease token names one generation.
+    generation: u64,
+}
+
+/// The shared state of one named queue.
+#[derive(Debug, Default)]
+pub(crate) struct QueueState {
+    data: Mutex<Data>,
+    notify: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Data {
+    next_seq: u64,
+    messages: BTreeMap<u64, Stored>,
+    by_id: HashMap<String, u64>,
+}
+
+/// A queue in a [`Memory`](crate::Memory) world.
+#[derive(Debug, Clone)]
+pub struct MemoryQueue {
+    name: String,
+    state: Arc<QueueState>,
+    world: Arc<World>,
+    capabilities: QueueCapabilities,
+}
+
+/// The memory queue's default capabilities: SQS's limits, so code tested here fits the
+/// strictest common provider limits on batch size and message size.
+pub(crate) fn default_queue_capabilities() -> QueueCapabilities {
+    QueueCapabilities::default()
+}
+
+impl MemoryQueue {
+    pub(crate) fn new(
+        name: String,
+        state: Arc<QueueState>,
+        world: Arc<World>,
+        capabilities: QueueCapabilities,
+    ) -> Self {
+        Self {
+            name,
+            state,
+            world,
+            capabilities,
+        }
+    }
+
+    fn data(&self) -> std::sync::MutexGuard<'_, Data> {
+        self.state.data.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Messages in the queue, visible or leased.
+    pub fn len(&self) -> usize {
+        self.data().messages.len()
+    }
+
+    /// Whether the queue holds no message.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Messages visible now.
+    pub fn visible_len(&self) -> usize {
+        let now = self.world.clock.now();
+        self.data()
+            .messages
+            .values()
+            .filter(|m| m.visible_at <= now)
+            .count()
+    }
+
+    fn take_visible(&self, options: &ReceiveOptions) -> Vec<ReceivedMessage> {
+        let now = self.world.clock.now();
+        let mut data = self.data();
+        let mut out = Vec::new();
+        for (seq, m) in data.messages.iter_mut() {
+            if out.len() == options.max_messages {
+                break;
+            }
+            if m.visible_at > now {
+                continue;
+            }
+            m.visible_at = now + options.lease;
+            m.delivery_count += 1;
+            m.generation += 1;
+            out.push(
+                ReceivedMessage::new(m.id.clone(), m.body.clone(), token(*seq, m.generation))
+                    .with_content_type(m.content_type.clone())
+                    .with_attributes(m.attributes.clone())
+                    .with_delivery_count(m.delivery_count)
+                    .with_enqueued_at(Some(m.enqueued_at)),
+            );
+        }
+        out
+    }
+
+    /// Runs `f` on the message a lease names, if the lease is current.
+    fn with_lease<T>(
+        &self,
+        lease: &LeaseToken,
+        f: impl FnOnce(&mut Data, u64, SystemTime) -> Result<T>,
+    ) -> Result<T> {
+        let (seq, generation) = parse_token(lease)?;
+        let now = self.world.clock.now();
+        let mut data = self.data();
+        match data.messages.get(&seq) {
+            Some(m) if m.generation == generation => f(&mut data, seq, now),
+            Some(_) => Err(Error::new(
+                ErrorKind::LeaseLost,
+                "the message was delivered again since this lease was issued",
+            )),
+            None => Err(Error::new(
+                ErrorKind::LeaseLost,
+                "the message is gone (acked already?)",
+            )),
+        }
+    }
+}
+
+fn token(seq: u64, generation: u64) -> LeaseToken {
+    LeaseToken::new(format!("{seq}.{generation}"))
+}
+
+fn parse_token(lease: &LeaseToken) -> Result<(u64, u64)> {
+    lease
+        .as_str()
+        .split_once('.')
+        .and_then(|(s, g)| Some((s.parse().ok()?, g.parse().ok()?)))
+        .ok_or_else(|| Error::invalid(format!("{:?} is not a memory lease token", lease.as_str())))
+}
+
+#[async_trait]
+impl QueueDriver for MemoryQueue {
+    fn provider(&self) -> &'static str {
+        "memory"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> &QueueCapabilities {
+        &self.capabilities
+    }
+
+    async fn send_batch(&self, messages: &[Message]) -> Result<Vec<Result<String>>> {
+        self.world.faults.check("queue.send", &self.name).await?;
+        let now = self.world.clock.now();
+        let mut ids = Vec::with_capacity(messages.len());
+        {
+            let mut data = self.data();
+            for msg in messages {
+                data.next_seq += 1;
+                let seq = data.next_seq;
+                let id = format!("{}-{seq}", self.world.id);
+                data.by_id.insert(id.clone(), seq);
+                data.messages.insert(
+                    seq,
+                    Stored {
+                        id: id.clone(),
+                        body: msg.body.clone(),
+                        content_type: msg.content_type.clone(),
+                        attributes: msg.attributes.clone(),
+                        enqueued_at: now,
+                        visible_at: now + msg.delay.unwrap_or_default(),
+                        delivery_count: 0,
+                        generation: 0,
+                    },
+                );
+                ids.push(Ok(id));
+            }
+        }
+        self.state.notify.notify_waiters();
+        Ok(ids)
+    }
+
+    async fn receive(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
+        self.world.faults.check("queue.receive", &self.name).await?;
+        let deadline = tokio::time::Instant::now() + options.wait;
+        loop {
+            let notified = self.state.notify.notified();
+            let out = self.take_visible(options);
+            let now = tokio::time::Instant::now();
+            if !out.is_empty() || now >= deadline {
+                return Ok(out);
+            }
+            // Wake on a send, or poll: leases and delays end as the clock moves.
+            let poll = (deadline - now).min(Duration::from_millis(25));
+            let _ = tokio::time::timeout(poll, notified).await;
+        }
+    }
+
+    async fn ack(&self, lease: &LeaseToken) -> Result<()> {
+        self.world.faults.check("queue.ack", &self.name).await?;
+        self.with_lease(lease, |data, seq, _| {
+            if let Some(m) = data.messages.remove(&seq) {
+                data.by_id.remove(&m.id);
+            }
+            Ok(())
+        })
+    }
+
+    async fn nack(&self, lease: &LeaseToken, delay: Duration) -> Result<()> {
+        self.world.faults.check("queue.nack", &self.name).await?;
+        self.with_lease(lease, |data, seq, now| {
+            if let Some(m) = data.messages.get_mut(&seq) {
+                m.visible_at = now + delay;
+                m.generation += 1;
+            }
+            Ok(())
+        })?;
+        self.state.notify.notify_waiters();
+        Ok(())
+    }
+
+    async fn extend_lease(&self, lease: &LeaseToken, lease_for: Duration) -> Result<LeaseToken> {
+        self.world
+            .faults
+            .check("queue.extend_lease", &self.name)
+            .await?;
+        self.with_lease(lease, |data, seq, now| {
+            let Some(m) = data.messages.get_mut(&seq) else {
+                return Err(Error::new(ErrorKind::LeaseLost, "the message is gone"));
+            };
+            if m.visible_at <= now {
+                return Err(Error::new(
+                    ErrorKind::LeaseLost,
+                    "the lease has expired; the message may be delivered again",
+                ));
+            }
+            m.visible_at = now + lease_for;
+            // Like Azure's pop receipts, an extension issues a new token.
+            m.generation += 1;
+            Ok(token(seq, m.generation))
+        })
+    }
+}
