@@ -1,1 +1,117 @@
-//! wip
+//! # cloudport
+//!
+//! Write serverless functions once; run them on **AWS Lambda**, **Azure Functions** and **Google
+//! Cloud Functions**, and unit-test them on an **in-memory provider**.
+//!
+//! - Pick the cloud with a cargo feature (`aws`, `azure`, `gcp`; `memory` is always on).
+//! - Bind logical resources by URL: `CLOUDPORT_QUEUE_ORDERS=sqs://orders` or `mem://orders`.
+//!   Moving clouds is a build and deploy change, never a code change.
+//! - Triggers arrive as [CloudEvents](https://cloudevents.io) with the same type and data shape on
+//!   every provider.
+//!
+//! ```
+//! use cloudport::prelude::*;
+//!
+//! #[derive(Deserialize, Serialize)]
+//! struct Order { id: String, total_cents: u64 }
+//!
+//! async fn on_order(event: Event<QueueMessage>, env: Env) -> Result<()> {
+//!     let order: Order = event.data().json()?;
+//!     env.kv("orders")?.put_json(&order.id, &order, Precondition::IfAbsent).await?;
+//!     env.bucket("receipts")?.put(format!("{}.json", order.id), format!("paid {}", order.total_cents)).await?;
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<()> {
+//! let app = App::new().on_queue("orders", on_order);
+//!
+//! // In a unit test: the same handler on the memory provider.
+//! let env = Env::memory();
+//! let event = QueueMessage::new("orders", "m-1", r#"{"id":"42","total_cents":1250}"#)
+//!     .to_cloudevent("mem://orders");
+//! app.dispatch(&env, &Trigger::Queue("orders".into()), event).await?;
+//! assert!(env.kv("orders")?.get("42").await?.is_some());
+//! # Ok(()) }
+//! // In main: `app.run().await` picks Lambda, Azure, Cloud Run or the local host.
+//! ```
+
+pub use cloudport_adapters as hosts;
+pub use cloudport_core::*;
+pub use cloudport_memory as memory;
+
+use cloudport_adapters::{HostKind, detect_host, local::LocalHost};
+
+/// Re-exported crates whose types appear in cloudport's API.
+pub use cloudport_core::export::{axum, bytes, cloudevents};
+
+/// The environment a host builds when the app brings none: every compiled-in provider, bindings
+/// from the process environment, and — for the local host only — unbound names on the memory
+/// provider (`mem://<name>`). On a cloud host an unbound name is an error naming its variable.
+pub fn default_env(host: HostKind) -> Env {
+    let builder = providers(Env::builder());
+    match host {
+        HostKind::Local => builder.fallback_scheme("mem").build(),
+        _ => builder.build(),
+    }
+}
+
+fn providers(builder: EnvBuilder) -> EnvBuilder {
+    builder.provider(cloudport_memory::Memory::new())
+}
+
+/// Constructors of [`Env`] that need the providers (`Env::memory()`).
+pub trait EnvExt {
+    /// A fresh memory world for tests: every name opens `mem://<name>` in it, and bindings
+    /// (`CLOUDPORT_*` variables) are ignored.
+    fn memory() -> Env;
+
+    /// An environment on this memory world (to inspect it, move its clock or inject faults).
+    fn on_memory(memory: &cloudport_memory::Memory) -> Env;
+}
+
+impl EnvExt for Env {
+    fn memory() -> Env {
+        Self::on_memory(&cloudport_memory::Memory::new())
+    }
+
+    fn on_memory(memory: &cloudport_memory::Memory) -> Env {
+        Env::builder()
+            .provider(memory.clone())
+            .vars(std::iter::empty::<(String, String)>())
+            .fallback_scheme("mem")
+            .build()
+    }
+}
+
+/// Running an [`App`] on the host the process finds itself on.
+#[allow(async_fn_in_trait)]
+pub trait AppExt {
+    /// Runs on AWS Lambda, Azure Functions, Cloud Functions / Cloud Run, or locally — detected
+    /// from the environment (see [`hosts::detect_host`]). A cloud host whose cargo feature is not
+    /// enabled is an `Unsupported` error naming the feature.
+    async fn run(self) -> Result<()>;
+}
+
+impl AppExt for App {
+    async fn run(self) -> Result<()> {
+        let host = detect_host(|v| std::env::var(v).ok());
+        let env = self.env().cloned().unwrap_or_else(|| default_env(host));
+        match host {
+            HostKind::Local => LocalHost::from_env()?.run(self, env).await,
+            other => Err(Error::unsupported(format!(
+                "this process runs on {other:?}; its host needs the cargo feature {:?} of the cloudport crate",
+                other.feature().unwrap_or_default()
+            ))),
+        }
+    }
+}
+
+/// What function code usually needs: `use cloudport::prelude::*;`.
+pub mod prelude {
+    pub use crate::event::{BlobEvent, BlobEventKind, Event, QueueMessage, ScheduleTick};
+    pub use crate::{
+        App, AppExt, Bucket, Env, EnvExt, Error, ErrorKind, KvStore, Message, Precondition, Queue,
+        Result, Schedule, Trigger,
+    };
+    pub use serde::{Deserialize, Serialize};
+}

@@ -236,6 +236,34 @@ fn example_url(kind: ResourceKind, name: &str) -> String {
     }
 }
 
+/// Function code in an HTTP handler takes the [`Env`] as an axum extractor; every host adds it to
+/// the requests of the app's HTTP service.
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use cloudport_core::Env;
+///
+/// async fn enqueue(env: Env, body: String) -> Result<&'static str, String> {
+///     let queue = env.queue("orders").map_err(|e| e.to_string())?;
+///     queue.send(body).await.map_err(|e| e.to_string())?;
+///     Ok("queued")
+/// }
+/// let router: Router = Router::new().route("/orders", post(enqueue));
+/// ```
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Env {
+    type Rejection = (http::StatusCode, &'static str);
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        parts.extensions.get::<Env>().cloned().ok_or((
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "no cloudport Env on this request: serve the router through a cloudport host",
+        ))
+    }
+}
+
 /// Builds an [`Env`].
 #[derive(Default)]
 pub struct EnvBuilder {

@@ -201,9 +201,11 @@ impl App {
         }
     }
 
-    /// The HTTP service, if any.
-    pub fn http_router(&self) -> Option<Router> {
-        self.http.clone()
+    /// The HTTP service, if any, with `env` available to handlers (as the [`Env`] extractor).
+    pub fn http_router(&self, env: &Env) -> Option<Router> {
+        self.http
+            .clone()
+            .map(|r| r.layer(axum::Extension(env.clone())))
     }
 
     /// Every named trigger, in order.

@@ -1,0 +1,246 @@
+//! The local host: what a developer runs on a laptop.
+//!
+//! It serves the app's HTTP service, consumes every queue trigger's queue (receive with a lease,
+//! extend it while the handler runs, ack on success, nack with backoff on failure, so the queue's
+//! dead-letter policy applies), watches blob triggers' buckets (buckets whose driver has a change
+//! feed: `mem://`), and fires schedules on time. Resources come from the [`Env`] it is given, so
+//! the same app runs locally on the memory provider or against emulators bound by URL.
+
+mod blob_watcher;
+mod queue_consumer;
+mod scheduler;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use cloudport_core::event::ScheduleTick;
+use cloudport_core::{App, Env, Error, ErrorKind, Result, Trigger};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Settings of the local host.
+///
+/// ```
+/// use cloudport_adapters::local::LocalHost;
+/// let host = LocalHost::new().http_addr("127.0.0.1:0".parse().unwrap());
+/// ```
+#[derive(Debug, Clone)]
+pub struct LocalHost {
+    http_addr: SocketAddr,
+    lease: Duration,
+    wait: Duration,
+    max_retry_delay: Duration,
+}
+
+impl Default for LocalHost {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LocalHost {
+    /// HTTP on 127.0.0.1:8080, leases of 60 s, receives that wait up to 1 s.
+    pub fn new() -> Self {
+        Self {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            lease: Duration::from_secs(60),
+            wait: Duration::from_secs(1),
+            max_retry_delay: Duration::from_secs(30),
+        }
+    }
+
+    /// Settings from the environment: `CLOUDPORT_HTTP_ADDR` (host:port) or `PORT` (on 127.0.0.1).
+    pub fn from_env() -> Result<Self> {
+        let mut host = Self::new();
+        if let Ok(addr) = std::env::var("CLOUDPORT_HTTP_ADDR") {
+            host.http_addr = addr.parse().map_err(|e| {
+                Error::invalid(format!("CLOUDPORT_HTTP_ADDR {addr:?} is not host:port: {e}"))
+            })?;
+        } else if let Ok(port) = std::env::var("PORT") {
+            let port: u16 = port
+                .parse()
+                .map_err(|e| Error::invalid(format!("PORT {port:?} is not a port: {e}")))?;
+            host.http_addr = SocketAddr::from(([127, 0, 0, 1], port));
+        }
+        Ok(host)
+    }
+
+    /// Where HTTP listens (port 0: any free port).
+    pub fn http_addr(mut self, addr: SocketAddr) -> Self {
+        self.http_addr = addr;
+        self
+    }
+
+    /// The lease taken on received messages (extended while a handler runs).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How long a receive waits for messages.
+    pub fn receive_wait(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// The longest delay before a failed message is delivered again.
+    pub fn max_retry_delay(mut self, delay: Duration) -> Self {
+        self.max_retry_delay = delay;
+        self
+    }
+
+    /// Starts serving in the background; the [`RunningApp`] stops it.
+    pub async fn start(self, app: App, env: Env) -> Result<RunningApp> {
+        app.validate()?;
+        let app = Arc::new(app);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+
+        let http_addr = match app.http_router(&env) {
+            None => None,
+            Some(router) => {
+                let listener = tokio::net::TcpListener::bind(self.http_addr)
+                    .await
+                    .map_err(|e| {
+                        Error::from(e).with_operation("local.http.bind").with_resource(self.http_addr.to_string())
+                    })?;
+                let addr = listener.local_addr().map_err(Error::from)?;
+                let mut stop = stop_rx.clone();
+                tasks.spawn(async move {
+                    let served = axum::serve(listener, router)
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        })
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "local HTTP server failed");
+                    }
+                });
+                tracing::info!(%addr, "serving HTTP");
+                Some(addr)
+            }
+        };
+
+        for trigger in app.triggers() {
+            match &trigger {
+                Trigger::Queue(name) => {
+                    let queue = env.queue(name)?;
+                    let consumer = queue_consumer::Consumer {
+                        app: app.clone(),
+                        env: env.clone(),
+                        name: name.clone(),
+                        source: source(&env, cloudport_core::ResourceKind::Queue, name),
+                        queue,
+                        lease: self.lease,
+                        wait: self.wait,
+                        max_retry_delay: self.max_retry_delay,
+                    };
+                    tasks.spawn(consumer.run(stop_rx.clone()));
+                }
+                Trigger::Blob(name) => {
+                    let bucket = env.bucket(name)?;
+                    let changes = bucket.driver().subscribe().ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Unsupported,
+                            format!(
+                                "blob trigger {name:?}: the {} provider delivers blob events through its platform; locally only mem:// buckets emit them",
+                                bucket.provider()
+                            ),
+                        )
+                    })?;
+                    let watcher = blob_watcher::Watcher {
+                        app: app.clone(),
+                        env: env.clone(),
+                        name: name.clone(),
+                        source: source(&env, cloudport_core::ResourceKind::Bucket, name),
+                    };
+                    tasks.spawn(watcher.run(changes, stop_rx.clone()));
+                }
+                Trigger::Schedule(name) => {
+                    let Some(schedule) = app.schedule(name).cloned() else {
+                        continue;
+                    };
+                    let timer = scheduler::Timer {
+                        app: app.clone(),
+                        env: env.clone(),
+                        name: name.clone(),
+                        schedule,
+                    };
+                    tasks.spawn(timer.run(stop_rx.clone()));
+                }
+            }
+        }
+        Ok(RunningApp {
+            http_addr,
+            stop: stop_tx,
+            tasks,
+            app,
+            env,
+        })
+    }
+
+    /// Serves until Ctrl-C, then stops gracefully.
+    pub async fn run(self, app: App, env: Env) -> Result<()> {
+        let running = self.start(app, env).await?;
+        tokio::signal::ctrl_c().await.map_err(Error::from)?;
+        tracing::info!("stopping");
+        running.shutdown().await
+    }
+}
+
+fn source(env: &Env, kind: cloudport_core::ResourceKind, name: &str) -> String {
+    env.binding_url(kind, name)
+        .unwrap_or_else(|| format!("cloudport:{}/{name}", kind.as_str()))
+}
+
+/// An app served by the local host.
+pub struct RunningApp {
+    http_addr: Option<std::net::SocketAddr>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    app: Arc<App>,
+    env: Env,
+}
+
+impl std::fmt::Debug for RunningApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningApp")
+            .field("http_addr", &self.http_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningApp {
+    /// Where HTTP listens, if the app serves HTTP.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// The environment the app runs in.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// Fires a schedule now, as its timer would, and returns the handler's result.
+    pub async fn trigger_schedule(&self, name: &str) -> Result<()> {
+        let event = ScheduleTick::new(name, Utc::now())
+            .to_cloudevent("cloudport:local", &format!("manual-{}", Utc::now().timestamp_micros()));
+        self.app
+            .dispatch(&self.env, &Trigger::Schedule(name.to_owned()), event)
+            .await
+    }
+
+    /// Stops taking work, lets in-flight handlers finish (their messages are acked or nacked), and
+    /// waits for every task.
+    pub async fn shutdown(mut self) -> Result<()> {
+        let _ = self.stop.send(true);
+        while let Some(joined) = self.tasks.join_next().await {
+            if let Err(e) = joined {
+                tracing::error!(error = %e, "local host task failed");
+            }
+        }
+        Ok(())
+    }
+}
