@@ -14,7 +14,6 @@ use std::time::Duration;
 /// assert!(caps.extend_lease);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct QueueCapabilities {
     /// Largest message body plus attributes, in bytes.
     pub max_message_bytes: usize,
@@ -69,7 +68,6 @@ impl Default for QueueCapabilities {
 
 /// Capabilities and limits of a blob driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct BlobCapabilities {
     /// Longest key, in bytes.
     pub max_key_bytes: usize,
@@ -112,7 +110,6 @@ impl Default for BlobCapabilities {
 
 /// Capabilities and limits of a key-value driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct KvCapabilities {
     /// Longest key, in bytes.
     pub max_key_bytes: usize,

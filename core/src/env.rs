@@ -11,8 +11,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::provider::unknown_scheme;
-use crate::{Bucket, Error, ErrorKind, KvStore, Provider, Queue, ResourceKind, ResourceUrl, Result};
 use crate::validate;
+use crate::{
+    Bucket, Error, ErrorKind, KvStore, Provider, Queue, ResourceKind, ResourceUrl, Result,
+};
 
 /// Deliveries allowed before a message is dead-lettered, when a URL names a dead-letter queue but
 /// no `max_deliveries`.
@@ -75,7 +77,12 @@ impl std::fmt::Debug for Env {
         f.debug_struct("Env")
             .field(
                 "providers",
-                &self.inner.providers.iter().map(|p| p.name()).collect::<Vec<_>>(),
+                &self
+                    .inner
+                    .providers
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>(),
             )
             .field("fallback_scheme", &self.inner.fallback_scheme)
             .finish_non_exhaustive()
@@ -91,7 +98,13 @@ impl std::fmt::Debug for Env {
 pub fn binding_var(kind: ResourceKind, name: &str) -> String {
     let name: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("CLOUDPORT_{}_{name}", kind.env_word())
 }
@@ -106,7 +119,10 @@ impl Env {
     pub fn queue(&self, name: &str) -> Result<Queue> {
         match self.resolve(ResourceKind::Queue, name)? {
             Resource::Queue(q) => Ok(q),
-            _ => Err(Error::new(ErrorKind::Other, "binding resolved to another kind")),
+            _ => Err(Error::new(
+                ErrorKind::Other,
+                "binding resolved to another kind",
+            )),
         }
     }
 
@@ -114,7 +130,10 @@ impl Env {
     pub fn bucket(&self, name: &str) -> Result<Bucket> {
         match self.resolve(ResourceKind::Bucket, name)? {
             Resource::Bucket(b) => Ok(b),
-            _ => Err(Error::new(ErrorKind::Other, "binding resolved to another kind")),
+            _ => Err(Error::new(
+                ErrorKind::Other,
+                "binding resolved to another kind",
+            )),
         }
     }
 
@@ -122,7 +141,10 @@ impl Env {
     pub fn kv(&self, name: &str) -> Result<KvStore> {
         match self.resolve(ResourceKind::Kv, name)? {
             Resource::Kv(k) => Ok(k),
-            _ => Err(Error::new(ErrorKind::Other, "binding resolved to another kind")),
+            _ => Err(Error::new(
+                ErrorKind::Other,
+                "binding resolved to another kind",
+            )),
         }
     }
 
@@ -165,14 +187,19 @@ impl Env {
                 ),
             )));
         };
-        let resource = self.open_url(kind, &url).map_err(context)?;
+        let resource = self.open_url(kind, &url).map_err(|e| {
+            context(e.prefixed(format_args!("{} {name:?} bound to {url:?}", kind.as_str())))
+        })?;
         // Two invocations may race to open the same name; both get a working resource and the
         // first one stored is kept.
         Ok(self.opened().entry(key).or_insert(resource).clone())
     }
 
     fn opened(&self) -> std::sync::MutexGuard<'_, HashMap<(ResourceKind, String), Resource>> {
-        self.inner.opened.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn provider_for(&self, url: &ResourceUrl) -> Result<&Arc<dyn Provider>> {
@@ -206,7 +233,9 @@ impl Env {
             .take_param("max_deliveries")
             .map(|m| {
                 m.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    Error::invalid(format!("max_deliveries must be a positive integer, got {m:?}"))
+                    Error::invalid(format!(
+                        "max_deliveries must be a positive integer, got {m:?}"
+                    ))
                 })
             })
             .transpose()?;
@@ -288,7 +317,12 @@ impl EnvBuilder {
     }
 
     /// Binds a logical name to a URL, overriding the environment variable.
-    pub fn bind(mut self, kind: ResourceKind, name: impl Into<String>, url: impl Into<String>) -> Self {
+    pub fn bind(
+        mut self,
+        kind: ResourceKind,
+        name: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
         self.urls.insert((kind, name.into()), url.into());
         self
     }
@@ -317,8 +351,10 @@ impl EnvBuilder {
 
     /// Binds a bucket name to a bucket you built.
     pub fn bucket(mut self, name: impl Into<String>, bucket: Bucket) -> Self {
-        self.resources
-            .insert((ResourceKind::Bucket, name.into()), Resource::Bucket(bucket));
+        self.resources.insert(
+            (ResourceKind::Bucket, name.into()),
+            Resource::Bucket(bucket),
+        );
         self
     }
 
@@ -334,7 +370,11 @@ impl EnvBuilder {
         mut self,
         vars: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        self.vars = Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self.vars = Some(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
         self
     }
 

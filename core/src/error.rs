@@ -148,6 +148,12 @@ impl Error {
         Self::new(ErrorKind::Handler, message)
     }
 
+    /// Puts context in front of the message (`queue "orders": …`).
+    pub(crate) fn prefixed(mut self, prefix: impl std::fmt::Display) -> Self {
+        self.message = format!("{prefix}: {}", self.message).into();
+        self
+    }
+
     /// Marks the error temporary (worth retrying) or permanent.
     pub fn temporary(mut self, temporary: bool) -> Self {
         self.temporary = temporary;

@@ -86,8 +86,7 @@ pub mod mock {
                     let mut mock = Self::new();
                     mock.expect_provider().return_const("mock");
                     mock.expect_name().return_const("mock".to_owned());
-                    mock.expect_capabilities()
-                        .return_const(<$caps>::default());
+                    mock.expect_capabilities().return_const(<$caps>::default());
                     mock
                 }
             }

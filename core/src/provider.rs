@@ -77,7 +77,9 @@ impl ResourceUrl {
         let mut params = BTreeMap::new();
         for (k, v) in url.query_pairs() {
             if params.insert(k.to_string(), v.to_string()).is_some() {
-                return Err(Error::invalid(format!("URL {s:?} repeats the parameter {k:?}")));
+                return Err(Error::invalid(format!(
+                    "URL {s:?} repeats the parameter {k:?}"
+                )));
             }
         }
         Ok(Self { url, params })
@@ -179,7 +181,12 @@ pub trait Provider: Send + Sync + 'static {
 fn wrong_kind(provider: &'static str, url: &ResourceUrl, kind: ResourceKind) -> Error {
     Error::new(
         ErrorKind::InvalidArgument,
-        format!("{} does not name a {} (scheme {:?})", url, kind.as_str(), url.scheme()),
+        format!(
+            "{} does not name a {} (scheme {:?})",
+            url,
+            kind.as_str(),
+            url.scheme()
+        ),
     )
     .with_provider(provider)
     .with_resource(url.to_string())

@@ -66,8 +66,9 @@ pub fn key(key: &str, max_bytes: usize) -> Result<()> {
         .with_resource(truncate(key)));
     }
     if key.chars().any(char::is_control) {
-        return Err(Error::invalid("key must not contain control characters")
-            .with_resource(truncate(key)));
+        return Err(
+            Error::invalid("key must not contain control characters").with_resource(truncate(key))
+        );
     }
     if key == "." || key == ".." {
         return Err(Error::invalid("key must not be \".\" or \"..\""));
@@ -86,7 +87,9 @@ pub fn key(key: &str, max_bytes: usize) -> Result<()> {
 /// ```
 pub fn logical_name(name: &str) -> Result<()> {
     let ok = (1..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         && name.as_bytes()[0].is_ascii_alphanumeric();
     if ok {
         Ok(())

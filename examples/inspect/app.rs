@@ -26,9 +26,11 @@ pub(crate) fn app() -> App {
         .http(Router::new().fallback(describe))
         .on_queue("inspect", |event, _env| log_event(event.into_parts().0))
         .on_blob("inspect", |event, _env| log_event(event.into_parts().0))
-        .on_schedule("inspect", Schedule::every(Duration::from_secs(60)), |event, _env| {
-            log_event(event.into_parts().0)
-        })
+        .on_schedule(
+            "inspect",
+            Schedule::every(Duration::from_secs(60)),
+            |event, _env| log_event(event.into_parts().0),
+        )
         .on_any_event(|event, _env| log_event(event.into_parts().0))
 }
 
@@ -59,13 +61,22 @@ async fn describe(request: Request) -> Response {
     let body: Bytes = match cloudport::axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(e) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, format!("body over {MAX_BODY} bytes: {e}")).into_response();
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("body over {MAX_BODY} bytes: {e}"),
+            )
+                .into_response();
         }
     };
     let headers: serde_json::Map<String, serde_json::Value> = parts
         .headers
         .iter()
-        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned().into()))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned().into(),
+            )
+        })
         .collect();
     let body = match std::str::from_utf8(&body) {
         Ok(text) => serde_json::Value::String(text.to_owned()),

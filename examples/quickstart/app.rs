@@ -47,8 +47,14 @@ pub(crate) fn app() -> App {
 
 type HttpResult<T> = std::result::Result<T, (StatusCode, Json<serde_json::Value>)>;
 
-fn http_error(status: StatusCode, err: impl std::fmt::Display) -> (StatusCode, Json<serde_json::Value>) {
-    (status, Json(serde_json::json!({ "error": err.to_string() })))
+fn http_error(
+    status: StatusCode,
+    err: impl std::fmt::Display,
+) -> (StatusCode, Json<serde_json::Value>) {
+    (
+        status,
+        Json(serde_json::json!({ "error": err.to_string() })),
+    )
 }
 
 fn internal(err: Error) -> (StatusCode, Json<serde_json::Value>) {
@@ -60,9 +66,15 @@ fn internal(err: Error) -> (StatusCode, Json<serde_json::Value>) {
     http_error(status, err)
 }
 
-async fn create_order(env: Env, Json(order): Json<Order>) -> HttpResult<(StatusCode, Json<serde_json::Value>)> {
+async fn create_order(
+    env: Env,
+    Json(order): Json<Order>,
+) -> HttpResult<(StatusCode, Json<serde_json::Value>)> {
     if order.id.is_empty() || order.total_cents == 0 {
-        return Err(http_error(StatusCode::BAD_REQUEST, "an order needs an id and a positive total"));
+        return Err(http_error(
+            StatusCode::BAD_REQUEST,
+            "an order needs an id and a positive total",
+        ));
     }
     let queue = env.queue("orders").map_err(internal)?;
     let message_id = queue.send_json(&order).await.map_err(internal)?;
@@ -76,8 +88,13 @@ async fn get_order(env: Env, Path(id): Path<String>) -> HttpResult<Json<OrderRec
     let kv = env.kv("orders").map_err(internal)?;
     match kv.get_json::<OrderRecord>(&id).await {
         Ok(Some((record, _))) => Ok(Json(record)),
-        Ok(None) => Err(http_error(StatusCode::NOT_FOUND, format!("no order {id:?}"))),
-        Err(e) if e.kind() == ErrorKind::InvalidArgument => Err(http_error(StatusCode::BAD_REQUEST, e)),
+        Ok(None) => Err(http_error(
+            StatusCode::NOT_FOUND,
+            format!("no order {id:?}"),
+        )),
+        Err(e) if e.kind() == ErrorKind::InvalidArgument => {
+            Err(http_error(StatusCode::BAD_REQUEST, e))
+        }
         Err(e) => Err(internal(e)),
     }
 }
@@ -86,8 +103,15 @@ async fn get_order(env: Env, Path(id): Path<String>) -> HttpResult<Json<OrderRec
 /// only rewrites the receipt, so the handler is safe to run twice.
 pub(crate) async fn on_order(event: Event<QueueMessage>, env: Env) -> Result<()> {
     let order: Order = event.data().json()?;
-    let record = OrderRecord { order: order.clone(), status: "accepted".into() };
-    match env.kv("orders")?.put_json(&order.id, &record, Precondition::IfAbsent).await {
+    let record = OrderRecord {
+        order: order.clone(),
+        status: "accepted".into(),
+    };
+    match env
+        .kv("orders")?
+        .put_json(&order.id, &record, Precondition::IfAbsent)
+        .await
+    {
         Ok(_) => {}
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
@@ -106,7 +130,10 @@ pub(crate) async fn on_order(event: Event<QueueMessage>, env: Env) -> Result<()>
 
 /// Totals every recorded order into a report object.
 pub(crate) async fn report(event: Event<ScheduleTick>, env: Env) -> Result<()> {
-    let mut report = Report { orders: 0, total_cents: 0 };
+    let mut report = Report {
+        orders: 0,
+        total_cents: 0,
+    };
     for entry in env.kv("orders")?.scan_all("").await? {
         let record: OrderRecord = entry.json()?;
         report.orders += 1;

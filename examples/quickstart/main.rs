@@ -31,18 +31,40 @@ async fn demo() -> Result<()> {
         .receive_wait(Duration::from_millis(200))
         .start(app::app(), env.clone())
         .await?;
-    let base = format!("http://{}", running.http_addr().ok_or_else(|| Error::handler("no HTTP"))?);
+    let base = format!(
+        "http://{}",
+        running
+            .http_addr()
+            .ok_or_else(|| Error::handler("no HTTP"))?
+    );
     println!("quickstart: serving on {base}");
     let client = reqwest::Client::new();
     let request_error = |e: reqwest::Error| Error::new(ErrorKind::Unavailable, e.to_string());
 
     let orders = [
-        Order { id: "o-1001".into(), customer: "ada".into(), total_cents: 1250 },
-        Order { id: "o-1002".into(), customer: "grace".into(), total_cents: 4999 },
-        Order { id: "o-1003".into(), customer: "linus".into(), total_cents: 300 },
+        Order {
+            id: "o-1001".into(),
+            customer: "ada".into(),
+            total_cents: 1250,
+        },
+        Order {
+            id: "o-1002".into(),
+            customer: "grace".into(),
+            total_cents: 4999,
+        },
+        Order {
+            id: "o-1003".into(),
+            customer: "linus".into(),
+            total_cents: 300,
+        },
     ];
     for order in &orders {
-        let resp = client.post(format!("{base}/orders")).json(order).send().await.map_err(request_error)?;
+        let resp = client
+            .post(format!("{base}/orders"))
+            .json(order)
+            .send()
+            .await
+            .map_err(request_error)?;
         println!("POST /orders {} -> {}", order.id, resp.status());
     }
     let bad = client
@@ -51,11 +73,18 @@ async fn demo() -> Result<()> {
         .send()
         .await
         .map_err(request_error)?;
-    println!("POST /orders (invalid) -> {} {}", bad.status(), bad.text().await.unwrap_or_default());
+    println!(
+        "POST /orders (invalid) -> {} {}",
+        bad.status(),
+        bad.text().await.unwrap_or_default()
+    );
 
     for order in &orders {
         let record = wait_for_order(&client, &base, &order.id).await?;
-        println!("GET /orders/{} -> status {:?}, total {}", order.id, record.status, record.order.total_cents);
+        println!(
+            "GET /orders/{} -> status {:?}, total {}",
+            order.id, record.status, record.order.total_cents
+        );
     }
 
     running.trigger_schedule("nightly-report").await?;
@@ -64,13 +93,22 @@ async fn demo() -> Result<()> {
         println!("receipt {} ({} bytes)", object.key, object.size);
     }
     let reports = receipts.list_all("reports/").await?;
-    let report_key = &reports.first().ok_or_else(|| Error::handler("no report written"))?.key;
+    let report_key = &reports
+        .first()
+        .ok_or_else(|| Error::handler("no report written"))?
+        .key;
     let report: Report = receipts.get_json(report_key).await?;
-    println!("report {report_key}: {} orders, {} cents", report.orders, report.total_cents);
+    println!(
+        "report {report_key}: {} orders, {} cents",
+        report.orders, report.total_cents
+    );
 
     running.shutdown().await?;
     if report.orders != orders.len() {
-        return Err(Error::handler(format!("expected {} orders in the report", orders.len())));
+        return Err(Error::handler(format!(
+            "expected {} orders in the report",
+            orders.len()
+        )));
     }
     println!("quickstart: done");
     Ok(())
@@ -84,9 +122,15 @@ async fn wait_for_order(client: &reqwest::Client, base: &str, id: &str) -> Resul
             .await
             .map_err(|e| Error::new(ErrorKind::Unavailable, e.to_string()))?;
         if resp.status().is_success() {
-            return resp.json().await.map_err(|e| Error::new(ErrorKind::Malformed, e.to_string()));
+            return resp
+                .json()
+                .await
+                .map_err(|e| Error::new(ErrorKind::Malformed, e.to_string()));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(Error::new(ErrorKind::Timeout, format!("order {id} was not processed in 10 s")))
+    Err(Error::new(
+        ErrorKind::Timeout,
+        format!("order {id} was not processed in 10 s"),
+    ))
 }

@@ -18,7 +18,11 @@ pub(super) struct Watcher {
 const ATTEMPTS: u32 = 3;
 
 impl Watcher {
-    pub(super) async fn run(self, mut changes: broadcast::Receiver<BlobChange>, mut stop: watch::Receiver<bool>) {
+    pub(super) async fn run(
+        self,
+        mut changes: broadcast::Receiver<BlobChange>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let trigger = Trigger::Blob(self.name.clone());
         let mut seq = 0u64;
         loop {
@@ -49,7 +53,9 @@ impl Watcher {
                         tracing::warn!(bucket = %self.name, error = %e, attempt, "blob handler failed; retrying");
                         tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
                     }
-                    Err(e) => tracing::error!(bucket = %self.name, error = %e, "blob handler failed {ATTEMPTS} times; giving up on this event"),
+                    Err(e) => {
+                        tracing::error!(bucket = %self.name, error = %e, "blob handler failed {ATTEMPTS} times; giving up on this event")
+                    }
                 }
             }
         }

@@ -56,7 +56,9 @@ impl LocalHost {
         let mut host = Self::new();
         if let Ok(addr) = std::env::var("CLOUDPORT_HTTP_ADDR") {
             host.http_addr = addr.parse().map_err(|e| {
-                Error::invalid(format!("CLOUDPORT_HTTP_ADDR {addr:?} is not host:port: {e}"))
+                Error::invalid(format!(
+                    "CLOUDPORT_HTTP_ADDR {addr:?} is not host:port: {e}"
+                ))
             })?;
         } else if let Ok(port) = std::env::var("PORT") {
             let port: u16 = port
@@ -104,7 +106,9 @@ impl LocalHost {
                 let listener = tokio::net::TcpListener::bind(self.http_addr)
                     .await
                     .map_err(|e| {
-                        Error::from(e).with_operation("local.http.bind").with_resource(self.http_addr.to_string())
+                        Error::from(e)
+                            .with_operation("local.http.bind")
+                            .with_resource(self.http_addr.to_string())
                     })?;
                 let addr = listener.local_addr().map_err(Error::from)?;
                 let mut stop = stop_rx.clone();
@@ -225,8 +229,10 @@ impl RunningApp {
 
     /// Fires a schedule now, as its timer would, and returns the handler's result.
     pub async fn trigger_schedule(&self, name: &str) -> Result<()> {
-        let event = ScheduleTick::new(name, Utc::now())
-            .to_cloudevent("cloudport:local", &format!("manual-{}", Utc::now().timestamp_micros()));
+        let event = ScheduleTick::new(name, Utc::now()).to_cloudevent(
+            "cloudport:local",
+            &format!("manual-{}", Utc::now().timestamp_micros()),
+        );
         self.app
             .dispatch(&self.env, &Trigger::Schedule(name.to_owned()), event)
             .await

@@ -77,7 +77,9 @@ impl Consumer {
         let messages = std::mem::take(&mut *held.lock().unwrap_or_else(PoisonError::into_inner));
         for m in messages {
             let settled = if failed.contains(m.id.as_str()) {
-                self.queue.nack(&m, self.retry_delay(m.delivery_count)).await
+                self.queue
+                    .nack(&m, self.retry_delay(m.delivery_count))
+                    .await
             } else {
                 self.queue.ack(&m).await
             };
@@ -105,7 +107,8 @@ impl Consumer {
                     _ = &mut done_rx => return,
                     () = tokio::time::sleep(lease / 3) => {}
                 }
-                let mut messages = std::mem::take(&mut *held.lock().unwrap_or_else(PoisonError::into_inner));
+                let mut messages =
+                    std::mem::take(&mut *held.lock().unwrap_or_else(PoisonError::into_inner));
                 for m in &mut messages {
                     if let Err(e) = queue.extend_lease(m, lease).await {
                         tracing::warn!(message_id = %m.id, error = %e, "could not extend lease");
@@ -123,6 +126,8 @@ impl Consumer {
             return Duration::ZERO;
         }
         let exp = Duration::from_millis(500u64 << delivery_count.saturating_sub(1).min(10));
-        exp.min(self.max_retry_delay).min(caps.max_delay).min(caps.max_lease)
+        exp.min(self.max_retry_delay)
+            .min(caps.max_delay)
+            .min(caps.max_lease)
     }
 }

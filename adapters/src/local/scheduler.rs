@@ -24,8 +24,10 @@ impl Timer {
                 _ = stop.wait_for(|s| *s) => return,
                 () = tokio::time::sleep(wait) => {}
             }
-            let event = ScheduleTick::new(&self.name, due)
-                .to_cloudevent("cloudport:local", &format!("{}-{}", self.name, due.timestamp()));
+            let event = ScheduleTick::new(&self.name, due).to_cloudevent(
+                "cloudport:local",
+                &format!("{}-{}", self.name, due.timestamp()),
+            );
             if let Err(e) = self.app.dispatch(&self.env, &trigger, event).await {
                 tracing::error!(schedule = %self.name, error = %e, "schedule handler failed");
             }

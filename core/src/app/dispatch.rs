@@ -44,8 +44,10 @@ pub(crate) async fn invoke<T: EventData>(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a non-string payload".to_owned());
             tracing::error!(event_id = %id, panic = %what, "handler panicked");
-            Err(Error::new(ErrorKind::Handler, format!("handler panicked: {what}"))
-                .with_resource(id))
+            Err(
+                Error::new(ErrorKind::Handler, format!("handler panicked: {what}"))
+                    .with_resource(id),
+            )
         }
     }
 }

@@ -152,7 +152,12 @@ impl App {
     }
 
     /// Handles ticks of a schedule.
-    pub fn on_schedule<F, Fut>(mut self, name: impl Into<String>, schedule: Schedule, handler: F) -> Self
+    pub fn on_schedule<F, Fut>(
+        mut self,
+        name: impl Into<String>,
+        schedule: Schedule,
+        handler: F,
+    ) -> Self
     where
         F: Fn(crate::event::Event<ScheduleTick>, Env) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<()>> + Send + 'static,
@@ -248,7 +253,10 @@ impl App {
                     .await
             }
         };
-        result.map_err(|e| e.with_operation("app.dispatch").with_resource(trigger.to_string()))
+        result.map_err(|e| {
+            e.with_operation("app.dispatch")
+                .with_resource(trigger.to_string())
+        })
     }
 
     async fn route<T: EventData>(

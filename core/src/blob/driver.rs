@@ -5,8 +5,8 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 
-use super::{Body, GetOptions, GetResult, ListOptions, ListPage, ObjectMeta, WriteCondition};
 use super::{BlobChange, PutOptions};
+use super::{Body, GetOptions, GetResult, ListOptions, ListPage, ObjectMeta, WriteCondition};
 use crate::{BlobCapabilities, Result};
 
 /// A provider's bucket (S3 bucket, Azure container, Cloud Storage bucket). Thin:

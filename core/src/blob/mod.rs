@@ -12,9 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use body::{Body, GetResult};
+pub use driver::BlobDriver;
 #[cfg(feature = "mock")]
 pub use driver::MockBlobDriver;
-pub use driver::BlobDriver;
 pub use types::{
     ByteRange, ETag, GetOptions, ListOptions, ListPage, ObjectMeta, PutOptions, WriteCondition,
 };
@@ -123,9 +123,9 @@ impl Bucket {
             WriteCondition::IfNotExists if !caps.create_only => Err(Error::unsupported(
                 "this bucket cannot make create-only writes",
             )),
-            WriteCondition::IfMatch(_) if !caps.if_match => {
-                Err(Error::unsupported("this bucket cannot make If-Match writes"))
-            }
+            WriteCondition::IfMatch(_) if !caps.if_match => Err(Error::unsupported(
+                "this bucket cannot make If-Match writes",
+            )),
             _ => Ok(()),
         }
     }
@@ -134,7 +134,9 @@ impl Bucket {
         let caps = self.capabilities();
         self.check_condition(&options.condition)?;
         if !options.metadata.is_empty() && !caps.metadata {
-            return Err(Error::unsupported("this bucket does not store user metadata"));
+            return Err(Error::unsupported(
+                "this bucket does not store user metadata",
+            ));
         }
         for (name, value) in &options.metadata {
             let ok_name = !name.is_empty()
@@ -257,7 +259,10 @@ impl Bucket {
             self.context(
                 "blob.get",
                 Some(key),
-                Error::new(ErrorKind::Malformed, format!("object is not the expected JSON: {e}")),
+                Error::new(
+                    ErrorKind::Malformed,
+                    format!("object is not the expected JSON: {e}"),
+                ),
             )
         })
     }
@@ -315,7 +320,9 @@ impl Bucket {
         let caps = self.capabilities();
         let check = || -> Result<()> {
             if options.delimiter.is_some() && !caps.list_delimiter {
-                return Err(Error::unsupported("this bucket cannot list with a delimiter"));
+                return Err(Error::unsupported(
+                    "this bucket cannot list with a delimiter",
+                ));
             }
             if options.delimiter.as_deref() == Some("") {
                 return Err(Error::invalid("the delimiter must not be empty"));
@@ -368,7 +375,11 @@ impl Bucket {
         self.check_key(OP, from)?;
         self.check_key(OP, to)?;
         if !self.capabilities().copy {
-            return Err(self.context(OP, Some(from), Error::unsupported("this bucket cannot copy")));
+            return Err(self.context(
+                OP,
+                Some(from),
+                Error::unsupported("this bucket cannot copy"),
+            ));
         }
         self.check_condition(&condition)
             .map_err(|e| self.context(OP, Some(to), e))?;

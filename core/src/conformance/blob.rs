@@ -4,9 +4,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use super::{Fixture, assert_kind};
-use crate::{
-    Body, ByteRange, ErrorKind, GetOptions, ListOptions, PutOptions, WriteCondition,
-};
+use crate::{Body, ByteRange, ErrorKind, GetOptions, ListOptions, PutOptions, WriteCondition};
 
 /// Put with content type and metadata; get and head return them with the same ETag.
 pub async fn blob_put_get_head(f: &dyn Fixture) {
@@ -31,10 +29,21 @@ pub async fn blob_put_get_head(f: &dyn Fixture) {
     assert_eq!(head.etag, put.etag);
     assert_eq!(head.content_type.as_deref(), Some("text/plain"));
     if b.capabilities().metadata {
-        assert_eq!(head.metadata.get("owner").map(String::as_str), Some("billing"));
+        assert_eq!(
+            head.metadata.get("owner").map(String::as_str),
+            Some("billing")
+        );
     }
-    assert_kind(b.get("docs/missing").await, ErrorKind::NotFound, "get of a missing object");
-    assert_kind(b.head("docs/missing").await, ErrorKind::NotFound, "head of a missing object");
+    assert_kind(
+        b.get("docs/missing").await,
+        ErrorKind::NotFound,
+        "get of a missing object",
+    );
+    assert_kind(
+        b.head("docs/missing").await,
+        ErrorKind::NotFound,
+        "head of a missing object",
+    );
 }
 
 /// `IfNotExists` creates once; the second write fails `AlreadyExists` and changes nothing.
@@ -42,10 +51,16 @@ pub async fn blob_create_only(f: &dyn Fixture) {
     let b = f.bucket().await;
     let create = PutOptions::default().condition(WriteCondition::IfNotExists);
     if !b.capabilities().create_only {
-        assert_kind(b.put_with("k", "v", create).await, ErrorKind::Unsupported, "create-only");
+        assert_kind(
+            b.put_with("k", "v", create).await,
+            ErrorKind::Unsupported,
+            "create-only",
+        );
         return;
     }
-    b.put_with("lock", "first", create.clone()).await.expect("first create");
+    b.put_with("lock", "first", create.clone())
+        .await
+        .expect("first create");
     assert_kind(
         b.put_with("lock", "second", create).await,
         ErrorKind::AlreadyExists,
@@ -60,10 +75,17 @@ pub async fn blob_if_match(f: &dyn Fixture) {
     let v1 = b.put("doc", "v1").await.expect("put v1");
     let if_match = |etag| PutOptions::default().condition(WriteCondition::IfMatch(etag));
     if !b.capabilities().if_match {
-        assert_kind(b.put_with("doc", "x", if_match(v1.etag)).await, ErrorKind::Unsupported, "if-match");
+        assert_kind(
+            b.put_with("doc", "x", if_match(v1.etag)).await,
+            ErrorKind::Unsupported,
+            "if-match",
+        );
         return;
     }
-    let v2 = b.put_with("doc", "v2", if_match(v1.etag.clone())).await.expect("put v2");
+    let v2 = b
+        .put_with("doc", "v2", if_match(v1.etag.clone()))
+        .await
+        .expect("put v2");
     assert_ne!(v1.etag, v2.etag, "a write must change the ETag");
     assert_kind(
         b.put_with("doc", "v3", if_match(v1.etag)).await,
@@ -85,22 +107,34 @@ pub async fn blob_ranges(f: &dyn Fixture) {
     let read = |r: ByteRange| {
         let b = b.clone();
         async move {
-            let got = b.get_with("digits", GetOptions::default().range(r)).await.expect("ranged get");
+            let got = b
+                .get_with("digits", GetOptions::default().range(r))
+                .await
+                .expect("ranged get");
             let range = got.range.clone();
             (range, got.bytes().await.expect("body"))
         }
     };
     assert_eq!(read((2..5).into()).await, (2..5, Bytes::from("234")));
     assert_eq!(read(ByteRange::From(7)).await, (7..10, Bytes::from("789")));
-    assert_eq!(read(ByteRange::Suffix(3)).await, (7..10, Bytes::from("789")));
-    assert_eq!(read((8..100).into()).await, (8..10, Bytes::from("89")), "a range past the end is clipped");
+    assert_eq!(
+        read(ByteRange::Suffix(3)).await,
+        (7..10, Bytes::from("789"))
+    );
+    assert_eq!(
+        read((8..100).into()).await,
+        (8..10, Bytes::from("89")),
+        "a range past the end is clipped"
+    );
     assert_kind(
-        b.get_with("digits", GetOptions::default().range(ByteRange::From(10))).await,
+        b.get_with("digits", GetOptions::default().range(ByteRange::From(10)))
+            .await,
         ErrorKind::InvalidArgument,
         "range starting at the end",
     );
     assert_kind(
-        b.get_with("digits", GetOptions::default().range(5..5)).await,
+        b.get_with("digits", GetOptions::default().range(5..5))
+            .await,
         ErrorKind::InvalidArgument,
         "empty range",
     );
@@ -111,15 +145,26 @@ pub async fn blob_get_if_none_match(f: &dyn Fixture) {
     let b = f.bucket().await;
     let v1 = b.put("page", "v1").await.expect("put");
     assert!(
-        b.get_if_changed("page", &v1.etag).await.expect("conditional get").is_none(),
+        b.get_if_changed("page", &v1.etag)
+            .await
+            .expect("conditional get")
+            .is_none(),
         "unchanged object must not be returned"
     );
     b.put("page", "v2").await.expect("put v2");
-    let changed = b.get_if_changed("page", &v1.etag).await.expect("conditional get");
-    let body = changed.expect("changed object must be returned").bytes().await.expect("body");
+    let changed = b
+        .get_if_changed("page", &v1.etag)
+        .await
+        .expect("conditional get");
+    let body = changed
+        .expect("changed object must be returned")
+        .bytes()
+        .await
+        .expect("body");
     assert_eq!(body, "v2");
     assert_kind(
-        b.get_with("page", GetOptions::default().if_match(v1.etag)).await,
+        b.get_with("page", GetOptions::default().if_match(v1.etag))
+            .await,
         ErrorKind::PreconditionFailed,
         "get If-Match with a stale ETag",
     );
@@ -133,7 +178,10 @@ pub async fn blob_stream_roundtrip(f: &dyn Fixture) {
     let chunk = |i: usize| Bytes::from(vec![(i % 251) as u8; CHUNK]);
     let stream = futures::stream::iter((0..CHUNKS).map(move |i| Ok(chunk(i))));
     let meta = b
-        .put("big/blob.bin", Body::from_stream(stream, Some((CHUNK * CHUNKS) as u64)))
+        .put(
+            "big/blob.bin",
+            Body::from_stream(stream, Some((CHUNK * CHUNKS) as u64)),
+        )
         .await
         .expect("streamed put");
     assert_eq!(meta.size, (CHUNK * CHUNKS) as u64);
@@ -160,7 +208,9 @@ pub async fn blob_delete_is_idempotent(f: &dyn Fixture) {
     assert!(!b.exists("tmp").await.expect("exists"));
     assert_kind(b.get("tmp").await, ErrorKind::NotFound, "get after delete");
     b.delete("tmp").await.expect("second delete");
-    b.delete("never-written").await.expect("delete of a missing key");
+    b.delete("never-written")
+        .await
+        .expect("delete of a missing key");
 }
 
 /// Prefix listing groups by delimiter and pages with tokens, in key order, with nothing lost or
@@ -172,12 +222,18 @@ pub async fn blob_list_prefix_delimiter_pages(f: &dyn Fixture) {
     }
     let keys = |objs: &[crate::ObjectMeta]| objs.iter().map(|o| o.key.clone()).collect::<Vec<_>>();
 
-    let page = b.list(ListOptions::prefix("a/").delimiter("/")).await.expect("list a/");
+    let page = b
+        .list(ListOptions::prefix("a/").delimiter("/"))
+        .await
+        .expect("list a/");
     assert_eq!(keys(&page.objects), ["a/1", "a/2"]);
     assert_eq!(page.common_prefixes, ["a/b/"]);
     assert!(page.next_page_token.is_none());
 
-    let top = b.list(ListOptions::default().delimiter("/")).await.expect("list /");
+    let top = b
+        .list(ListOptions::default().delimiter("/"))
+        .await
+        .expect("list /");
     assert_eq!(keys(&top.objects), ["c", "d"]);
     assert_eq!(top.common_prefixes, ["a/", "b/"]);
 
@@ -187,7 +243,10 @@ pub async fn blob_list_prefix_delimiter_pages(f: &dyn Fixture) {
     loop {
         let page = b.list(options.clone()).await.expect("paged list");
         pages += 1;
-        assert!(page.objects.len() <= 3, "a page holds at most page_size objects");
+        assert!(
+            page.objects.len() <= 3,
+            "a page holds at most page_size objects"
+        );
         all.extend(keys(&page.objects));
         match page.next_page_token {
             Some(t) => options = options.page_token(t),
@@ -195,7 +254,10 @@ pub async fn blob_list_prefix_delimiter_pages(f: &dyn Fixture) {
         }
     }
     assert_eq!(all, ["a/1", "a/2", "a/b/3", "a/b/4", "b/5", "c", "d"]);
-    assert!(pages >= 3, "7 keys in pages of 3 take at least 3 pages, took {pages}");
+    assert!(
+        pages >= 3,
+        "7 keys in pages of 3 take at least 3 pages, took {pages}"
+    );
 
     let mut entries = Vec::new();
     let mut options = ListOptions::default().delimiter("/").page_size(1);
@@ -210,7 +272,13 @@ pub async fn blob_list_prefix_delimiter_pages(f: &dyn Fixture) {
     }
     entries.sort();
     assert_eq!(entries, ["a/", "b/", "c", "d"], "paged delimiter listing");
-    assert!(b.list(ListOptions::prefix("zzz/")).await.expect("empty list").objects.is_empty());
+    assert!(
+        b.list(ListOptions::prefix("zzz/"))
+            .await
+            .expect("empty list")
+            .objects
+            .is_empty()
+    );
 }
 
 /// Copy duplicates body and content type; a create-only copy onto an existing key fails; a
@@ -221,30 +289,47 @@ pub async fn blob_copy(f: &dyn Fixture) {
         assert_kind(b.copy("a", "b").await, ErrorKind::Unsupported, "copy");
         return;
     }
-    b.put_with("src", "payload", PutOptions::default().content_type("text/plain"))
-        .await
-        .expect("put");
+    b.put_with(
+        "src",
+        "payload",
+        PutOptions::default().content_type("text/plain"),
+    )
+    .await
+    .expect("put");
     let copied = b.copy("src", "dst").await.expect("copy");
     assert_eq!(copied.size, 7);
     assert_eq!(b.get_bytes("dst").await.expect("get"), "payload");
-    assert_eq!(b.head("dst").await.expect("head").content_type.as_deref(), Some("text/plain"));
+    assert_eq!(
+        b.head("dst").await.expect("head").content_type.as_deref(),
+        Some("text/plain")
+    );
     assert_kind(
         b.copy_with("src", "dst", WriteCondition::IfNotExists).await,
         ErrorKind::AlreadyExists,
         "create-only copy onto an existing key",
     );
-    assert_kind(b.copy("nope", "x").await, ErrorKind::NotFound, "copy of a missing source");
+    assert_kind(
+        b.copy("nope", "x").await,
+        ErrorKind::NotFound,
+        "copy of a missing source",
+    );
 }
 
 /// Bad keys, names and options fail typed before any call.
 pub async fn blob_rejects_bad_input(f: &dyn Fixture) {
     let b = f.bucket().await;
     let long = "k".repeat(b.capabilities().max_key_bytes + 1);
-    for (key, what) in [("", "empty key"), ("a\nb", "control character"), (long.as_str(), "long key"), ("..", "dot-dot key")] {
+    for (key, what) in [
+        ("", "empty key"),
+        ("a\nb", "control character"),
+        (long.as_str(), "long key"),
+        ("..", "dot-dot key"),
+    ] {
         assert_kind(b.put(key, "x").await, ErrorKind::InvalidArgument, what);
     }
     assert_kind(
-        b.put_with("k", "x", PutOptions::default().metadata("Bad-Name", "v")).await,
+        b.put_with("k", "x", PutOptions::default().metadata("Bad-Name", "v"))
+            .await,
         ErrorKind::InvalidArgument,
         "metadata name",
     );

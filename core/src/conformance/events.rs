@@ -11,11 +11,22 @@ use crate::event::{
 /// Asserts a decoded queue-message event: type, subject (logical queue), body, delivery count ≥ 1,
 /// a non-empty id and source. Returns the typed view for further checks.
 #[track_caller]
-pub fn check_queue_message_event(event: &cloudevents::Event, queue: &str, body: &[u8]) -> QueueMessage {
+pub fn check_queue_message_event(
+    event: &cloudevents::Event,
+    queue: &str,
+    body: &[u8],
+) -> QueueMessage {
     assert_eq!(event.ty(), QUEUE_MESSAGE, "queue message event type");
-    assert_eq!(event.subject(), Some(queue), "queue message subject is the logical queue");
+    assert_eq!(
+        event.subject(),
+        Some(queue),
+        "queue message subject is the logical queue"
+    );
     assert!(!event.id().is_empty(), "queue message event needs an id");
-    assert!(!event.source().is_empty(), "queue message event needs a source");
+    assert!(
+        !event.source().is_empty(),
+        "queue message event needs a source"
+    );
     let typed = Event::<QueueMessage>::try_from(event.clone()).expect("typed queue message view");
     let msg = typed.data().clone();
     assert_eq!(&msg.body[..], body, "queue message body");
@@ -25,7 +36,12 @@ pub fn check_queue_message_event(event: &cloudevents::Event, queue: &str, body: 
 
 /// Asserts a decoded blob event: type for the kind, subject = key, data `{bucket, key, …}`.
 #[track_caller]
-pub fn check_blob_event(event: &cloudevents::Event, kind: BlobEventKind, bucket: &str, key: &str) -> BlobEvent {
+pub fn check_blob_event(
+    event: &cloudevents::Event,
+    kind: BlobEventKind,
+    bucket: &str,
+    key: &str,
+) -> BlobEvent {
     let ty = match kind {
         BlobEventKind::Created => BLOB_CREATED,
         BlobEventKind::Deleted => BLOB_DELETED,
@@ -36,7 +52,10 @@ pub fn check_blob_event(event: &cloudevents::Event, kind: BlobEventKind, bucket:
     let typed = Event::<BlobEvent>::try_from(event.clone()).expect("typed blob view");
     let data = typed.data().clone();
     assert_eq!(data.kind, kind);
-    assert_eq!(data.bucket, bucket, "blob event bucket is the logical bucket");
+    assert_eq!(
+        data.bucket, bucket,
+        "blob event bucket is the logical bucket"
+    );
     assert_eq!(data.key, key, "blob event key (decoded)");
     data
 }

@@ -14,23 +14,37 @@ pub async fn kv_put_get_delete(f: &dyn Fixture) {
     assert_eq!(e.value, "v1");
     assert_eq!(e.version, v);
     assert_eq!(e.key, "k");
-    let v2 = kv.put("k", "v2", Precondition::None).await.expect("overwrite");
+    let v2 = kv
+        .put("k", "v2", Precondition::None)
+        .await
+        .expect("overwrite");
     assert_ne!(v, v2, "a write must change the version");
-    assert!(kv.delete("k").await.expect("delete"), "delete of a live key reports it");
+    assert!(
+        kv.delete("k").await.expect("delete"),
+        "delete of a live key reports it"
+    );
     assert!(kv.get("k").await.expect("get").is_none());
-    assert!(!kv.delete("k").await.expect("second delete"), "second delete finds nothing");
+    assert!(
+        !kv.delete("k").await.expect("second delete"),
+        "second delete finds nothing"
+    );
 }
 
 /// `IfAbsent` writes once; then `AlreadyExists`.
 pub async fn kv_if_absent(f: &dyn Fixture) {
     let kv = f.kv().await;
-    kv.put("once", "first", Precondition::IfAbsent).await.expect("first");
+    kv.put("once", "first", Precondition::IfAbsent)
+        .await
+        .expect("first");
     assert_kind(
         kv.put("once", "second", Precondition::IfAbsent).await,
         ErrorKind::AlreadyExists,
         "second IfAbsent",
     );
-    assert_eq!(kv.get("once").await.expect("get").expect("present").value, "first");
+    assert_eq!(
+        kv.get("once").await.expect("get").expect("present").value,
+        "first"
+    );
 }
 
 /// `IfVersion` writes and deletes only the version named.
@@ -42,12 +56,14 @@ pub async fn kv_if_version(f: &dyn Fixture) {
         .await
         .expect("put with current version");
     assert_kind(
-        kv.put("doc", "3", Precondition::IfVersion(v1.clone())).await,
+        kv.put("doc", "3", Precondition::IfVersion(v1.clone()))
+            .await,
         ErrorKind::PreconditionFailed,
         "put with a stale version",
     );
     assert_kind(
-        kv.delete_if("doc", Precondition::IfVersion(v1.clone())).await,
+        kv.delete_if("doc", Precondition::IfVersion(v1.clone()))
+            .await,
         ErrorKind::PreconditionFailed,
         "delete with a stale version",
     );
@@ -56,7 +72,11 @@ pub async fn kv_if_version(f: &dyn Fixture) {
         ErrorKind::PreconditionFailed,
         "IfVersion on an absent key",
     );
-    assert!(kv.delete_if("doc", Precondition::IfVersion(v2)).await.expect("delete"));
+    assert!(
+        kv.delete_if("doc", Precondition::IfVersion(v2))
+            .await
+            .expect("delete")
+    );
     assert!(kv.get("doc").await.expect("get").is_none());
 }
 
@@ -65,20 +85,45 @@ pub async fn kv_ttl(f: &dyn Fixture) {
     let kv = f.kv().await;
     if !kv.capabilities().ttl {
         assert_kind(
-            kv.put("t", "x", Precondition::None.with_ttl(Duration::from_secs(2))).await,
+            kv.put(
+                "t",
+                "x",
+                Precondition::None.with_ttl(Duration::from_secs(2)),
+            )
+            .await,
             ErrorKind::Unsupported,
             "ttl",
         );
         return;
     }
     let ttl = Duration::from_secs(2);
-    kv.put("ttl/short", "x", Precondition::None.with_ttl(ttl)).await.expect("put with ttl");
-    kv.put("ttl/long", "y", Precondition::None).await.expect("put");
-    let e = kv.get("ttl/short").await.expect("get").expect("present before expiry");
-    assert!(e.expires_at.is_some(), "an entry with a TTL reports its expiry");
+    kv.put("ttl/short", "x", Precondition::None.with_ttl(ttl))
+        .await
+        .expect("put with ttl");
+    kv.put("ttl/long", "y", Precondition::None)
+        .await
+        .expect("put");
+    let e = kv
+        .get("ttl/short")
+        .await
+        .expect("get")
+        .expect("present before expiry");
+    assert!(
+        e.expires_at.is_some(),
+        "an entry with a TTL reports its expiry"
+    );
     f.advance(ttl + f.slack()).await;
-    assert!(kv.get("ttl/short").await.expect("get").is_none(), "expired entry returned");
-    let keys: Vec<String> = kv.scan_all("ttl/").await.expect("scan").into_iter().map(|e| e.key).collect();
+    assert!(
+        kv.get("ttl/short").await.expect("get").is_none(),
+        "expired entry returned"
+    );
+    let keys: Vec<String> = kv
+        .scan_all("ttl/")
+        .await
+        .expect("scan")
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
     assert_eq!(keys, ["ttl/long"], "scan must leave out expired entries");
     kv.put("ttl/short", "again", Precondition::IfAbsent)
         .await
@@ -89,7 +134,9 @@ pub async fn kv_ttl(f: &dyn Fixture) {
 pub async fn kv_scan_prefix_pages(f: &dyn Fixture) {
     let kv = f.kv().await;
     for i in 0..25 {
-        kv.put(format!("p/{i:03}"), "x", Precondition::None).await.expect("put");
+        kv.put(format!("p/{i:03}"), "x", Precondition::None)
+            .await
+            .expect("put");
     }
     for k in ["o", "q/1", "p"] {
         kv.put(k, "y", Precondition::None).await.expect("put");
@@ -116,66 +163,129 @@ pub async fn kv_scan_prefix_pages(f: &dyn Fixture) {
 /// Keys with characters some stores forbid (`/ \ # ?`, spaces, non-ASCII) round-trip and scan.
 pub async fn kv_key_characters(f: &dyn Fixture) {
     let kv = f.kv().await;
-    let keys = ["k/a/b", "k/a\\b", "k/a#b", "k/a?b", "k/with space", "k/ünïcødé", "k/%41"];
+    let keys = [
+        "k/a/b",
+        "k/a\\b",
+        "k/a#b",
+        "k/a?b",
+        "k/with space",
+        "k/ünïcødé",
+        "k/%41",
+    ];
     for (i, k) in keys.iter().enumerate() {
-        kv.put(*k, format!("{i}"), Precondition::IfAbsent).await.unwrap_or_else(|e| panic!("put {k:?}: {e}"));
+        kv.put(*k, format!("{i}"), Precondition::IfAbsent)
+            .await
+            .unwrap_or_else(|e| panic!("put {k:?}: {e}"));
     }
     for (i, k) in keys.iter().enumerate() {
-        let e = kv.get(*k).await.expect("get").unwrap_or_else(|| panic!("{k:?} not found"));
+        let e = kv
+            .get(*k)
+            .await
+            .expect("get")
+            .unwrap_or_else(|| panic!("{k:?} not found"));
         assert_eq!(e.value, format!("{i}").into_bytes(), "value of {k:?}");
         assert_eq!(e.key, *k, "key read back");
     }
-    let mut scanned: Vec<String> = kv.scan_all("k/").await.expect("scan").into_iter().map(|e| e.key).collect();
+    let mut scanned: Vec<String> = kv
+        .scan_all("k/")
+        .await
+        .expect("scan")
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
     let mut expected: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
     expected.sort();
     scanned.sort();
     assert_eq!(scanned, expected);
-    let by_prefix: Vec<String> = kv.scan_all("k/a").await.expect("scan").into_iter().map(|e| e.key).collect();
-    assert_eq!(by_prefix.len(), 4, "prefix k/a matches four keys: {by_prefix:?}");
+    let by_prefix: Vec<String> = kv
+        .scan_all("k/a")
+        .await
+        .expect("scan")
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert_eq!(
+        by_prefix.len(),
+        4,
+        "prefix k/a matches four keys: {by_prefix:?}"
+    );
 }
 
 /// JSON helpers round-trip; a corrupt value is `Malformed` and names its key.
 pub async fn kv_json_helpers(f: &dyn Fixture) {
     let kv = f.kv().await;
     let order = serde_json::json!({"id": "42", "total_cents": 1250});
-    kv.put_json("order/42", &order, Precondition::IfAbsent).await.expect("put_json");
+    kv.put_json("order/42", &order, Precondition::IfAbsent)
+        .await
+        .expect("put_json");
     let (back, _) = kv
         .get_json::<serde_json::Value>("order/42")
         .await
         .expect("get_json")
         .expect("present");
     assert_eq!(back, order);
-    kv.put("order/bad", "{not json", Precondition::None).await.expect("put");
-    let err = kv.get_json::<serde_json::Value>("order/bad").await.expect_err("corrupt value");
+    kv.put("order/bad", "{not json", Precondition::None)
+        .await
+        .expect("put");
+    let err = kv
+        .get_json::<serde_json::Value>("order/bad")
+        .await
+        .expect_err("corrupt value");
     assert_eq!(err.kind(), ErrorKind::Malformed);
-    assert!(err.to_string().contains("order/bad"), "error must name the key: {err}");
+    assert!(
+        err.to_string().contains("order/bad"),
+        "error must name the key: {err}"
+    );
 }
 
 /// Bad keys, oversize values and a TTL under a second fail typed.
 pub async fn kv_rejects_bad_input(f: &dyn Fixture) {
     let kv = f.kv().await;
     let caps = kv.capabilities().clone();
-    assert_kind(kv.put("", "x", Precondition::None).await, ErrorKind::InvalidArgument, "empty key");
     assert_kind(
-        kv.put("k".repeat(caps.max_key_bytes + 1), "x", Precondition::None).await,
+        kv.put("", "x", Precondition::None).await,
+        ErrorKind::InvalidArgument,
+        "empty key",
+    );
+    assert_kind(
+        kv.put("k".repeat(caps.max_key_bytes + 1), "x", Precondition::None)
+            .await,
         ErrorKind::InvalidArgument,
         "long key",
     );
-    assert_kind(kv.get("a\u{0}b").await, ErrorKind::InvalidArgument, "NUL in key");
     assert_kind(
-        kv.put("k", vec![0u8; caps.max_value_bytes + 1], Precondition::None).await,
+        kv.get("a\u{0}b").await,
+        ErrorKind::InvalidArgument,
+        "NUL in key",
+    );
+    assert_kind(
+        kv.put("k", vec![0u8; caps.max_value_bytes + 1], Precondition::None)
+            .await,
         ErrorKind::TooLarge,
         "oversize value",
     );
     if caps.ttl {
         assert_kind(
-            kv.put("k", "x", Precondition::None.with_ttl(Duration::from_millis(10))).await,
+            kv.put(
+                "k",
+                "x",
+                Precondition::None.with_ttl(Duration::from_millis(10)),
+            )
+            .await,
             ErrorKind::InvalidArgument,
             "ttl under a second",
         );
     }
-    assert_kind(kv.delete_if("k", Precondition::IfAbsent).await, ErrorKind::InvalidArgument, "delete IfAbsent");
-    assert_kind(kv.scan("", 0, None).await, ErrorKind::InvalidArgument, "scan limit 0");
+    assert_kind(
+        kv.delete_if("k", Precondition::IfAbsent).await,
+        ErrorKind::InvalidArgument,
+        "delete IfAbsent",
+    );
+    assert_kind(
+        kv.scan("", 0, None).await,
+        ErrorKind::InvalidArgument,
+        "scan limit 0",
+    );
 }
 
 /// 8 writers × 200 optimistic increments of one key end at exactly 1600.
@@ -197,6 +307,10 @@ pub async fn kv_concurrent_increments(f: &dyn Fixture) {
     for t in tasks {
         t.await.expect("writer task");
     }
-    let (n, _) = kv.get_json::<u64>("counter").await.expect("get").expect("present");
+    let (n, _) = kv
+        .get_json::<u64>("counter")
+        .await
+        .expect("get")
+        .expect("present");
     assert_eq!(n, WRITERS * INCREMENTS, "lost or doubled increments");
 }

@@ -5,7 +5,7 @@
 //! [`conformance_tests!`](crate::conformance_tests) in a test file, which makes one `#[tokio::test]`
 //! per check:
 //!
-//! ```ignore
+//! ```text
 //! cloudport_core::conformance_tests! {
 //!     #[ignore = "needs emulators: ./scripts/test.sh"]
 //!     fixture = MyFixture::new()

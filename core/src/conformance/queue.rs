@@ -45,7 +45,10 @@ async fn assert_nothing_visible(queue: &Queue, what: &str) {
         .lease(queue.capabilities().min_lease.max(Duration::from_secs(1)))
         .wait(Duration::ZERO);
     let got = queue.receive(options).await.expect("receive");
-    assert!(got.is_empty(), "{what}: expected no visible message, got {got:?}");
+    assert!(
+        got.is_empty(),
+        "{what}: expected no visible message, got {got:?}"
+    );
 }
 
 /// Send, receive (body, content type, attributes, id, delivery count 1), ack: gone for good.
@@ -80,7 +83,11 @@ pub async fn queue_lease_hides_and_expires(f: &dyn Fixture) {
     assert_nothing_visible(&q, "during the lease").await;
     f.advance(lease + f.slack()).await;
     let again = receive_n(&q, 1, opts(&q, lease, f.wait())).await;
-    assert_eq!(again.len(), 1, "the message must return when its lease ends");
+    assert_eq!(
+        again.len(),
+        1,
+        "the message must return when its lease ends"
+    );
     assert_eq!(again[0].id, first[0].id);
     assert_eq!(again[0].delivery_count, 2, "second delivery counts 2");
     q.ack(&again[0]).await.expect("ack with the newest lease");
@@ -90,7 +97,8 @@ pub async fn queue_lease_hides_and_expires(f: &dyn Fixture) {
 pub async fn queue_nack_redelivers(f: &dyn Fixture) {
     let q = f.queue().await;
     q.send("nack me").await.expect("send");
-    let lease = Duration::from_secs(60).clamp(q.capabilities().min_lease, q.capabilities().max_lease);
+    let lease =
+        Duration::from_secs(60).clamp(q.capabilities().min_lease, q.capabilities().max_lease);
     let first = receive_n(&q, 1, opts(&q, lease, f.wait())).await;
     q.nack(&first[0], Duration::ZERO).await.expect("nack");
     let second = receive_n(&q, 1, opts(&q, lease, f.wait())).await;
@@ -102,7 +110,11 @@ pub async fn queue_nack_redelivers(f: &dyn Fixture) {
         assert_nothing_visible(&q, "during the nack delay").await;
         f.advance(delay + f.slack()).await;
         let third = receive_n(&q, 1, opts(&q, lease, f.wait())).await;
-        assert_eq!(third.len(), 1, "the message must return after the nack delay");
+        assert_eq!(
+            third.len(),
+            1,
+            "the message must return after the nack delay"
+        );
         q.ack(&third[0]).await.expect("ack");
     } else {
         assert_kind(
@@ -128,7 +140,9 @@ pub async fn queue_extend_lease(f: &dyn Fixture) {
         );
         return;
     }
-    q.extend_lease(&mut m, lease * 4).await.expect("extend lease");
+    q.extend_lease(&mut m, lease * 4)
+        .await
+        .expect("extend lease");
     f.advance(lease + f.slack()).await;
     assert_nothing_visible(&q, "after the first lease, within the extension").await;
     q.ack(&m).await.expect("ack with the extended lease");
@@ -169,14 +183,28 @@ pub async fn queue_send_batch_reports_per_item(f: &dyn Fixture) {
     messages[7] = Message::new(vec![b'x'; caps.max_message_bytes + 1]);
     let results = q.send_batch(messages).await;
     assert_eq!(results.len(), n, "one result per message");
-    assert_kind(results[3].clone_result(), ErrorKind::InvalidArgument, "empty message in batch");
-    assert_kind(results[7].clone_result(), ErrorKind::TooLarge, "oversize message in batch");
+    assert_kind(
+        results[3].clone_result(),
+        ErrorKind::InvalidArgument,
+        "empty message in batch",
+    );
+    assert_kind(
+        results[7].clone_result(),
+        ErrorKind::TooLarge,
+        "oversize message in batch",
+    );
     let ok = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(ok, n - 2, "every valid message must be sent");
     let got = receive_all(&q, n - 2, f.wait()).await;
-    let bodies: BTreeSet<String> = got.iter().map(|m| m.text().expect("utf-8").to_owned()).collect();
+    let bodies: BTreeSet<String> = got
+        .iter()
+        .map(|m| m.text().expect("utf-8").to_owned())
+        .collect();
     for i in (0..n).filter(|i| *i != 3 && *i != 7) {
-        assert!(bodies.contains(&format!("m{i}")), "message m{i} was not delivered");
+        assert!(
+            bodies.contains(&format!("m{i}")),
+            "message m{i} was not delivered"
+        );
     }
 }
 
@@ -184,7 +212,8 @@ pub async fn queue_send_batch_reports_per_item(f: &dyn Fixture) {
 async fn receive_all(q: &Queue, n: usize, wait: Duration) -> Vec<ReceivedMessage> {
     let mut seen = BTreeMap::new();
     let mut empty = 0;
-    let lease = Duration::from_secs(60).clamp(q.capabilities().min_lease, q.capabilities().max_lease);
+    let lease =
+        Duration::from_secs(60).clamp(q.capabilities().min_lease, q.capabilities().max_lease);
     while seen.len() < n && empty < 10 {
         let got = q.receive(opts(q, lease, wait)).await.expect("receive");
         if got.is_empty() {
@@ -215,15 +244,21 @@ impl CloneResult for crate::Result<String> {
 pub async fn queue_rejects_bad_input(f: &dyn Fixture) {
     let q = f.queue().await;
     let caps = q.capabilities().clone();
-    assert_kind(q.send(Message::new("")).await, ErrorKind::InvalidArgument, "empty body");
     assert_kind(
-        q.send(Message::new(vec![b'x'; caps.max_message_bytes + 1])).await,
+        q.send(Message::new("")).await,
+        ErrorKind::InvalidArgument,
+        "empty body",
+    );
+    assert_kind(
+        q.send(Message::new(vec![b'x'; caps.max_message_bytes + 1]))
+            .await,
         ErrorKind::TooLarge,
         "oversize body",
     );
     if caps.attributes {
         assert_kind(
-            q.send(Message::new("x").with_attribute("Bad-Name", "v")).await,
+            q.send(Message::new("x").with_attribute("Bad-Name", "v"))
+                .await,
             ErrorKind::InvalidArgument,
             "attribute name outside the CloudEvents rule",
         );
@@ -234,7 +269,8 @@ pub async fn queue_rejects_bad_input(f: &dyn Fixture) {
         "receive of 0 messages",
     );
     assert_kind(
-        q.receive(ReceiveOptions::default().max_messages(caps.max_batch_receive + 1)).await,
+        q.receive(ReceiveOptions::default().max_messages(caps.max_batch_receive + 1))
+            .await,
         ErrorKind::InvalidArgument,
         "receive over the batch limit",
     );
@@ -245,8 +281,13 @@ pub async fn queue_rejects_bad_input(f: &dyn Fixture) {
         "lease over the limit",
     );
     assert_kind(
-        q.send(Message::new("x").with_delay(caps.max_delay + Duration::from_secs(1))).await,
-        if caps.delayed_send { ErrorKind::InvalidArgument } else { ErrorKind::Unsupported },
+        q.send(Message::new("x").with_delay(caps.max_delay + Duration::from_secs(1)))
+            .await,
+        if caps.delayed_send {
+            ErrorKind::InvalidArgument
+        } else {
+            ErrorKind::Unsupported
+        },
         "delay over the limit",
     );
     assert_nothing_visible(&q, "after rejected sends").await;
@@ -260,7 +301,8 @@ pub async fn queue_dead_letter_after_max_deliveries(f: &dyn Fixture) {
     q.send(Message::new("poison").with_attribute("kind", "test"))
         .await
         .expect("send");
-    let lease = Duration::from_secs(60).clamp(q.capabilities().min_lease, q.capabilities().max_lease);
+    let lease =
+        Duration::from_secs(60).clamp(q.capabilities().min_lease, q.capabilities().max_lease);
     for delivery in 1..=2 {
         let got = receive_n(&q, 1, opts(&q, lease, f.wait())).await;
         assert_eq!(got.len(), 1, "delivery {delivery} must happen");
@@ -268,11 +310,21 @@ pub async fn queue_dead_letter_after_max_deliveries(f: &dyn Fixture) {
         q.nack(&got[0], Duration::ZERO).await.expect("nack");
     }
     let third = q.receive(opts(&q, lease, f.wait())).await.expect("receive");
-    assert!(third.is_empty(), "a message over its delivery limit must not be delivered: {third:?}");
+    assert!(
+        third.is_empty(),
+        "a message over its delivery limit must not be delivered: {third:?}"
+    );
     let dead = receive_n(&dlq, 1, opts(&dlq, lease, f.wait())).await;
-    assert_eq!(dead.len(), 1, "the message must be in the dead-letter queue");
+    assert_eq!(
+        dead.len(),
+        1,
+        "the message must be in the dead-letter queue"
+    );
     assert_eq!(dead[0].text().expect("utf-8"), "poison");
-    assert_eq!(dead[0].attributes.get("kind").map(String::as_str), Some("test"));
+    assert_eq!(
+        dead[0].attributes.get("kind").map(String::as_str),
+        Some("test")
+    );
     dlq.ack(&dead[0]).await.expect("ack");
     f.advance(lease + f.slack()).await;
     assert_nothing_visible(&q, "after dead-lettering").await;
@@ -286,10 +338,14 @@ pub async fn queue_thousand_messages_failing_consumer(f: &dyn Fixture) {
     let q = f.queue().await.with_dead_letter(dlq.clone(), 3);
     let is_poison = |i: usize| i % 10 == 7;
     let results = q.send_batch((0..N).map(|i| format!("msg-{i}"))).await;
-    assert!(results.iter().all(Result::is_ok), "all 1000 sends must succeed");
+    assert!(
+        results.iter().all(Result::is_ok),
+        "all 1000 sends must succeed"
+    );
 
     let handled = Arc::new(Mutex::new(BTreeSet::new()));
-    let lease = Duration::from_secs(60).clamp(q.capabilities().min_lease, q.capabilities().max_lease);
+    let lease =
+        Duration::from_secs(60).clamp(q.capabilities().min_lease, q.capabilities().max_lease);
     let mut consumers = Vec::new();
     for _ in 0..4 {
         let (q, handled, wait) = (q.clone(), handled.clone(), f.wait());
@@ -329,8 +385,15 @@ pub async fn queue_thousand_messages_failing_consumer(f: &dyn Fixture) {
     let dead = receive_all(&dlq, N / 10, f.wait()).await;
     let dead: BTreeSet<usize> = dead
         .iter()
-        .map(|m| m.text().expect("utf-8")["msg-".len()..].parse().expect("index"))
+        .map(|m| {
+            m.text().expect("utf-8")["msg-".len()..]
+                .parse()
+                .expect("index")
+        })
         .collect();
     let poison: BTreeSet<usize> = (0..N).filter(|i| is_poison(*i)).collect();
-    assert_eq!(dead, poison, "exactly the poison messages must be dead-lettered");
+    assert_eq!(
+        dead, poison,
+        "exactly the poison messages must be dead-lettered"
+    );
 }

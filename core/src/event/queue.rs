@@ -94,8 +94,11 @@ impl QueueMessage {
     /// The body as UTF-8 text.
     pub fn text(&self) -> Result<&str> {
         std::str::from_utf8(&self.body).map_err(|e| {
-            Error::new(ErrorKind::Malformed, format!("message body is not UTF-8: {e}"))
-                .with_resource(self.id.clone())
+            Error::new(
+                ErrorKind::Malformed,
+                format!("message body is not UTF-8: {e}"),
+            )
+            .with_resource(self.id.clone())
         })
     }
 

@@ -11,9 +11,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use driver::KvDriver;
 #[cfg(feature = "mock")]
 pub use driver::MockKvDriver;
-pub use driver::KvDriver;
 pub use types::{KvEntry, KvPut, Precondition, ScanPage, Version};
 
 use crate::{Error, ErrorKind, KvCapabilities, Result, validate};
@@ -89,7 +89,11 @@ impl KvStore {
     fn context(&self, op: &'static str, key: &str, err: Error) -> Error {
         err.with_provider(self.driver.provider())
             .with_operation(op)
-            .with_resource(format!("{}/{}", self.driver.name(), validate::truncate(key)))
+            .with_resource(format!(
+                "{}/{}",
+                self.driver.name(),
+                validate::truncate(key)
+            ))
     }
 
     fn check_key(&self, op: &'static str, key: &str) -> Result<()> {
@@ -99,9 +103,9 @@ impl KvStore {
     fn check_precondition(&self, precondition: &Precondition) -> Result<()> {
         let caps = self.capabilities();
         match precondition {
-            Precondition::IfAbsent if !caps.if_absent => Err(Error::unsupported(
-                "this store cannot make IfAbsent writes",
-            )),
+            Precondition::IfAbsent if !caps.if_absent => {
+                Err(Error::unsupported("this store cannot make IfAbsent writes"))
+            }
             Precondition::IfVersion(_) if !caps.if_version => Err(Error::unsupported(
                 "this store cannot make IfVersion writes",
             )),
@@ -129,9 +133,7 @@ impl KvStore {
         match self.get(key).await? {
             None => Ok(None),
             Some(entry) => {
-                let value = entry
-                    .json()
-                    .map_err(|e| self.context("kv.get", key, e))?;
+                let value = entry.json().map_err(|e| self.context("kv.get", key, e))?;
                 Ok(Some((value, entry.version)))
             }
         }
@@ -197,7 +199,11 @@ impl KvStore {
     }
 
     /// Deletes a key only if it has this version (`Precondition::IfVersion`).
-    pub async fn delete_if(&self, key: impl AsRef<str>, precondition: Precondition) -> Result<bool> {
+    pub async fn delete_if(
+        &self,
+        key: impl AsRef<str>,
+        precondition: Precondition,
+    ) -> Result<bool> {
         const OP: &str = "kv.delete";
         let key = key.as_ref();
         self.check_key(OP, key)?;

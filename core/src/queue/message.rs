@@ -188,15 +188,22 @@ impl ReceivedMessage {
 
     /// The body as UTF-8 text.
     pub fn text(&self) -> Result<&str> {
-        std::str::from_utf8(&self.body)
-            .map_err(|e| Error::new(ErrorKind::Malformed, format!("message body is not UTF-8: {e}")))
+        std::str::from_utf8(&self.body).map_err(|e| {
+            Error::new(
+                ErrorKind::Malformed,
+                format!("message body is not UTF-8: {e}"),
+            )
+        })
     }
 
     /// The body parsed as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            Error::new(ErrorKind::Malformed, format!("message body is not the expected JSON: {e}"))
-                .with_resource(self.id.clone())
+            Error::new(
+                ErrorKind::Malformed,
+                format!("message body is not the expected JSON: {e}"),
+            )
+            .with_resource(self.id.clone())
         })
     }
 

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use driver::QueueDriver;
 #[cfg(feature = "mock")]
 pub use driver::MockQueueDriver;
+pub use driver::QueueDriver;
 pub use message::{LeaseToken, Message, ReceiveOptions, ReceivedMessage};
 
 use crate::{Error, ErrorKind, QueueCapabilities, Result, validate};
@@ -135,7 +135,9 @@ impl Queue {
             ));
         }
         if !msg.attributes.is_empty() && !caps.attributes {
-            return Err(Error::unsupported("this queue does not carry message attributes"));
+            return Err(Error::unsupported(
+                "this queue does not carry message attributes",
+            ));
         }
         if msg.attributes.len() > caps.max_attributes {
             return Err(Error::invalid(format!(
@@ -180,7 +182,10 @@ impl Queue {
             Some(result) => result.map_err(|e| self.context("queue.send", e)),
             None => Err(self.context(
                 "queue.send",
-                Error::new(ErrorKind::Other, "the driver returned no result for the message"),
+                Error::new(
+                    ErrorKind::Other,
+                    "the driver returned no result for the message",
+                ),
             )),
         }
     }
@@ -255,8 +260,9 @@ impl Queue {
                 }
                 Err(e) => {
                     for &i in &pending[start..end] {
-                        results[i] =
-                            Some(Err(self.context("queue.send_batch", e.clone_without_source())));
+                        results[i] = Some(Err(
+                            self.context("queue.send_batch", e.clone_without_source())
+                        ));
                     }
                 }
             }
@@ -284,7 +290,8 @@ impl Queue {
                 )),
             ));
         }
-        self.check_lease(options.lease).map_err(|e| self.context(OP, e))?;
+        self.check_lease(options.lease)
+            .map_err(|e| self.context(OP, e))?;
         if options.wait > caps.max_wait {
             return Err(self.context(
                 OP,
@@ -386,7 +393,8 @@ impl Queue {
         if !self.capabilities().extend_lease {
             return Err(self.context(OP, Error::unsupported("this queue cannot extend a lease")));
         }
-        self.check_lease(lease_for).map_err(|e| self.context(OP, e))?;
+        self.check_lease(lease_for)
+            .map_err(|e| self.context(OP, e))?;
         message.lease = self
             .driver
             .extend_lease(&message.lease, lease_for)

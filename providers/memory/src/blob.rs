@@ -112,7 +112,12 @@ impl MemoryBucket {
         Ok(meta)
     }
 
-    fn stored(&self, data: Bytes, content_type: Option<String>, metadata: BTreeMap<String, String>) -> Stored {
+    fn stored(
+        &self,
+        data: Bytes,
+        content_type: Option<String>,
+        metadata: BTreeMap<String, String>,
+    ) -> Stored {
         Stored {
             data,
             etag: ETag::new(format!("\"{}\"", self.world.next_version())),
@@ -141,7 +146,10 @@ impl BlobDriver for MemoryBucket {
         self.world.faults.check("blob.put", &self.name).await?;
         let data = body.bytes().await?;
         if data.len() as u64 > self.capabilities.max_object_bytes {
-            return Err(Error::new(ErrorKind::TooLarge, "object exceeds the bucket's limit"));
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                "object exceeds the bucket's limit",
+            ));
         }
         let stored = self.stored(data, options.content_type.clone(), options.metadata.clone());
         self.store(key, stored, &options.condition)
@@ -155,10 +163,16 @@ impl BlobDriver for MemoryBucket {
             .cloned()
             .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such object"))?;
         if options.if_match.as_ref().is_some_and(|e| *e != stored.etag) {
-            return Err(Error::new(ErrorKind::PreconditionFailed, "the object's ETag does not match"));
+            return Err(Error::new(
+                ErrorKind::PreconditionFailed,
+                "the object's ETag does not match",
+            ));
         }
         if options.if_none_match.as_ref() == Some(&stored.etag) {
-            return Err(Error::new(ErrorKind::NotModified, "the object is unchanged"));
+            return Err(Error::new(
+                ErrorKind::NotModified,
+                "the object is unchanged",
+            ));
         }
         let size = stored.data.len() as u64;
         let range = match options.range {
@@ -182,7 +196,9 @@ impl BlobDriver for MemoryBucket {
     async fn delete(&self, key: &str) -> Result<()> {
         self.world.faults.check("blob.delete", &self.name).await?;
         if self.objects().remove(key).is_some() {
-            let _ = self.state.changes.send(BlobChange::Deleted { key: key.to_owned() });
+            let _ = self.state.changes.send(BlobChange::Deleted {
+                key: key.to_owned(),
+            });
         }
         Ok(())
     }

@@ -51,7 +51,9 @@ impl Clock {
     /// Moves a manual clock forward; the system clock cannot be moved (`Unsupported`).
     pub fn advance(&self, by: Duration) -> Result<()> {
         match &self.manual {
-            None => Err(Error::unsupported("the system clock cannot be advanced; use Clock::manual()")),
+            None => Err(Error::unsupported(
+                "the system clock cannot be advanced; use Clock::manual()",
+            )),
             Some(t) => {
                 *t.lock().unwrap_or_else(PoisonError::into_inner) += by;
                 Ok(())

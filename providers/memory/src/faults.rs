@@ -70,7 +70,10 @@ impl Fault {
 
     fn matches(&self, operation: &str, resource: &str) -> bool {
         self.times > 0
-            && self.operation.as_deref().is_none_or(|o| operation.starts_with(o))
+            && self
+                .operation
+                .as_deref()
+                .is_none_or(|o| operation.starts_with(o))
             && self.resource.as_deref().is_none_or(|r| r == resource)
     }
 }
@@ -119,7 +122,11 @@ impl Faults {
             tokio::time::sleep(d).await;
         }
         let mut state = self.lock();
-        let Some(fault) = state.faults.iter_mut().find(|f| f.matches(operation, resource)) else {
+        let Some(fault) = state
+            .faults
+            .iter_mut()
+            .find(|f| f.matches(operation, resource))
+        else {
             return Ok(());
         };
         fault.times -= 1;

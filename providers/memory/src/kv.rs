@@ -26,8 +26,7 @@ impl Stored {
     }
 
     fn entry(&self, key: &str) -> KvEntry {
-        KvEntry::new(key, self.value.clone(), self.version.clone())
-            .with_expires_at(self.expires_at)
+        KvEntry::new(key, self.value.clone(), self.version.clone()).with_expires_at(self.expires_at)
     }
 }
 

@@ -39,9 +39,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use cloudport_core::{
-    BlobCapabilities, Bucket, KvCapabilities, KvStore, Queue, QueueCapabilities,
-};
+use cloudport_core::{BlobCapabilities, Bucket, KvCapabilities, KvStore, Queue, QueueCapabilities};
 
 pub use blob::MemoryBucket;
 pub use clock::Clock;

@@ -13,8 +13,7 @@ fn name(url: &ResourceUrl) -> Result<String> {
             "{url}: a memory URL is mem://NAME, without a path"
         )));
     }
-    validate::logical_name(&host)
-        .map_err(|e| e.with_resource(url.to_string()))?;
+    validate::logical_name(&host).map_err(|e| e.with_resource(url.to_string()))?;
     Ok(host)
 }
 

@@ -72,7 +72,10 @@ impl MemoryQueue {
     }
 
     fn data(&self) -> std::sync::MutexGuard<'_, Data> {
-        self.state.data.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state
+            .data
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Messages in the queue, visible or leased.
