@@ -1,6 +1,6 @@
 //! The memory queue driver: leases, redelivery, delivery counts and delays on the world's clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -38,7 +38,6 @@ pub(crate) struct QueueState {
 struct Data {
     next_seq: u64,
     messages: BTreeMap<u64, Stored>,
-    by_id: HashMap<String, u64>,
 }
 
 /// A queue in a [`Memory`](crate::Memory) world.
@@ -182,7 +181,6 @@ impl QueueDriver for MemoryQueue {
                 data.next_seq += 1;
                 let seq = data.next_seq;
                 let id = format!("{}-{seq}", self.world.id);
-                data.by_id.insert(id.clone(), seq);
                 data.messages.insert(
                     seq,
                     Stored {
@@ -222,9 +220,7 @@ impl QueueDriver for MemoryQueue {
     async fn ack(&self, lease: &LeaseToken) -> Result<()> {
         self.world.faults.check("queue.ack", &self.name).await?;
         self.with_lease(lease, |data, seq, _| {
-            if let Some(m) = data.messages.remove(&seq) {
-                data.by_id.remove(&m.id);
-            }
+            data.messages.remove(&seq);
             Ok(())
         })
     }

@@ -1,0 +1,51 @@
+//! Event dispatch overhead of `App` per invocation: `App::dispatch` of a queue-message CloudEvent
+//! to a handler, against calling the same handler directly with an event built by hand.
+//! `cargo bench --bench dispatch`.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+mod support;
+
+use std::hint::black_box;
+
+use cloudport::prelude::*;
+
+async fn handler(event: Event<QueueMessage>, _env: Env) -> Result<()> {
+    black_box(event.data().body.len());
+    Ok(())
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    support::header("App dispatch (per invocation)", "direct handler call");
+    let env = Env::memory();
+    let app = App::new().on_queue("orders", handler);
+    let trigger = Trigger::Queue("orders".into());
+    let cloudevent = QueueMessage::new("orders", "m-1", r#"{"id":"42","total_cents":1250}"#)
+        .with_content_type("application/json")
+        .with_delivery_count(1)
+        .to_cloudevent("mem://orders");
+
+    support::compare(
+        "App::dispatch (typed view, routing, panic guard)",
+        |iters| {
+            support::time_async(&rt, iters, |_| {
+                let (env, ce) = (env.clone(), cloudevent.clone());
+                async move {
+                    let event = Event::<QueueMessage>::try_from(ce).unwrap();
+                    handler(event, env).await.unwrap();
+                }
+            })
+        },
+        |iters| {
+            support::time_async(&rt, iters, |_| {
+                let (app, env, trigger, ce) = (&app, &env, &trigger, cloudevent.clone());
+                async move {
+                    app.dispatch(env, trigger, ce).await.unwrap();
+                }
+            })
+        },
+    );
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace: the command CI runs (.ci/run) and the README names.
+#   ./scripts/test.sh
+# It installs and starts each emulator the tests need, runs the emulator-backed tests too, and
+# stops the emulators when it ends (scripts/emulators.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cloudport-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Two cores: one build at a time, test binaries on both.
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+PASSED=0 FAILED=0 IGNORED=0
+RESULTS="$(mktemp)"
+# run_tests ARGS…: cargo test ARGS, counting what its test binaries report.
+run_tests() {
+  cargo test "$@" 2>&1 | tee "$RESULTS"
+  local status=${PIPESTATUS[0]}
+  local p f i
+  read -r p f i < <(awk '/^test result:/ { for (n = 1; n <= NF; n++) {
+      if ($(n+1) ~ /^passed/) p += $n; if ($(n+1) ~ /^failed/) f += $n; if ($(n+1) ~ /^ignored/) i += $n } }
+      END { print p + 0, f + 0, i + 0 }' "$RESULTS")
+  PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) IGNORED=$((IGNORED + i))
+  return "$status"
+}
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy (-D warnings)"
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+step "unit, integration and doc tests (memory provider, local host)"
+run_tests --workspace --all-features --locked
+
+# shellcheck source=scripts/emulators.sh
+source scripts/emulators.sh
+trap emulators_stop EXIT
+emulators_start
+
+step "emulator-backed tests (the #[ignore = \"needs emulators: ./scripts/test.sh\"] ones)"
+run_tests --workspace --all-features --locked -- --ignored
+
+step "examples: build, then the quickstart end to end"
+cargo build --examples --all-features --locked
+cargo run --example quickstart --locked
+
+step "benchmarks compile"
+cargo bench --no-run --locked
+
+echo
+# Each emulator-backed test is counted once: ignored in the first run, passed in the second.
+echo "all checks passed"
+echo "summary: $PASSED passed, $FAILED failed"
