@@ -32,6 +32,9 @@ cargo fmt --all -- --check
 step "clippy (-D warnings)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+step "rustdoc (-D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
+
 step "unit, integration and doc tests (memory provider, local host)"
 run_tests --workspace --all-features --locked
 
