@@ -45,6 +45,26 @@ pub fn attribute_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Maps a native attribute name (from a producer outside cloudport) to the attribute-name rule:
+/// lowercased, characters other than ASCII letters and digits dropped, cut to 20. `None` when
+/// nothing valid is left or the result is reserved; decoders log what they drop.
+///
+/// ```
+/// use cloudport_core::validate::normalize_attribute_name;
+/// assert_eq!(normalize_attribute_name("Content-Language").as_deref(), Some("contentlanguage"));
+/// assert_eq!(normalize_attribute_name("--"), None);
+/// assert_eq!(normalize_attribute_name("ID"), None);
+/// ```
+pub fn normalize_attribute_name(name: &str) -> Option<String> {
+    let mut out: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    out.truncate(20);
+    attribute_name(&out).is_ok().then_some(out)
+}
+
 /// Checks a blob or KV key: non-empty, at most `max_bytes` UTF-8 bytes, no control characters, and
 /// not `.` or `..` (which several stores treat as path segments).
 ///

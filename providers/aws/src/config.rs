@@ -1,0 +1,86 @@
+//! Shared AWS configuration, loaded once, and per-resource settings from the URL.
+
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use tokio::sync::OnceCell;
+
+/// The AWS provider: opens `sqs://`, `s3://` and `dynamodb://` URLs. Cloning shares the loaded
+/// configuration.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    config: Arc<OnceCell<SdkConfig>>,
+}
+
+/// Settings a resource URL gives on top of the shared configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Region, overriding `AWS_REGION`.
+    pub region: Option<String>,
+    /// Endpoint, for emulators and VPC endpoints (`http://127.0.0.1:5000`).
+    pub endpoint: Option<String>,
+}
+
+impl Default for Aws {
+    fn default() -> Self {
+        Self::from_env()
+    }
+}
+
+impl Aws {
+    /// Configuration from the standard AWS environment, loaded on first use.
+    pub fn from_env() -> Self {
+        Self {
+            config: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// This configuration (static credentials for tests, say).
+    pub fn with_config(config: SdkConfig) -> Self {
+        Self {
+            config: Arc::new(OnceCell::new_with(Some(config))),
+        }
+    }
+
+    /// The shared configuration, loading it on first call.
+    pub async fn sdk_config(&self) -> &SdkConfig {
+        self.config
+            .get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load())
+            .await
+    }
+}
+
+impl Settings {
+    pub(crate) fn apply_sqs(&self, base: &SdkConfig) -> aws_sdk_sqs::Config {
+        let mut b = aws_sdk_sqs::config::Builder::from(base);
+        if let Some(r) = &self.region {
+            b = b.region(aws_sdk_sqs::config::Region::new(r.clone()));
+        }
+        if let Some(e) = &self.endpoint {
+            b = b.endpoint_url(e.clone());
+        }
+        b.build()
+    }
+
+    pub(crate) fn apply_s3(&self, base: &SdkConfig, path_style: bool) -> aws_sdk_s3::Config {
+        let mut b = aws_sdk_s3::config::Builder::from(base).force_path_style(path_style);
+        if let Some(r) = &self.region {
+            b = b.region(aws_sdk_s3::config::Region::new(r.clone()));
+        }
+        if let Some(e) = &self.endpoint {
+            b = b.endpoint_url(e.clone());
+        }
+        b.build()
+    }
+
+    pub(crate) fn apply_dynamodb(&self, base: &SdkConfig) -> aws_sdk_dynamodb::Config {
+        let mut b = aws_sdk_dynamodb::config::Builder::from(base);
+        if let Some(r) = &self.region {
+            b = b.region(aws_sdk_dynamodb::config::Region::new(r.clone()));
+        }
+        if let Some(e) = &self.endpoint {
+            b = b.endpoint_url(e.clone());
+        }
+        b.build()
+    }
+}

@@ -1,0 +1,106 @@
+//! Native AWS SDK errors → cloudport errors, by error code and HTTP status.
+
+use aws_sdk_sqs::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use cloudport_core::{Error, ErrorKind};
+
+/// The kind an AWS error code or HTTP status means.
+fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
+    match code.unwrap_or_default() {
+        "NoSuchKey" | "NotFound" | "NoSuchBucket" | "NoSuchUpload" | "ResourceNotFoundException"
+        | "AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist" => ErrorKind::NotFound,
+        "PreconditionFailed" | "ConditionalCheckFailedException" | "ConditionalRequestConflict"
+        | "TransactionConflictException" => ErrorKind::PreconditionFailed,
+        "NotModified" => ErrorKind::NotModified,
+        "ThrottlingException" | "Throttling" | "ProvisionedThroughputExceededException"
+        | "RequestLimitExceeded" | "SlowDown" | "AWS.SimpleQueueService.RequestThrottled"
+        | "RequestThrottled" | "KMSThrottlingException" => ErrorKind::RateLimited,
+        "AccessDenied" | "AccessDeniedException" | "AllAccessDisabled" | "KMSAccessDeniedException" => {
+            ErrorKind::PermissionDenied
+        }
+        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" | "UnrecognizedClientException"
+        | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "MissingAuthenticationToken"
+        | "InvalidToken" | "TokenRefreshRequired" => ErrorKind::Unauthenticated,
+        "ReceiptHandleIsInvalid" | "MessageNotInflight" | "AWS.SimpleQueueService.MessageNotInflight"
+        | "InvalidReceiptHandle" => ErrorKind::LeaseLost,
+        "EntityTooLarge" | "MessageTooLong" | "AWS.SimpleQueueService.BatchRequestTooLong"
+        | "BatchRequestTooLong" | "ItemCollectionSizeLimitExceededException" => ErrorKind::TooLarge,
+        "InvalidRange" | "InvalidParameterValue" | "InvalidParameterCombination" | "ValidationException"
+        | "InvalidArgument" | "InvalidBucketName" | "InvalidAttributeName" | "InvalidAttributeValue"
+        | "MissingParameter" | "InvalidMessageContents" | "InvalidRequest"
+        | "AWS.SimpleQueueService.InvalidBatchEntryId" | "KeyTooLongError" => ErrorKind::InvalidArgument,
+        "AWS.SimpleQueueService.UnsupportedOperation" | "UnsupportedOperation" | "NotImplemented" => {
+            ErrorKind::Unsupported
+        }
+        "InternalError" | "InternalFailure" | "ServiceUnavailable" | "InternalServerError"
+        | "AWS.SimpleQueueService.ServiceUnavailable" => ErrorKind::Unavailable,
+        _ => match status.unwrap_or(0) {
+            304 => ErrorKind::NotModified,
+            400 | 416 => ErrorKind::InvalidArgument,
+            401 => ErrorKind::Unauthenticated,
+            403 => ErrorKind::PermissionDenied,
+            404 => ErrorKind::NotFound,
+            409 | 412 => ErrorKind::PreconditionFailed,
+            413 => ErrorKind::TooLarge,
+            429 | 503 => ErrorKind::RateLimited,
+            500..=599 => ErrorKind::Unavailable,
+            _ => ErrorKind::Other,
+        },
+    }
+}
+
+/// Maps an SDK error; the native error stays reachable as the source.
+pub(crate) fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (kind, message) = match &err {
+        SdkError::ConstructionFailure(_) => (ErrorKind::InvalidArgument, "the request could not be built".to_owned()),
+        SdkError::TimeoutError(_) => (ErrorKind::Timeout, "the request timed out".to_owned()),
+        SdkError::DispatchFailure(d) => {
+            let what = if d.is_io() || d.is_timeout() { "could not reach AWS" } else { "the request could not be sent" };
+            (if d.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Unavailable }, what.to_owned())
+        }
+        SdkError::ResponseError(_) => (ErrorKind::Unavailable, "the response could not be read".to_owned()),
+        SdkError::ServiceError(service) => {
+            let native = service.err();
+            let status = Some(service.raw().status().as_u16());
+            let code = native.code();
+            let kind = kind_of(code, status);
+            let message = format!(
+                "{}{}",
+                code.unwrap_or("HTTP error"),
+                native.message().map(|m| format!(": {m}")).unwrap_or_else(|| {
+                    status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
+                })
+            );
+            (kind, message)
+        }
+        _ => (ErrorKind::Other, "unknown SDK error".to_owned()),
+    };
+    let temporary = kind.is_temporary_by_default()
+        || matches!(&err, SdkError::ServiceError(s) if s.raw().status().as_u16() == 409
+            && s.err().code() == Some("ConditionalRequestConflict"));
+    Error::new(kind, message)
+        .temporary(temporary)
+        .with_provider("aws")
+        .with_source(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_kinds() {
+        assert_eq!(kind_of(Some("NoSuchKey"), Some(404)), ErrorKind::NotFound);
+        assert_eq!(kind_of(Some("ConditionalCheckFailedException"), Some(400)), ErrorKind::PreconditionFailed);
+        assert_eq!(kind_of(Some("ThrottlingException"), Some(400)), ErrorKind::RateLimited);
+        assert_eq!(kind_of(Some("ExpiredToken"), Some(400)), ErrorKind::Unauthenticated);
+        assert_eq!(kind_of(None, Some(412)), ErrorKind::PreconditionFailed);
+        assert_eq!(kind_of(None, Some(503)), ErrorKind::RateLimited);
+        assert_eq!(kind_of(None, Some(500)), ErrorKind::Unavailable);
+        assert_eq!(kind_of(Some("ReceiptHandleIsInvalid"), Some(400)), ErrorKind::LeaseLost);
+    }
+}

@@ -1,0 +1,113 @@
+//! The moto fixture shared by the AWS provider's emulator tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use cloudport_aws::sdk::aws_config::{BehaviorVersion, Region, SdkConfig};
+use cloudport_aws::sdk::dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use cloudport_aws::{Aws, Settings};
+use cloudport_core::conformance::Fixture;
+use cloudport_core::export::async_trait;
+use cloudport_core::{Bucket, KvStore, Queue};
+
+/// Where moto listens (scripts/emulators.sh starts it there).
+pub fn endpoint() -> String {
+    std::env::var("CLOUDPORT_TEST_MOTO").unwrap_or_else(|_| "http://127.0.0.1:5000".to_owned())
+}
+
+pub fn sdk_config() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            Credentials::for_tests(),
+        ))
+        .endpoint_url(endpoint())
+        .build()
+}
+
+pub fn settings() -> Settings {
+    Settings { region: None, endpoint: Some(endpoint()) }
+}
+
+pub const KV_TABLE: &str = "cloudport-conformance";
+
+pub struct Moto {
+    pub aws: Aws,
+    next: AtomicU32,
+    run: String,
+}
+
+impl Moto {
+    pub fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        Self {
+            aws: Aws::with_config(sdk_config()),
+            next: AtomicU32::new(0),
+            run: format!("{:x}", nanos & 0xffff_ffff),
+        }
+    }
+
+    pub fn unique(&self, kind: &str) -> String {
+        format!("cp-{kind}-{}-{}", self.run, self.next.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub async fn create_queue(&self, name: &str) -> cloudport_aws::SqsQueue {
+        let queue = self.aws.sqs_queue(name, settings()).expect("queue name");
+        queue.client().await.create_queue().queue_name(name).send().await.expect("create queue");
+        queue
+    }
+
+    pub async fn create_bucket(&self, name: &str) -> cloudport_aws::S3Bucket {
+        let bucket = self.aws.s3_bucket(name, settings(), true).expect("bucket name");
+        bucket.client().await.create_bucket().bucket(name).send().await.expect("create bucket");
+        bucket
+    }
+
+    pub async fn kv_store(&self, partition: &str) -> cloudport_aws::DynamoKv {
+        let kv = self.aws.dynamodb_kv(KV_TABLE, partition, settings()).expect("table name");
+        let created = kv
+            .client()
+            .await
+            .create_table()
+            .table_name(KV_TABLE)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().expect("attr"))
+            .attribute_definitions(AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::S).build().expect("attr"))
+            .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key"))
+            .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build().expect("key"))
+            .send()
+            .await;
+        if let Err(e) = created {
+            let text = format!("{e:?}");
+            assert!(text.contains("ResourceInUse"), "create table: {text}");
+        }
+        kv
+    }
+}
+
+#[async_trait]
+impl Fixture for Moto {
+    async fn queue(&self) -> Queue {
+        Queue::new(self.create_queue(&self.unique("q")).await)
+    }
+
+    async fn bucket(&self) -> Bucket {
+        Bucket::new(self.create_bucket(&self.unique("b")).await)
+    }
+
+    async fn kv(&self) -> KvStore {
+        KvStore::new(self.kv_store(&self.unique("kv")).await)
+    }
+
+    async fn advance(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
