@@ -20,10 +20,35 @@ wait_port() {
   return 1
 }
 
+# start NAME PORT COMMAND…: runs an emulator in the background, logs to $EMULATOR_DIR/NAME.log.
+start() {
+  local name=$1 port=$2
+  shift 2
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is taken; $name cannot start there (stop what holds it)" >&2
+    return 1
+  fi
+  "$@" >"$EMULATOR_DIR/$name.log" 2>&1 &
+  EMULATOR_PIDS+=("$!")
+  echo "started $name (pid $!) on 127.0.0.1:$port"
+}
+
+# moto (AWS S3, SQS, DynamoDB), from PyPI when it is not installed.
+MOTO_PORT="${MOTO_PORT:-5000}"
+start_moto() {
+  if ! command -v moto_server >/dev/null 2>&1; then
+    echo "installing moto[server] from PyPI"
+    python3 -m pip install --quiet 'moto[server]>=5.2,<6'
+    hash -r
+  fi
+  start moto "$MOTO_PORT" moto_server -H 127.0.0.1 -p "$MOTO_PORT"
+  export CLOUDPORT_TEST_MOTO="http://127.0.0.1:$MOTO_PORT"
+}
+
 emulators_start() {
   mkdir -p "$EMULATOR_DIR"
-  # Providers add their emulators here (moto, Azurite, the gcloud emulators, fake-gcs-server).
-  true
+  start_moto
+  wait_port "$MOTO_PORT" moto
 }
 
 emulators_stop() {

@@ -189,3 +189,45 @@ fn invalid_registrations_are_reported_by_validate() {
 fn chrono_now() -> cloudport::export::chrono::DateTime<cloudport::export::chrono::Utc> {
     cloudport::export::chrono::Utc::now()
 }
+
+#[test]
+fn a_loop_of_dead_letter_queues_is_an_error_not_a_crash() {
+    let env = strict_env(
+        &Memory::new(),
+        &[
+            ("CLOUDPORT_QUEUE_A", "mem://a?dead_letter=b"),
+            ("CLOUDPORT_QUEUE_B", "mem://b?dead_letter=a"),
+            ("CLOUDPORT_QUEUE_C", "mem://c?dead_letter=c"),
+        ],
+    );
+    for name in ["a", "c"] {
+        let err = env.queue(name).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+        assert!(err.message().contains("loop"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn absurd_ttls_and_ranges_are_invalid() {
+    let memory = Memory::new();
+    let kv = memory.kv("k");
+    let err = kv
+        .put(
+            "k",
+            "v",
+            Precondition::None.with_ttl(std::time::Duration::MAX),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    let bucket = memory.bucket("b");
+    bucket.put("empty", "").await.unwrap();
+    let err = bucket
+        .get_with(
+            "empty",
+            cloudport::GetOptions::default().range(cloudport::ByteRange::Suffix(0)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+}

@@ -170,6 +170,11 @@ impl Env {
     }
 
     fn resolve(&self, kind: ResourceKind, name: &str) -> Result<Resource> {
+        self.resolve_at(kind, name, 0)
+    }
+
+    /// `depth` counts dead-letter queues opened on the way here, so a loop of them is an error.
+    fn resolve_at(&self, kind: ResourceKind, name: &str, depth: u8) -> Result<Resource> {
         let key = (kind, name.to_owned());
         if let Some(r) = self.opened().get(&key) {
             return Ok(r.clone());
@@ -187,7 +192,7 @@ impl Env {
                 ),
             )));
         };
-        let resource = self.open_url(kind, &url).map_err(|e| {
+        let resource = self.open_url(kind, &url, depth).map_err(|e| {
             context(e.prefixed(format_args!("{} {name:?} bound to {url:?}", kind.as_str())))
         })?;
         // Two invocations may race to open the same name; both get a working resource and the
@@ -211,9 +216,9 @@ impl Env {
     }
 
     /// Opens a resource from a URL with the providers of this environment.
-    fn open_url(&self, kind: ResourceKind, url: &str) -> Result<Resource> {
+    fn open_url(&self, kind: ResourceKind, url: &str, depth: u8) -> Result<Resource> {
         Ok(match kind {
-            ResourceKind::Queue => Resource::Queue(self.open_queue_url(url)?),
+            ResourceKind::Queue => Resource::Queue(self.open_queue_url(url, depth)?),
             ResourceKind::Bucket => {
                 let parsed = ResourceUrl::parse(url)?;
                 Resource::Bucket(self.provider_for(&parsed)?.open_bucket(&parsed)?)
@@ -226,7 +231,8 @@ impl Env {
     }
 
     /// Opens a queue URL, with the portable dead-letter policy its parameters name.
-    fn open_queue_url(&self, url: &str) -> Result<Queue> {
+    fn open_queue_url(&self, url: &str, depth: u8) -> Result<Queue> {
+        const MAX_DEPTH: u8 = 4;
         let mut parsed = ResourceUrl::parse(url)?;
         let dead_letter = parsed.take_param("dead_letter");
         let max = parsed
@@ -241,12 +247,30 @@ impl Env {
             .transpose()?;
         let queue = self.provider_for(&parsed)?.open_queue(&parsed)?;
         match (dead_letter, max) {
+            (Some(_), _) if depth >= MAX_DEPTH => Err(Error::invalid(format!(
+                "dead-letter queues chain more than {MAX_DEPTH} deep: is there a loop?"
+            ))),
             (Some(dl), max) => {
                 let dlq = if dl.contains("://") {
-                    self.open_queue_url(&dl)?
+                    self.open_queue_url(&dl, depth + 1)?
                 } else {
-                    self.queue(&dl)?
+                    match self.resolve_at(ResourceKind::Queue, &dl, depth + 1)? {
+                        Resource::Queue(q) => q,
+                        _ => {
+                            return Err(Error::new(
+                                ErrorKind::Other,
+                                "binding resolved to another kind",
+                            ));
+                        }
+                    }
                 };
+                if !dlq.capabilities().attributes && !queue.capabilities().attributes {
+                    // Nothing to lose in the move.
+                } else if !dlq.capabilities().attributes {
+                    return Err(Error::unsupported(format!(
+                        "dead-letter queue {dl:?} cannot carry message attributes; messages moved there would lose them"
+                    )));
+                }
                 Ok(queue.with_dead_letter(dlq, max.unwrap_or(DEFAULT_MAX_DELIVERIES)))
             }
             (None, Some(_)) => Err(Error::invalid(

@@ -70,10 +70,17 @@ async fn create_order(
     env: Env,
     Json(order): Json<Order>,
 ) -> HttpResult<(StatusCode, Json<serde_json::Value>)> {
-    if order.id.is_empty() || order.total_cents == 0 {
+    if order.total_cents == 0 {
         return Err(http_error(
             StatusCode::BAD_REQUEST,
-            "an order needs an id and a positive total",
+            "an order needs a positive total",
+        ));
+    }
+    // The id becomes a key: reject what no store would take here, not in the consumer.
+    if let Err(e) = cloudport::validate::key(&order.id, 200) {
+        return Err(http_error(
+            StatusCode::BAD_REQUEST,
+            format!("order id: {e}"),
         ));
     }
     let queue = env.queue("orders").map_err(internal)?;
@@ -137,7 +144,7 @@ pub(crate) async fn report(event: Event<ScheduleTick>, env: Env) -> Result<()> {
     for entry in env.kv("orders")?.scan_all("").await? {
         let record: OrderRecord = entry.json()?;
         report.orders += 1;
-        report.total_cents += record.order.total_cents;
+        report.total_cents = report.total_cents.saturating_add(record.order.total_cents);
     }
     let day = event.data().scheduled_time.format("%Y-%m-%d");
     env.bucket("receipts")?

@@ -69,14 +69,14 @@ impl Consumer {
         if let Some(extender) = extender {
             let _ = extender.await;
         }
-        let failed: HashSet<&str> = outcome.failed_ids().collect();
+        let failed: HashSet<usize> = outcome.failed_indexes().collect();
         for failure in &outcome.failures {
             tracing::warn!(queue = %self.name, message_id = %failure.id, error = %failure.error,
                 "handler failed; the message will be delivered again");
         }
         let messages = std::mem::take(&mut *held.lock().unwrap_or_else(PoisonError::into_inner));
-        for m in messages {
-            let settled = if failed.contains(m.id.as_str()) {
+        for (index, m) in messages.into_iter().enumerate() {
+            let settled = if failed.contains(&index) {
                 self.queue
                     .nack(&m, self.retry_delay(m.delivery_count))
                     .await

@@ -56,6 +56,8 @@ pub(crate) async fn invoke<T: EventData>(
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct BatchFailure {
+    /// The message's position in the batch.
+    pub index: usize,
     /// The message (event) id.
     pub id: String,
     /// Why it failed.
@@ -75,6 +77,11 @@ impl BatchOutcome {
     /// Whether every message succeeded.
     pub fn is_success(&self) -> bool {
         self.failures.is_empty()
+    }
+
+    /// The positions of the failed messages in the batch.
+    pub fn failed_indexes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.failures.iter().map(|f| f.index)
     }
 
     /// The ids of the failed messages.

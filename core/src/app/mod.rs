@@ -297,7 +297,10 @@ impl App {
         BatchOutcome {
             failures: results
                 .into_iter()
-                .filter_map(|(id, r)| r.err().map(|error| BatchFailure { id, error }))
+                .enumerate()
+                .filter_map(|(index, (id, r))| {
+                    r.err().map(|error| BatchFailure { index, id, error })
+                })
                 .collect(),
         }
     }

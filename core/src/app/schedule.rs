@@ -60,6 +60,9 @@ impl Schedule {
             Self::Every(d) if *d < Duration::from_secs(1) => Err(Error::invalid(format!(
                 "schedule interval {d:?} is under one second"
             ))),
+            Self::Every(d) if *d > Duration::from_secs(366 * 24 * 3600) => Err(Error::invalid(
+                format!("schedule interval {d:?} is over a year; use a cron expression"),
+            )),
             Self::Every(_) => Ok(()),
             Self::Cron(expr) => parse(expr).map(|_| ()),
         }
@@ -68,7 +71,9 @@ impl Schedule {
     /// The first time after `t` the schedule fires; `None` if never (or invalid).
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
-            Self::Every(d) => chrono::Duration::from_std(*d).ok().map(|d| t + d),
+            Self::Every(d) => chrono::Duration::from_std(*d)
+                .ok()
+                .and_then(|d| t.checked_add_signed(d)),
             Self::Cron(expr) => parse(expr).ok()?.after(&t).next(),
         }
     }

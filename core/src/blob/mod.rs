@@ -231,13 +231,16 @@ impl Bucket {
         if let Some(msg) = unsupported {
             return Err(self.context(OP, Some(key), Error::unsupported(msg)));
         }
-        if let Some(ByteRange::Bounded { start, end }) = options.range
-            && start >= end
-        {
+        let empty = match options.range {
+            Some(ByteRange::Bounded { start, end }) => start >= end,
+            Some(ByteRange::Suffix(n)) => n == 0,
+            _ => false,
+        };
+        if empty {
             return Err(self.context(
                 OP,
                 Some(key),
-                Error::invalid(format!("empty byte range {start}..{end}")),
+                Error::invalid(format!("empty byte range {:?}", options.range)),
             ));
         }
         self.driver

@@ -111,7 +111,7 @@ impl ByteRange {
             Self::From(start) => start..size,
             Self::Suffix(n) => size.saturating_sub(n)..size,
         };
-        (range.start < range.end || (size == 0 && matches!(self, Self::Suffix(_)))).then_some(range)
+        (range.start < range.end).then_some(range)
     }
 }
 

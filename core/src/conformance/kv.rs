@@ -112,7 +112,8 @@ pub async fn kv_ttl(f: &dyn Fixture) {
         e.expires_at.is_some(),
         "an entry with a TTL reports its expiry"
     );
-    f.advance(ttl + f.slack()).await;
+    // Some stores keep expiry in whole seconds: allow for rounding.
+    f.advance(ttl + f.slack() * 2).await;
     assert!(
         kv.get("ttl/short").await.expect("get").is_none(),
         "expired entry returned"

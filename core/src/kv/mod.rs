@@ -171,6 +171,12 @@ impl KvStore {
                 if ttl < Duration::from_secs(1) {
                     return Err(Error::invalid(format!("ttl {ttl:?} is under one second")));
                 }
+                if ttl > MAX_TTL {
+                    return Err(Error::invalid(format!(
+                        "ttl {ttl:?} is over the limit of {} years",
+                        MAX_TTL.as_secs() / (365 * 24 * 3600)
+                    )));
+                }
             }
             Ok(())
         };
@@ -316,6 +322,9 @@ impl KvStore {
         }
     }
 }
+
+/// The longest time to live (100 years): beyond it, expiry times overflow some stores' clocks.
+pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// A short random pause after a write conflict, so contending writers spread out.
 fn conflict_backoff(attempt: u32) -> Duration {

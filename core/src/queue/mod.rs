@@ -301,6 +301,14 @@ impl Queue {
                 )),
             ));
         }
+        if self.dead_letter.is_some() && !caps.delivery_count {
+            return Err(self.context(
+                OP,
+                Error::unsupported(
+                    "dead-lettering needs delivery counts, which this queue does not report",
+                ),
+            ));
+        }
         let received = self
             .driver
             .receive(&options)
@@ -314,8 +322,9 @@ impl Queue {
             if msg.delivery_count > dl.max_deliveries {
                 if let Err(err) = self.move_to_dead_letter(&msg, &dl.queue).await {
                     // Not acked: the message returns when its lease ends and the move is tried again.
-                    tracing::warn!(queue = self.name(), message_id = %msg.id, error = %err,
-                        "could not move message to the dead-letter queue; it will be retried");
+                    tracing::error!(queue = self.name(), message_id = %msg.id, error = %err,
+                        deliveries = msg.delivery_count,
+                        "could not move message to the dead-letter queue; it stays here and the move is retried");
                 }
             } else {
                 deliver.push(msg);

@@ -41,12 +41,16 @@ fn system_time(t: Option<&DateTime>) -> Option<SystemTime> {
 /// Maps a write's 412 to what its condition means.
 fn condition_error(err: Error, condition: &WriteCondition) -> Error {
     match (err.kind(), condition) {
-        (ErrorKind::PreconditionFailed, WriteCondition::IfNotExists) => {
-            Error::new(ErrorKind::AlreadyExists, "the object exists (create-only write)").with_source(err)
-        }
-        (ErrorKind::NotFound, WriteCondition::IfMatch(_)) => {
-            Error::new(ErrorKind::PreconditionFailed, "the object does not exist (If-Match write)").with_source(err)
-        }
+        (ErrorKind::PreconditionFailed, WriteCondition::IfNotExists) => Error::new(
+            ErrorKind::AlreadyExists,
+            "the object exists (create-only write)",
+        )
+        .with_source(err),
+        (ErrorKind::NotFound, WriteCondition::IfMatch(_)) => Error::new(
+            ErrorKind::PreconditionFailed,
+            "the object does not exist (If-Match write)",
+        )
+        .with_source(err),
         _ => err,
     }
 }
@@ -75,7 +79,10 @@ fn copy_source(bucket: &str, key: &str) -> String {
         .remove(b'_')
         .remove(b'.')
         .remove(b'~');
-    format!("{bucket}/{}", percent_encoding::utf8_percent_encode(key, KEEP))
+    format!(
+        "{bucket}/{}",
+        percent_encoding::utf8_percent_encode(key, KEEP)
+    )
 }
 
 impl S3Bucket {
@@ -94,7 +101,10 @@ impl S3Bucket {
     pub async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                Client::from_conf(self.settings.apply_s3(self.aws.sdk_config().await, self.path_style))
+                Client::from_conf(
+                    self.settings
+                        .apply_s3(self.aws.sdk_config().await, self.path_style),
+                )
             })
             .await
     }
@@ -119,12 +129,19 @@ impl S3Bucket {
             .send()
             .await
             .map_err(|e| condition_error(from_sdk(e), &options.condition))?;
-        Ok(ObjectMeta::new(key, size, ETag::new(out.e_tag.unwrap_or_default()))
-            .with_content_type(options.content_type.clone())
-            .with_metadata(options.metadata.clone()))
+        Ok(
+            ObjectMeta::new(key, size, ETag::new(out.e_tag.unwrap_or_default()))
+                .with_content_type(options.content_type.clone())
+                .with_metadata(options.metadata.clone()),
+        )
     }
 
-    async fn put_multipart(&self, key: &str, body: Body, options: &PutOptions) -> Result<ObjectMeta> {
+    async fn put_multipart(
+        &self,
+        key: &str,
+        body: Body,
+        options: &PutOptions,
+    ) -> Result<ObjectMeta> {
         let client = self.client().await;
         let created = client
             .create_multipart_upload()
@@ -157,7 +174,13 @@ impl S3Bucket {
         }
     }
 
-    async fn upload_parts(&self, key: &str, upload_id: &str, body: Body, options: &PutOptions) -> Result<ObjectMeta> {
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        body: Body,
+        options: &PutOptions,
+    ) -> Result<ObjectMeta> {
         let client = self.client().await;
         let mut stream = body.into_stream();
         let mut buf = BytesMut::with_capacity(PART_SIZE);
@@ -191,7 +214,12 @@ impl S3Bucket {
                 .send()
                 .await
                 .map_err(from_sdk)?;
-            parts.push(CompletedPart::builder().part_number(number).set_e_tag(out.e_tag).build());
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(out.e_tag)
+                    .build(),
+            );
             if done && !buf.is_empty() {
                 done = false;
             }
@@ -201,7 +229,11 @@ impl S3Bucket {
             .bucket(&self.name)
             .key(key)
             .upload_id(upload_id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build());
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            );
         req = match &options.condition {
             WriteCondition::None => req,
             WriteCondition::IfNotExists => req.if_none_match("*"),
@@ -211,9 +243,11 @@ impl S3Bucket {
             .send()
             .await
             .map_err(|e| condition_error(from_sdk(e), &options.condition))?;
-        Ok(ObjectMeta::new(key, size, ETag::new(out.e_tag.unwrap_or_default()))
-            .with_content_type(options.content_type.clone())
-            .with_metadata(options.metadata.clone()))
+        Ok(
+            ObjectMeta::new(key, size, ETag::new(out.e_tag.unwrap_or_default()))
+                .with_content_type(options.content_type.clone())
+                .with_metadata(options.metadata.clone()),
+        )
     }
 }
 
@@ -249,12 +283,20 @@ impl BlobDriver for S3Bucket {
             .bucket(&self.name)
             .key(key)
             .set_range(options.range.map(range_header))
-            .set_if_none_match(options.if_none_match.as_ref().map(|e| e.as_str().to_owned()))
+            .set_if_none_match(
+                options
+                    .if_none_match
+                    .as_ref()
+                    .map(|e| e.as_str().to_owned()),
+            )
             .set_if_match(options.if_match.as_ref().map(|e| e.as_str().to_owned()))
             .send()
             .await
             .map_err(from_sdk)?;
-        let length = out.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0);
+        let length = out
+            .content_length
+            .and_then(|l| u64::try_from(l).ok())
+            .unwrap_or(0);
         let range = out
             .content_range
             .as_deref()
@@ -275,12 +317,19 @@ impl BlobDriver for S3Bucket {
                 Ok(Some(chunk)) => Some((Ok(chunk), body)),
                 Ok(None) => None,
                 Err(e) => Some((
-                    Err(Error::new(ErrorKind::Unavailable, format!("reading the S3 body: {e}")).with_source(e)),
+                    Err(
+                        Error::new(ErrorKind::Unavailable, format!("reading the S3 body: {e}"))
+                            .with_source(e),
+                    ),
                     body,
                 )),
             }
         });
-        Ok(GetResult::new(meta, range.clone(), Body::from_stream(stream, Some(range.end - range.start))))
+        Ok(GetResult::new(
+            meta,
+            range.clone(),
+            Body::from_stream(stream, Some(range.end - range.start)),
+        ))
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta> {
@@ -295,7 +344,9 @@ impl BlobDriver for S3Bucket {
             .map_err(from_sdk)?;
         Ok(ObjectMeta::new(
             key,
-            out.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0),
+            out.content_length
+                .and_then(|l| u64::try_from(l).ok())
+                .unwrap_or(0),
             ETag::new(out.e_tag.unwrap_or_default()),
         )
         .with_last_modified(system_time(out.last_modified.as_ref()))

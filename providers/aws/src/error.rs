@@ -8,32 +8,68 @@ use cloudport_core::{Error, ErrorKind};
 /// The kind an AWS error code or HTTP status means.
 fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
     match code.unwrap_or_default() {
-        "NoSuchKey" | "NotFound" | "NoSuchBucket" | "NoSuchUpload" | "ResourceNotFoundException"
-        | "AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist" => ErrorKind::NotFound,
-        "PreconditionFailed" | "ConditionalCheckFailedException" | "ConditionalRequestConflict"
+        "NoSuchKey"
+        | "NotFound"
+        | "NoSuchBucket"
+        | "NoSuchUpload"
+        | "ResourceNotFoundException"
+        | "AWS.SimpleQueueService.NonExistentQueue"
+        | "QueueDoesNotExist" => ErrorKind::NotFound,
+        "PreconditionFailed"
+        | "ConditionalCheckFailedException"
+        | "ConditionalRequestConflict"
         | "TransactionConflictException" => ErrorKind::PreconditionFailed,
         "NotModified" => ErrorKind::NotModified,
-        "ThrottlingException" | "Throttling" | "ProvisionedThroughputExceededException"
-        | "RequestLimitExceeded" | "SlowDown" | "AWS.SimpleQueueService.RequestThrottled"
-        | "RequestThrottled" | "KMSThrottlingException" => ErrorKind::RateLimited,
-        "AccessDenied" | "AccessDeniedException" | "AllAccessDisabled" | "KMSAccessDeniedException" => {
-            ErrorKind::PermissionDenied
-        }
-        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" | "UnrecognizedClientException"
-        | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "MissingAuthenticationToken"
-        | "InvalidToken" | "TokenRefreshRequired" => ErrorKind::Unauthenticated,
-        "ReceiptHandleIsInvalid" | "MessageNotInflight" | "AWS.SimpleQueueService.MessageNotInflight"
+        "ThrottlingException"
+        | "Throttling"
+        | "ProvisionedThroughputExceededException"
+        | "RequestLimitExceeded"
+        | "SlowDown"
+        | "AWS.SimpleQueueService.RequestThrottled"
+        | "RequestThrottled"
+        | "KMSThrottlingException" => ErrorKind::RateLimited,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "AllAccessDisabled"
+        | "KMSAccessDeniedException" => ErrorKind::PermissionDenied,
+        "ExpiredToken"
+        | "ExpiredTokenException"
+        | "InvalidClientTokenId"
+        | "UnrecognizedClientException"
+        | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "MissingAuthenticationToken"
+        | "InvalidToken"
+        | "TokenRefreshRequired" => ErrorKind::Unauthenticated,
+        "ReceiptHandleIsInvalid"
+        | "MessageNotInflight"
+        | "AWS.SimpleQueueService.MessageNotInflight"
         | "InvalidReceiptHandle" => ErrorKind::LeaseLost,
-        "EntityTooLarge" | "MessageTooLong" | "AWS.SimpleQueueService.BatchRequestTooLong"
-        | "BatchRequestTooLong" | "ItemCollectionSizeLimitExceededException" => ErrorKind::TooLarge,
-        "InvalidRange" | "InvalidParameterValue" | "InvalidParameterCombination" | "ValidationException"
-        | "InvalidArgument" | "InvalidBucketName" | "InvalidAttributeName" | "InvalidAttributeValue"
-        | "MissingParameter" | "InvalidMessageContents" | "InvalidRequest"
-        | "AWS.SimpleQueueService.InvalidBatchEntryId" | "KeyTooLongError" => ErrorKind::InvalidArgument,
-        "AWS.SimpleQueueService.UnsupportedOperation" | "UnsupportedOperation" | "NotImplemented" => {
-            ErrorKind::Unsupported
-        }
-        "InternalError" | "InternalFailure" | "ServiceUnavailable" | "InternalServerError"
+        "EntityTooLarge"
+        | "MessageTooLong"
+        | "AWS.SimpleQueueService.BatchRequestTooLong"
+        | "BatchRequestTooLong"
+        | "ItemCollectionSizeLimitExceededException" => ErrorKind::TooLarge,
+        "InvalidRange"
+        | "InvalidParameterValue"
+        | "InvalidParameterCombination"
+        | "ValidationException"
+        | "InvalidArgument"
+        | "InvalidBucketName"
+        | "InvalidAttributeName"
+        | "InvalidAttributeValue"
+        | "MissingParameter"
+        | "InvalidMessageContents"
+        | "InvalidRequest"
+        | "AWS.SimpleQueueService.InvalidBatchEntryId"
+        | "KeyTooLongError" => ErrorKind::InvalidArgument,
+        "AWS.SimpleQueueService.UnsupportedOperation"
+        | "UnsupportedOperation"
+        | "NotImplemented" => ErrorKind::Unsupported,
+        "InternalError"
+        | "InternalFailure"
+        | "ServiceUnavailable"
+        | "InternalServerError"
         | "AWS.SimpleQueueService.ServiceUnavailable" => ErrorKind::Unavailable,
         _ => match status.unwrap_or(0) {
             304 => ErrorKind::NotModified,
@@ -56,13 +92,30 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let (kind, message) = match &err {
-        SdkError::ConstructionFailure(_) => (ErrorKind::InvalidArgument, "the request could not be built".to_owned()),
+        SdkError::ConstructionFailure(_) => (
+            ErrorKind::InvalidArgument,
+            "the request could not be built".to_owned(),
+        ),
         SdkError::TimeoutError(_) => (ErrorKind::Timeout, "the request timed out".to_owned()),
         SdkError::DispatchFailure(d) => {
-            let what = if d.is_io() || d.is_timeout() { "could not reach AWS" } else { "the request could not be sent" };
-            (if d.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Unavailable }, what.to_owned())
+            let what = if d.is_io() || d.is_timeout() {
+                "could not reach AWS"
+            } else {
+                "the request could not be sent"
+            };
+            (
+                if d.is_timeout() {
+                    ErrorKind::Timeout
+                } else {
+                    ErrorKind::Unavailable
+                },
+                what.to_owned(),
+            )
         }
-        SdkError::ResponseError(_) => (ErrorKind::Unavailable, "the response could not be read".to_owned()),
+        SdkError::ResponseError(_) => (
+            ErrorKind::Unavailable,
+            "the response could not be read".to_owned(),
+        ),
         SdkError::ServiceError(service) => {
             let native = service.err();
             let status = Some(service.raw().status().as_u16());
@@ -71,9 +124,12 @@ where
             let message = format!(
                 "{}{}",
                 code.unwrap_or("HTTP error"),
-                native.message().map(|m| format!(": {m}")).unwrap_or_else(|| {
-                    status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
-                })
+                native
+                    .message()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_else(|| {
+                        status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
+                    })
             );
             (kind, message)
         }
@@ -95,12 +151,24 @@ mod tests {
     #[test]
     fn codes_map_to_kinds() {
         assert_eq!(kind_of(Some("NoSuchKey"), Some(404)), ErrorKind::NotFound);
-        assert_eq!(kind_of(Some("ConditionalCheckFailedException"), Some(400)), ErrorKind::PreconditionFailed);
-        assert_eq!(kind_of(Some("ThrottlingException"), Some(400)), ErrorKind::RateLimited);
-        assert_eq!(kind_of(Some("ExpiredToken"), Some(400)), ErrorKind::Unauthenticated);
+        assert_eq!(
+            kind_of(Some("ConditionalCheckFailedException"), Some(400)),
+            ErrorKind::PreconditionFailed
+        );
+        assert_eq!(
+            kind_of(Some("ThrottlingException"), Some(400)),
+            ErrorKind::RateLimited
+        );
+        assert_eq!(
+            kind_of(Some("ExpiredToken"), Some(400)),
+            ErrorKind::Unauthenticated
+        );
         assert_eq!(kind_of(None, Some(412)), ErrorKind::PreconditionFailed);
         assert_eq!(kind_of(None, Some(503)), ErrorKind::RateLimited);
         assert_eq!(kind_of(None, Some(500)), ErrorKind::Unavailable);
-        assert_eq!(kind_of(Some("ReceiptHandleIsInvalid"), Some(400)), ErrorKind::LeaseLost);
+        assert_eq!(
+            kind_of(Some("ReceiptHandleIsInvalid"), Some(400)),
+            ErrorKind::LeaseLost
+        );
     }
 }

@@ -42,13 +42,19 @@ pub struct DynamoKv {
 }
 
 fn now_ms() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
 }
 
 fn new_version() -> Version {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
     Version::new(format!("{nanos:x}-{n:x}-{:x}", std::process::id()))
 }
 
@@ -96,7 +102,9 @@ impl DynamoKv {
 
     fn entry(item: &HashMap<String, AttributeValue>, now: u128) -> Result<Option<KvEntry>> {
         let expires_ms = match item.get(EXPIRES_MS) {
-            Some(AttributeValue::N(ms)) => Some(ms.parse::<u128>().map_err(|_| malformed("expires_ms"))?),
+            Some(AttributeValue::N(ms)) => {
+                Some(ms.parse::<u128>().map_err(|_| malformed("expires_ms"))?)
+            }
             _ => None,
         };
         if expires_ms.is_some_and(|e| e <= now) {
@@ -117,14 +125,18 @@ impl DynamoKv {
         let expires_at = expires_ms
             .and_then(|ms| u64::try_from(ms).ok())
             .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
-        Ok(Some(KvEntry::new(key, value, version).with_expires_at(expires_at)))
+        Ok(Some(
+            KvEntry::new(key, value, version).with_expires_at(expires_at),
+        ))
     }
 }
 
 fn malformed(attribute: &str) -> Error {
     Error::new(
         ErrorKind::Malformed,
-        format!("the item's {attribute:?} attribute is missing or of the wrong type; is this table a cloudport store?"),
+        format!(
+            "the item's {attribute:?} attribute is missing or of the wrong type; is this table a cloudport store?"
+        ),
     )
 }
 
@@ -169,14 +181,22 @@ impl KvDriver for DynamoKv {
         let now = now_ms();
         let version = new_version();
         let mut item = self.key(key);
-        item.insert(VALUE.to_owned(), AttributeValue::B(Blob::new(value.to_vec())));
+        item.insert(
+            VALUE.to_owned(),
+            AttributeValue::B(Blob::new(value.to_vec())),
+        );
         item.insert(VERSION.to_owned(), s(version.as_str()));
         if let Some(ttl) = ttl {
             let expires_ms = now + ttl.as_millis();
             item.insert(EXPIRES_MS.to_owned(), n(expires_ms));
             item.insert(EXPIRES_AT.to_owned(), n(expires_ms.div_ceil(1000)));
         }
-        let mut req = self.client().await.put_item().table_name(&self.table).set_item(Some(item));
+        let mut req = self
+            .client()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
         match precondition {
             Precondition::None => {}
             Precondition::IfAbsent => {
@@ -225,7 +245,12 @@ impl KvDriver for DynamoKv {
         })
     }
 
-    async fn scan(&self, prefix: &str, limit: usize, page_token: Option<String>) -> Result<ScanPage> {
+    async fn scan(
+        &self,
+        prefix: &str,
+        limit: usize,
+        page_token: Option<String>,
+    ) -> Result<ScanPage> {
         let now = now_ms();
         let mut req = self
             .client()
@@ -253,12 +278,10 @@ impl KvDriver for DynamoKv {
                 entries.push(e);
             }
         }
-        let next = out
-            .last_evaluated_key
-            .and_then(|k| match k.get(SK) {
-                Some(AttributeValue::S(sk)) => Some(sk.clone()),
-                _ => None,
-            });
+        let next = out.last_evaluated_key.and_then(|k| match k.get(SK) {
+            Some(AttributeValue::S(sk)) => Some(sk.clone()),
+            _ => None,
+        });
         Ok(ScanPage::new(entries, next))
     }
 }

@@ -17,7 +17,9 @@ fn no_path(url: &ResourceUrl) -> Result<()> {
     if url.path().is_empty() {
         Ok(())
     } else {
-        Err(Error::invalid(format!("{url}: the resource is named by the host part alone, without a path")))
+        Err(Error::invalid(format!(
+            "{url}: the resource is named by the host part alone, without a path"
+        )))
     }
 }
 
@@ -26,7 +28,9 @@ fn check_queue_name(name: &str) -> Result<()> {
     let base = name.strip_suffix(".fifo").unwrap_or(name);
     let ok = (1..=80).contains(&name.len())
         && !base.is_empty()
-        && base.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -40,7 +44,8 @@ fn check_queue_name(name: &str) -> Result<()> {
 fn check_bucket_name(name: &str) -> Result<()> {
     let b = name.as_bytes();
     let ok = (3..=63).contains(&b.len())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
         && !name.contains("..");
@@ -56,7 +61,9 @@ fn check_bucket_name(name: &str) -> Result<()> {
 /// DynamoDB: 3–255 letters, digits, `_`, `-` or `.`.
 fn check_table_name(name: &str) -> Result<()> {
     let ok = (3..=255).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     if ok {
         Ok(())
     } else {
@@ -76,16 +83,33 @@ impl Aws {
     /// The S3 bucket of this name (path-style addressing when `path_style`).
     pub fn s3_bucket(&self, name: &str, settings: Settings, path_style: bool) -> Result<S3Bucket> {
         check_bucket_name(name)?;
-        Ok(S3Bucket::new(self.clone(), settings, name.to_owned(), path_style))
+        Ok(S3Bucket::new(
+            self.clone(),
+            settings,
+            name.to_owned(),
+            path_style,
+        ))
     }
 
     /// The store `partition` of the DynamoDB table of this name.
-    pub fn dynamodb_kv(&self, table: &str, partition: &str, settings: Settings) -> Result<DynamoKv> {
+    pub fn dynamodb_kv(
+        &self,
+        table: &str,
+        partition: &str,
+        settings: Settings,
+    ) -> Result<DynamoKv> {
         check_table_name(table)?;
         if partition.is_empty() {
-            return Err(Error::invalid("the DynamoDB partition name must not be empty"));
+            return Err(Error::invalid(
+                "the DynamoDB partition name must not be empty",
+            ));
         }
-        Ok(DynamoKv::new(self.clone(), settings, table.to_owned(), partition.to_owned()))
+        Ok(DynamoKv::new(
+            self.clone(),
+            settings,
+            table.to_owned(),
+            partition.to_owned(),
+        ))
     }
 }
 
@@ -111,7 +135,12 @@ impl Provider for Aws {
             no_path(url)?;
             let mut queue = self.sqs_queue(&url.host(), settings(url))?;
             if let Some(owner) = url.param("owner") {
-                queue = SqsQueue::new(self.clone(), settings(url), url.host(), Some(owner.to_owned()));
+                queue = SqsQueue::new(
+                    self.clone(),
+                    settings(url),
+                    url.host(),
+                    Some(owner.to_owned()),
+                );
             }
             Ok(Queue::from_driver(Arc::new(queue)))
         };
@@ -129,11 +158,19 @@ impl Provider for Aws {
             let path_style = match url.param("path_style") {
                 Some("true") => true,
                 Some("false") => false,
-                Some(other) => return Err(Error::invalid(format!("path_style must be true or false, got {other:?}"))),
+                Some(other) => {
+                    return Err(Error::invalid(format!(
+                        "path_style must be true or false, got {other:?}"
+                    )));
+                }
                 // Emulators behind a custom endpoint rarely serve virtual-hosted buckets.
                 None => settings.endpoint.is_some(),
             };
-            Ok(Bucket::new(self.s3_bucket(&url.host(), settings, path_style)?))
+            Ok(Bucket::new(self.s3_bucket(
+                &url.host(),
+                settings,
+                path_style,
+            )?))
         };
         open().map_err(|e| with_context(url, e))
     }
@@ -146,7 +183,11 @@ impl Provider for Aws {
             url.reject_unknown_params(&["region", "endpoint", "partition"])?;
             no_path(url)?;
             let partition = url.param("partition").unwrap_or("default");
-            Ok(KvStore::new(self.dynamodb_kv(&url.host(), partition, settings(url))?))
+            Ok(KvStore::new(self.dynamodb_kv(
+                &url.host(),
+                partition,
+                settings(url),
+            )?))
         };
         open().map_err(|e| with_context(url, e))
     }

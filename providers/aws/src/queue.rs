@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
+};
 use base64::Engine;
 use cloudport_core::validate::normalize_attribute_name;
 use cloudport_core::{
@@ -152,9 +154,9 @@ impl SqsQueue {
 
     fn received(&self, m: aws_sdk_sqs::types::Message) -> Result<ReceivedMessage> {
         let id = m.message_id.unwrap_or_default();
-        let receipt = m
-            .receipt_handle
-            .ok_or_else(|| Error::new(ErrorKind::Malformed, "SQS message without a receipt handle"))?;
+        let receipt = m.receipt_handle.ok_or_else(|| {
+            Error::new(ErrorKind::Malformed, "SQS message without a receipt handle")
+        })?;
         let mut attrs = m.message_attributes.unwrap_or_default();
         let encoding = attrs.remove(ENCODING_ATTR).and_then(|v| v.string_value);
         let content_type = attrs.remove(CONTENT_TYPE_ATTR).and_then(|v| v.string_value);
@@ -240,7 +242,9 @@ impl QueueDriver for SqsQueue {
             for failed in out.failed {
                 let kind = match failed.code.as_str() {
                     c if c.contains("Throttl") => ErrorKind::RateLimited,
-                    "MessageTooLong" | "AWS.SimpleQueueService.BatchRequestTooLong" => ErrorKind::TooLarge,
+                    "MessageTooLong" | "AWS.SimpleQueueService.BatchRequestTooLong" => {
+                        ErrorKind::TooLarge
+                    }
                     _ if failed.sender_fault => ErrorKind::InvalidArgument,
                     _ => ErrorKind::Unavailable,
                 };
@@ -258,7 +262,14 @@ impl QueueDriver for SqsQueue {
         }
         Ok(results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(Error::new(ErrorKind::Other, "SQS reported nothing for this message"))))
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(Error::new(
+                        ErrorKind::Other,
+                        "SQS reported nothing for this message",
+                    ))
+                })
+            })
             .collect())
     }
 

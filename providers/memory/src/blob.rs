@@ -207,7 +207,20 @@ impl BlobDriver for MemoryBucket {
         self.world.faults.check("blob.list", &self.name).await?;
         let prefix = options.prefix.as_deref().unwrap_or("");
         let page_size = options.page_size.unwrap_or(self.capabilities.max_list_page);
-        let after = options.page_token.as_deref();
+        // Tokens say what the last entry was: `o:<key>` an object, `p:<prefix>` a common prefix
+        // (whose whole subtree the next page skips).
+        let (after, after_prefix) = match options.page_token.as_deref() {
+            None => (None, None),
+            Some(t) => match (t.strip_prefix("o:"), t.strip_prefix("p:")) {
+                (Some(key), _) => (Some(key), None),
+                (_, Some(p)) => (Some(p), Some(p)),
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "{t:?} is not a page token of this bucket"
+                    )));
+                }
+            },
+        };
         let objects = self.objects();
         let start = match after {
             Some(t) if t >= prefix => Bound::Excluded(t.to_owned()),
@@ -221,10 +234,7 @@ impl BlobDriver for MemoryBucket {
                 break;
             }
             // A token that is a common prefix covers every key under it.
-            if let (Some(t), Some(d)) = (after, options.delimiter.as_deref())
-                && t.ends_with(d)
-                && key.starts_with(t)
-            {
+            if after_prefix.is_some_and(|p| key.starts_with(p)) {
                 continue;
             }
             let common = options.delimiter.as_deref().and_then(|d| {
@@ -244,11 +254,11 @@ impl BlobDriver for MemoryBucket {
             entries += 1;
             match common {
                 Some(cp) => {
-                    last_entry = Some(cp.clone());
+                    last_entry = Some(format!("p:{cp}"));
                     page.common_prefixes.push(cp);
                 }
                 None => {
-                    last_entry = Some(key.clone());
+                    last_entry = Some(format!("o:{key}"));
                     page.objects.push(stored.meta(key));
                 }
             }

@@ -129,3 +129,24 @@ async fn worlds_are_separate_and_clones_share() {
     assert!(b.kv("k").get("x").await.unwrap().is_none());
     assert!(a.clone().kv("k").get("x").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn paging_past_a_folder_like_object_keeps_its_children() {
+    use cloudport_core::ListOptions;
+    let bucket = Memory::new().bucket("b");
+    for key in ["a/", "a/x", "a/y"] {
+        bucket.put(key, "x").await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut options = ListOptions::prefix("a/").delimiter("/").page_size(1);
+    loop {
+        let page = bucket.list(options.clone()).await.unwrap();
+        seen.extend(page.objects.into_iter().map(|o| o.key));
+        seen.extend(page.common_prefixes);
+        match page.next_page_token {
+            Some(t) => options = options.page_token(t),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a/", "a/x", "a/y"]);
+}
