@@ -38,6 +38,9 @@
 pub use cloudport_adapters as hosts;
 pub use cloudport_core::*;
 pub use cloudport_memory as memory;
+/// The AWS provider (feature `aws`): SQS, S3, DynamoDB.
+#[cfg(feature = "aws")]
+pub use cloudport_aws as aws;
 
 use cloudport_adapters::{HostKind, detect_host, local::LocalHost};
 
@@ -56,7 +59,10 @@ pub fn default_env(host: HostKind) -> Env {
 }
 
 fn providers(builder: EnvBuilder) -> EnvBuilder {
-    builder.provider(cloudport_memory::Memory::new())
+    let builder = builder.provider(cloudport_memory::Memory::new());
+    #[cfg(feature = "aws")]
+    let builder = builder.provider(cloudport_aws::Aws::from_env());
+    builder
 }
 
 /// Constructors of [`Env`] that need the providers (`Env::memory()`).
@@ -98,6 +104,8 @@ impl AppExt for App {
         let env = self.env().cloned().unwrap_or_else(|| default_env(host));
         match host {
             HostKind::Local => LocalHost::from_env()?.run(self, env).await,
+            #[cfg(feature = "aws")]
+            HostKind::Lambda => cloudport_adapters::lambda::run(self, env).await,
             other => Err(Error::unsupported(format!(
                 "this process runs on {other:?}; its host needs the cargo feature {:?} of the cloudport crate",
                 other.feature().unwrap_or_default()

@@ -7,12 +7,15 @@
 //! | host | module | selected when |
 //! |---|---|---|
 //! | local development: HTTP, queue consumers, blob watchers, schedule timers | [`local`] | no platform is detected |
+//! | AWS Lambda (Runtime API) | `lambda` (feature `lambda`) | `AWS_LAMBDA_RUNTIME_API` is set |
 //!
-//! The AWS Lambda, Azure Functions custom-handler and CloudEvents HTTP (Cloud Functions gen2 /
-//! Cloud Run) hosts arrive with their providers. [`detect_host`] tells which platform the process
+//! The Azure Functions custom-handler and CloudEvents HTTP (Cloud Functions gen2 / Cloud Run)
+//! hosts arrive with their providers. [`detect_host`] tells which platform the process
 //! runs on.
 
 mod detect;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod local;
 
 pub use detect::{HostKind, detect_host};

@@ -2,6 +2,7 @@
 
 mod driver;
 mod message;
+pub mod wire;
 
 use std::any::Any;
 use std::sync::Arc;

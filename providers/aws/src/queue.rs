@@ -20,10 +20,9 @@ use tokio::sync::OnceCell;
 use crate::error::from_sdk;
 use crate::{Aws, Settings};
 
-/// SQS message attribute carrying the body's content type.
-const CONTENT_TYPE_ATTR: &str = "datacontenttype";
-/// SQS message attribute marking a body sent as base64 (bytes SQS cannot carry as text).
-const ENCODING_ATTR: &str = "cloudportencoding";
+use cloudport_core::queue::wire::{
+    BASE64, BODY_ENCODING_ATTRIBUTE as ENCODING_ATTR, CONTENT_TYPE_ATTRIBUTE as CONTENT_TYPE_ATTR,
+};
 
 /// An SQS queue.
 #[derive(Debug)]
@@ -127,7 +126,7 @@ impl SqsQueue {
         let body = match sqs_text(&msg.body) {
             Some(text) => text.to_owned(),
             None => {
-                attributes.insert(ENCODING_ATTR.to_owned(), string_attr("base64")?);
+                attributes.insert(ENCODING_ATTR.to_owned(), string_attr(BASE64)?);
                 base64::engine::general_purpose::STANDARD.encode(&msg.body)
             }
         };
@@ -161,7 +160,7 @@ impl SqsQueue {
         let encoding = attrs.remove(ENCODING_ATTR).and_then(|v| v.string_value);
         let content_type = attrs.remove(CONTENT_TYPE_ATTR).and_then(|v| v.string_value);
         let body = m.body.unwrap_or_default();
-        let body = if encoding.as_deref() == Some("base64") {
+        let body = if encoding.as_deref() == Some(BASE64) {
             base64::engine::general_purpose::STANDARD
                 .decode(body.as_bytes())
                 .map_err(|e| Error::new(ErrorKind::Malformed, format!("base64 body of {id}: {e}")))?

@@ -1,0 +1,180 @@
+//! The AWS Lambda host: an [`App`] on the Lambda Runtime API, unchanged.
+//!
+//! One function serves every trigger the app has: SQS batches (reporting per-message failures
+//! as `batchItemFailures` — enable `ReportBatchItemFailures` on the event source mapping), S3
+//! notifications, EventBridge scheduled events (the rule name is the schedule's name, or the app's
+//! only schedule), and API Gateway HTTP API v2 / Function URL requests (answered by the app's
+//! router). A payload it cannot decode, or a failed S3 or schedule invocation, is reported through
+//! the Runtime API's invocation error, so Lambda retries it.
+
+pub mod decode;
+
+use std::sync::Arc;
+
+use cloudport_core::{App, Env, Error, ErrorKind, ResourceKind, ResourceUrl, Result, Trigger};
+use lambda_runtime::{LambdaEvent, Service, service_fn};
+use serde_json::value::RawValue;
+use tower::ServiceExt;
+
+use decode::{Names, Payload};
+
+/// Runs `app` on the Lambda Runtime API until the process is stopped.
+pub async fn run(app: App, env: Env) -> Result<()> {
+    app.validate()?;
+    let host = Arc::new(LambdaHost::new(app, env));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let host = host.clone();
+        async move { host.handle(event).await.map_err(diagnostic) }
+    }))
+    .await
+    .map_err(|e| Error::new(ErrorKind::Unavailable, format!("the Lambda runtime stopped: {e}")))
+}
+
+/// The invocation error Lambda records: `cloudport.<kind>` and the message.
+fn diagnostic(err: Error) -> lambda_runtime::Diagnostic {
+    lambda_runtime::Diagnostic {
+        error_type: format!("cloudport.{}", err.kind()),
+        error_message: err.to_string(),
+    }
+}
+
+/// Carries Lambda invocations into an app.
+pub struct LambdaHost {
+    app: App,
+    env: Env,
+    names: Names,
+}
+
+impl std::fmt::Debug for LambdaHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LambdaHost").field("names", &self.names).finish_non_exhaustive()
+    }
+}
+
+impl LambdaHost {
+    /// A host for `app`; native queue and bucket names map to the logical names bound to
+    /// `sqs://` and `s3://` URLs in `env`.
+    pub fn new(app: App, env: Env) -> Self {
+        let mut names = Names::default();
+        for trigger in app.triggers() {
+            let (kind, scheme) = match &trigger {
+                Trigger::Queue(_) => (ResourceKind::Queue, "sqs"),
+                Trigger::Blob(_) => (ResourceKind::Bucket, "s3"),
+                Trigger::Schedule(_) => continue,
+            };
+            let native = env
+                .binding_url(kind, trigger.name())
+                .and_then(|u| ResourceUrl::parse(&u).ok())
+                .filter(|u| u.scheme() == scheme)
+                .map(|u| u.host());
+            if let Some(native) = native {
+                names = match kind {
+                    ResourceKind::Queue => names.queue(native, trigger.name()),
+                    _ => names.bucket(native, trigger.name()),
+                };
+            }
+        }
+        Self { app, env, names }
+    }
+
+    /// Handles one invocation; the value is the function's response.
+    pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<serde_json::Value> {
+        let LambdaEvent { payload, context } = event;
+        match decode::decode(payload.get().as_bytes())? {
+            Payload::Sqs(batch) => Ok(self.sqs(&batch).await),
+            Payload::S3(notification) => self.s3(&notification).await.map(|()| serde_json::Value::Null),
+            Payload::Schedule(event) => self.schedule(&event).await.map(|()| serde_json::Value::Null),
+            Payload::Http(request) => self.http(*request, context).await,
+        }
+    }
+
+    async fn sqs(&self, batch: &aws_lambda_events::sqs::SqsEvent) -> serde_json::Value {
+        let mut failures = Vec::new();
+        let mut by_queue: Vec<(String, Vec<(usize, cloudevents::Event)>)> = Vec::new();
+        for (i, (queue, event)) in decode::sqs_events(batch, &self.names).into_iter().enumerate() {
+            match event {
+                Ok(ev) => match by_queue.iter_mut().find(|(q, _)| *q == queue) {
+                    Some((_, events)) => events.push((i, ev)),
+                    None => by_queue.push((queue, vec![(i, ev)])),
+                },
+                Err(e) => {
+                    tracing::error!(error = %e, "undecodable SQS record; reporting it failed");
+                    failures.push(i);
+                }
+            }
+        }
+        for (queue, events) in by_queue {
+            let (positions, events): (Vec<usize>, Vec<cloudevents::Event>) = events.into_iter().unzip();
+            let outcome = self.app.dispatch_batch(&self.env, &queue, events).await;
+            for failure in &outcome.failures {
+                tracing::warn!(queue = %queue, message_id = %failure.id, error = %failure.error, "message failed");
+            }
+            failures.extend(outcome.failed_indexes().map(|i| positions[i]));
+        }
+        failures.sort_unstable();
+        let items: Vec<serde_json::Value> = failures
+            .into_iter()
+            .map(|i| {
+                let id = batch.records[i].message_id.clone().unwrap_or_default();
+                serde_json::json!({ "itemIdentifier": id })
+            })
+            .collect();
+        serde_json::json!({ "batchItemFailures": items })
+    }
+
+    async fn s3(&self, notification: &aws_lambda_events::s3::S3Event) -> Result<()> {
+        let mut first_error = None;
+        for record in &notification.records {
+            let Some((bucket, event)) = decode::s3_record_event(record, &self.names) else {
+                continue;
+            };
+            if let Err(e) = self.app.dispatch(&self.env, &Trigger::Blob(bucket), event).await {
+                tracing::error!(error = %e, "blob handler failed");
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    async fn schedule(&self, event: &aws_lambda_events::eventbridge::EventBridgeEvent<serde_json::Value>) -> Result<()> {
+        let rule = decode::schedule_rule(event);
+        let schedules: Vec<Trigger> = self
+            .app
+            .triggers()
+            .into_iter()
+            .filter(|t| matches!(t, Trigger::Schedule(_)))
+            .collect();
+        let name = match (&rule, schedules.as_slice()) {
+            (Some(r), _) if schedules.iter().any(|t| t.name() == r) => r.clone(),
+            (_, [only]) => only.name().to_owned(),
+            (Some(r), _) => r.clone(),
+            (None, _) => "schedule".to_owned(),
+        };
+        let ce = decode::schedule_event(event, &name);
+        self.app.dispatch(&self.env, &Trigger::Schedule(name), ce).await
+    }
+
+    async fn http(
+        &self,
+        request: lambda_http::request::LambdaRequest,
+        context: lambda_runtime::Context,
+    ) -> Result<serde_json::Value> {
+        let Some(router) = self.app.http_router(&self.env) else {
+            return Err(Error::new(ErrorKind::NotFound, "an HTTP request arrived, but the app serves no HTTP"));
+        };
+        let service = router.map_request(|req: lambda_http::Request| {
+            let (parts, body) = req.into_parts();
+            let body = match body {
+                lambda_http::Body::Empty => axum::body::Body::empty(),
+                lambda_http::Body::Text(t) => axum::body::Body::from(t),
+                lambda_http::Body::Binary(b) => axum::body::Body::from(b),
+                _ => axum::body::Body::empty(),
+            };
+            http::Request::from_parts(parts, body)
+        });
+        let mut adapter = lambda_http::Adapter::from(service);
+        let Ok(response) = adapter.call(LambdaEvent::new(request, context)).await;
+        serde_json::to_value(response)
+            .map_err(|e| Error::new(ErrorKind::Other, format!("the HTTP response could not be serialized: {e}")))
+    }
+}

@@ -1,0 +1,188 @@
+//! The `inspect` example as a real process on a local Lambda Runtime API: SQS batches with
+//! partial failure, S3 notifications with encoded keys, EventBridge schedules, API Gateway v2 and
+//! Function URL requests, and malformed payloads reported as invocation errors.
+#![cfg(feature = "aws")]
+
+mod support;
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::runtime_api::{Outcome, RuntimeApi};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+struct Function {
+    child: tokio::process::Child,
+    events: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Function {
+    async fn start(api: &RuntimeApi) -> Self {
+        let mut child = tokio::process::Command::new(support::binaries::example("inspect"))
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "inspect")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_REGION", "us-east-1")
+            .env("CLOUDPORT_QUEUE_INSPECT", "sqs://inspect-queue")
+            .env("CLOUDPORT_BUCKET_INSPECT", "s3://inspect-bucket")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn inspect");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("stdout");
+        let sink = events.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(json) = line.strip_prefix("cloudport-event: ") {
+                    sink.lock().unwrap().push(serde_json::from_str(json).expect("event JSON"));
+                }
+            }
+        });
+        Self { child, events }
+    }
+
+    async fn events(&self, n: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            if self.events.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        std::mem::take(&mut *self.events.lock().unwrap())
+    }
+}
+
+fn sqs_record(id: &str, body: &str, receive_count: u32) -> Value {
+    json!({
+        "messageId": id,
+        "receiptHandle": format!("rh-{id}"),
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": receive_count.to_string(),
+            "SentTimestamp": "1795700000000",
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": "1795700000001"
+        },
+        "messageAttributes": {
+            "datacontenttype": {"stringValue": "application/json", "stringListValues": [], "binaryListValues": [], "dataType": "String"},
+            "tenant": {"stringValue": "acme", "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+        },
+        "md5OfBody": "x",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:inspect-queue",
+        "awsRegion": "us-east-1"
+    })
+}
+
+fn http_request(method: &str, path: &str, query: &str, headers: Value, body: Option<&str>) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc", "domainName": "abc.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abc",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "requestId": "r-1", "routeKey": "$default", "stage": "$default",
+            "time": "26/Nov/2026:03:00:00 +0000", "timeEpoch": 1795700000000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built examples: ./scripts/test.sh"]
+async fn inspect_on_the_lambda_runtime_api() {
+    let api = RuntimeApi::start().await;
+    let mut function = Function::start(&api).await;
+
+    // SQS: three records, the middle one fails: only it is reported.
+    let batch = json!({"Records": [
+        sqs_record("m-1", r#"{"id":"42"}"#, 1),
+        sqs_record("m-2", "fail", 3),
+        sqs_record("m-3", r#"{"id":"43"}"#, 1),
+    ]});
+    let outcome = api.invoke(batch).await;
+    assert_eq!(outcome, Outcome::Response(json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})));
+    let events = function.events(3).await;
+    assert_eq!(events.len(), 3);
+    let first = &events[0];
+    assert_eq!(first["type"], "io.cloudport.queue.message.v1");
+    assert_eq!(first["subject"], "inspect", "the native queue maps to the logical name");
+    assert_eq!(first["id"], "m-1");
+    assert_eq!(first["source"], "arn:aws:sqs:us-east-1:123456789012:inspect-queue");
+    assert_eq!(first["data"]["id"], "42");
+    assert_eq!(first["tenant"], "acme");
+    assert_eq!(first["deliverycount"], 1);
+    assert_eq!(events[1]["deliverycount"], 3);
+
+    // S3: created and removed, URL-encoded keys decoded.
+    let s3 = json!({"Records": [
+        {"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": "2026-11-26T03:00:00.000Z",
+         "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "x"}, "requestParameters": {"sourceIPAddress": "1.2.3.4"},
+         "responseElements": {}, "s3": {"s3SchemaVersion": "1.0", "configurationId": "c", "bucket": {"name": "inspect-bucket", "ownerIdentity": {"principalId": "x"}, "arn": "arn:aws:s3:::inspect-bucket"},
+         "object": {"key": "photos/my+summer%2Bfun.jpg", "size": 1024, "eTag": "abc", "sequencer": "0A1"}}},
+        {"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": "2026-11-26T03:00:01.000Z",
+         "eventName": "ObjectRemoved:Delete", "userIdentity": {"principalId": "x"}, "requestParameters": {"sourceIPAddress": "1.2.3.4"},
+         "responseElements": {}, "s3": {"s3SchemaVersion": "1.0", "configurationId": "c", "bucket": {"name": "inspect-bucket", "ownerIdentity": {"principalId": "x"}, "arn": "arn:aws:s3:::inspect-bucket"},
+         "object": {"key": "old.txt", "sequencer": "0A2"}}}
+    ]});
+    assert_eq!(api.invoke(s3).await, Outcome::Response(Value::Null));
+    let events = function.events(2).await;
+    assert_eq!(events[0]["type"], "io.cloudport.blob.created.v1");
+    assert_eq!(events[0]["subject"], "photos/my summer+fun.jpg");
+    assert_eq!(events[0]["data"]["bucket"], "inspect");
+    assert_eq!(events[0]["data"]["size"], 1024);
+    assert_eq!(events[1]["type"], "io.cloudport.blob.deleted.v1");
+    assert_eq!(events[1]["data"]["key"], "old.txt");
+
+    // EventBridge scheduled event.
+    let tick = json!({"version": "0", "id": "e-1", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-11-26T03:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/inspect"], "detail": {}});
+    assert_eq!(api.invoke(tick).await, Outcome::Response(Value::Null));
+    let events = function.events(1).await;
+    assert_eq!(events[0]["type"], "io.cloudport.schedule.tick.v1");
+    assert_eq!(events[0]["subject"], "inspect");
+    assert_eq!(events[0]["data"]["scheduledTime"], "2026-11-26T03:00:00Z");
+
+    // API Gateway v2 / Function URL: the router answers unchanged.
+    let get = http_request("GET", "/hello", "x=1", json!({"x-demo": "yes", "host": "abc.lambda-url.us-east-1.on.aws"}), None);
+    let Outcome::Response(resp) = api.invoke(get).await else { panic!("HTTP request failed") };
+    assert_eq!(resp["statusCode"], 200);
+    let body: Value = serde_json::from_str(resp["body"].as_str().expect("text body")).expect("JSON body");
+    assert_eq!(body["method"], "GET");
+    assert_eq!(body["path"], "/hello");
+    assert_eq!(body["query"], "x=1");
+    assert_eq!(body["headers"]["x-demo"], "yes");
+
+    let ce = http_request("POST", "/", "", json!({
+        "ce-specversion": "1.0", "ce-id": "ce-1", "ce-type": "com.example.demo", "ce-source": "/tests",
+        "content-type": "application/json"}), Some(r#"{"hello":"world"}"#));
+    let Outcome::Response(resp) = api.invoke(ce).await else { panic!("CloudEvent request failed") };
+    let event: Value = serde_json::from_str(resp["body"].as_str().expect("text body")).expect("JSON body");
+    assert_eq!(event["id"], "ce-1");
+    assert_eq!(event["data"]["hello"], "world");
+
+    // A payload nobody can decode is an invocation error, not a crash.
+    let Outcome::Error(err) = api.invoke(json!({"nonsense": true})).await else { panic!("expected an error") };
+    assert_eq!(err["errorType"], "cloudport.malformed");
+    let Outcome::Error(_) = api.invoke(json!({"Records": [{"eventSource": "aws:sqs", "body": 5}]})).await else {
+        panic!("expected an error")
+    };
+
+    // Still serving.
+    let again = api.invoke(json!({"Records": [sqs_record("m-9", "{}", 1)]})).await;
+    assert_eq!(again, Outcome::Response(json!({"batchItemFailures": []})));
+    assert!(function.child.try_wait().expect("status").is_none(), "the function must still run");
+}

@@ -1,0 +1,5 @@
+//! Shared by the facade's end-to-end tests.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod binaries;
+pub mod runtime_api;
