@@ -35,7 +35,10 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "rustdoc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
 
-step "unit, integration and doc tests (memory provider, local host)"
+step "build the examples (end-to-end tests run them as processes)"
+cargo build --examples --all-features --locked
+
+step "unit, integration and doc tests (memory provider, local host, error mapping)"
 run_tests --workspace --all-features --locked
 
 # shellcheck source=scripts/emulators.sh
@@ -43,12 +46,11 @@ source scripts/emulators.sh
 trap emulators_stop EXIT
 emulators_start
 
-step "emulator-backed tests (the #[ignore = \"needs emulators: ./scripts/test.sh\"] ones)"
+step "emulator-backed and end-to-end tests (the #[ignore = \"needs …: ./scripts/test.sh\"] ones)"
 run_tests --workspace --all-features --locked -- --ignored
 
-step "examples: build, then the quickstart end to end"
-cargo build --examples --all-features --locked
-cargo run --example quickstart --locked
+step "the quickstart end to end, in memory"
+cargo run --example quickstart --all-features --locked
 
 step "benchmarks compile"
 cargo bench --no-run --locked
