@@ -43,6 +43,9 @@ pub struct QueueCapabilities {
     pub delivery_count: bool,
     /// Longest time a receive may wait for messages (long polling).
     pub max_wait: Duration,
+    /// How many batch-send calls `Queue::send_batch` may have in flight at once: 1 keeps send
+    /// order across chunks (FIFO queues); more overlaps round trips.
+    pub concurrent_sends: usize,
 }
 
 impl Default for QueueCapabilities {
@@ -62,6 +65,7 @@ impl Default for QueueCapabilities {
             extend_lease: true,
             delivery_count: true,
             max_wait: Duration::from_secs(20),
+            concurrent_sends: 1,
         }
     }
 }

@@ -81,14 +81,15 @@ impl LambdaHost {
     pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<serde_json::Value> {
         let LambdaEvent { payload, context } = event;
         match decode::decode(payload.get().as_bytes())? {
-            Payload::Sqs(batch) => Ok(self.sqs(&batch).await),
+            Payload::Sqs(batch) => Ok(self.sqs(batch).await),
             Payload::S3(notification) => self.s3(&notification).await.map(|()| serde_json::Value::Null),
             Payload::Schedule(event) => self.schedule(&event).await.map(|()| serde_json::Value::Null),
             Payload::Http(request) => self.http(*request, context).await,
         }
     }
 
-    async fn sqs(&self, batch: &aws_lambda_events::sqs::SqsEvent) -> serde_json::Value {
+    async fn sqs(&self, batch: decode::SqsBatch) -> serde_json::Value {
+        let ids = batch.message_ids();
         let mut failures = Vec::new();
         let mut by_queue: Vec<(String, Vec<(usize, cloudevents::Event)>)> = Vec::new();
         for (i, (queue, event)) in decode::sqs_events(batch, &self.names).into_iter().enumerate() {
@@ -114,10 +115,7 @@ impl LambdaHost {
         failures.sort_unstable();
         let items: Vec<serde_json::Value> = failures
             .into_iter()
-            .map(|i| {
-                let id = batch.records[i].message_id.clone().unwrap_or_default();
-                serde_json::json!({ "itemIdentifier": id })
-            })
+            .map(|i| serde_json::json!({ "itemIdentifier": ids[i] }))
             .collect();
         serde_json::json!({ "batchItemFailures": items })
     }

@@ -115,25 +115,30 @@ impl QueueMessage {
 
     /// The portable CloudEvent of this message; `source` names where it came from (a URL or ARN).
     pub fn to_cloudevent(&self, source: &str) -> cloudevents::Event {
+        self.clone().into_cloudevent(source)
+    }
+
+    /// The portable CloudEvent of this message, moving its parts (no copy of the body when it is
+    /// uniquely owned): what hosts use to decode native batches.
+    pub fn into_cloudevent(self, source: impl Into<String>) -> cloudevents::Event {
         let mut builder = EventBuilderV10::new()
-            .id(self.id.clone())
+            .id(self.id)
             .ty(QUEUE_MESSAGE)
-            .source(source.to_owned())
-            .subject(self.queue.clone())
+            .source(source.into())
+            .subject(self.queue)
             .extension(DELIVERY_COUNT_EXTENSION, i64::from(self.delivery_count));
         if let Some(t) = self.enqueued_at {
             builder = builder.time(t);
         }
-        for (name, value) in &self.attributes {
-            builder = builder.extension(name, value.clone());
+        for (name, value) in self.attributes {
+            builder = builder.extension(&name, value);
         }
         let content_type = self
             .content_type
-            .clone()
             .unwrap_or_else(|| "application/octet-stream".to_owned());
-        let data: cloudevents::Data = match std::str::from_utf8(&self.body) {
-            Ok(s) => cloudevents::Data::String(s.to_owned()),
-            Err(_) => cloudevents::Data::Binary(self.body.to_vec()),
+        let data: cloudevents::Data = match String::from_utf8(Vec::from(self.body)) {
+            Ok(s) => cloudevents::Data::String(s),
+            Err(e) => cloudevents::Data::Binary(e.into_bytes()),
         };
         builder = builder.data(content_type, data);
         // Every field set above is valid by construction, so building cannot fail; fall back to

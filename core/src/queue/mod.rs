@@ -8,6 +8,7 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde::Serialize;
 
 #[cfg(feature = "mock")]
@@ -225,6 +226,7 @@ impl Queue {
             }
         }
         let caps = self.capabilities().clone();
+        let mut chunks: Vec<std::ops::Range<usize>> = Vec::new();
         let mut start = 0;
         while start < pending.len() {
             let mut end = start;
@@ -236,13 +238,30 @@ impl Queue {
                 bytes += messages[pending[end]].size();
                 end += 1;
             }
-            let chunk: Vec<Message> = pending[start..end]
-                .iter()
-                .map(|&i| messages[i].clone())
-                .collect();
-            match self.driver.send_batch(&chunk).await {
-                Ok(chunk_results) if chunk_results.len() == chunk.len() => {
-                    for (&i, r) in pending[start..end].iter().zip(chunk_results) {
+            chunks.push(start..end);
+            start = end;
+        }
+        // Chunks go out `concurrent_sends` at a time; `buffered` keeps their results in order.
+        let sent: Vec<(std::ops::Range<usize>, Result<Vec<Result<String>>>)> =
+            futures::stream::iter(chunks)
+                .map(|range| {
+                    let chunk: Vec<Message> = pending[range.clone()]
+                        .iter()
+                        .map(|&i| messages[i].clone())
+                        .collect();
+                    async move {
+                        let result = self.driver.send_batch(&chunk).await;
+                        (range, result)
+                    }
+                })
+                .buffered(caps.concurrent_sends.max(1))
+                .collect()
+                .await;
+        for (range, result) in sent {
+            let indexes = &pending[range];
+            match result {
+                Ok(chunk_results) if chunk_results.len() == indexes.len() => {
+                    for (&i, r) in indexes.iter().zip(chunk_results) {
                         results[i] = Some(r.map_err(|e| self.context("queue.send_batch", e)));
                     }
                 }
@@ -250,9 +269,9 @@ impl Queue {
                     let msg = format!(
                         "the driver returned {} results for {} messages; their fate is unknown",
                         chunk_results.len(),
-                        chunk.len()
+                        indexes.len()
                     );
-                    for &i in &pending[start..end] {
+                    for &i in indexes {
                         results[i] = Some(Err(self.context(
                             "queue.send_batch",
                             Error::new(ErrorKind::Other, msg.clone()),
@@ -260,14 +279,13 @@ impl Queue {
                     }
                 }
                 Err(e) => {
-                    for &i in &pending[start..end] {
+                    for &i in indexes {
                         results[i] = Some(Err(
                             self.context("queue.send_batch", e.clone_without_source())
                         ));
                     }
                 }
             }
-            start = end;
         }
         results
             .into_iter()

@@ -37,8 +37,16 @@ pub struct SqsQueue {
 }
 
 /// SQS's limits (1 MiB messages since January 2026; 10 per batch; 12 h visibility; 15 min delay;
-/// 10 message attributes, two of which cloudport may use for content type and encoding).
-pub(crate) fn capabilities() -> QueueCapabilities {
+/// 10 message attributes, two of which cloudport may use for content type and encoding). Batch
+/// sends overlap four calls, except on FIFO queues, where order across calls matters.
+pub(crate) fn capabilities_for(name: &str) -> QueueCapabilities {
+    QueueCapabilities {
+        concurrent_sends: if name.ends_with(".fifo") { 1 } else { 4 },
+        ..capabilities()
+    }
+}
+
+fn capabilities() -> QueueCapabilities {
     QueueCapabilities {
         max_message_bytes: 1024 * 1024,
         max_batch_send: 10,
@@ -54,6 +62,7 @@ pub(crate) fn capabilities() -> QueueCapabilities {
         extend_lease: true,
         delivery_count: true,
         max_wait: Duration::from_secs(20),
+        concurrent_sends: 1,
     }
 }
 
@@ -82,6 +91,7 @@ fn string_attr(value: impl Into<String>) -> Result<MessageAttributeValue> {
 
 impl SqsQueue {
     pub(crate) fn new(aws: Aws, settings: Settings, name: String, owner: Option<String>) -> Self {
+        let capabilities = capabilities_for(&name);
         Self {
             aws,
             settings,
@@ -89,7 +99,7 @@ impl SqsQueue {
             owner,
             client: OnceCell::new(),
             url: OnceCell::new(),
-            capabilities: capabilities(),
+            capabilities,
         }
     }
 
