@@ -20,8 +20,18 @@ use runtime_api::{Outcome, RuntimeApi};
 
 fn release_example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
-    assert!(path.exists(), "{} is not built; see this file's header", path.display());
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; see this file's header",
+        path.display()
+    );
     path
 }
 
@@ -48,7 +58,11 @@ async fn cold_start(api: &RuntimeApi, binary: &Path, payload: &serde_json::Value
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let inspect = release_example("inspect");
     let hello = release_example("lambda_hello");
     let payload = serde_json::json!({"Records": [{
@@ -73,8 +87,19 @@ fn main() {
         v[v.len() / 2]
     };
     let (b, s) = (median(base), median(subj));
-    support::header("Lambda cold start to first handled SQS event (median of 25, alternating)", "bare lambda_runtime");
-    println!("| spawn → first response | {s:.1} ms | {b:.1} ms | {:.2}× |", s / b);
+    support::header(
+        "Lambda cold start to first handled SQS event (median of 25, alternating)",
+        "bare lambda_runtime",
+    );
+    println!(
+        "| spawn → first response | {s:.1} ms | {b:.1} ms | {:.2}× |",
+        s / b
+    );
     let size = |p: &Path| std::fs::metadata(p).unwrap().len() as f64 / (1024.0 * 1024.0);
-    println!("| release binary size | {:.1} MiB | {:.1} MiB | {:.1}× |", size(&inspect), size(&hello), size(&inspect) / size(&hello));
+    println!(
+        "| release binary size | {:.1} MiB | {:.1} MiB | {:.1}× |",
+        size(&inspect),
+        size(&hello),
+        size(&inspect) / size(&hello)
+    );
 }

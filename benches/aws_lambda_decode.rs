@@ -11,7 +11,8 @@ use aws_lambda_events::sqs::SqsEvent;
 use cloudport::hosts::lambda::decode::{self, Names, Payload};
 
 fn batch(records: usize, body_bytes: usize) -> Vec<u8> {
-    let body = serde_json::json!({"id": "o-1", "customer": "ada", "note": "x".repeat(body_bytes)}).to_string();
+    let body = serde_json::json!({"id": "o-1", "customer": "ada", "note": "x".repeat(body_bytes)})
+        .to_string();
     let records: Vec<serde_json::Value> = (0..records)
         .map(|i| {
             serde_json::json!({
@@ -35,7 +36,10 @@ fn batch(records: usize, body_bytes: usize) -> Vec<u8> {
 }
 
 fn main() {
-    support::header("Lambda SQS batch decode (per batch)", "serde_json → SqsEvent");
+    support::header(
+        "Lambda SQS batch decode (per batch)",
+        "serde_json → SqsEvent",
+    );
     let names = Names::default().queue("orders", "orders");
     for (records, body) in [(10usize, 1024usize), (10, 64), (1, 1024)] {
         let payload = batch(records, body);

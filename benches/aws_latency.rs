@@ -13,7 +13,8 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use cloudport::aws::sdk::aws_config::{BehaviorVersion, Region, SdkConfig};
 use cloudport::aws::sdk::dynamodb::primitives::Blob;
 use cloudport::aws::sdk::dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
 };
 use cloudport::aws::sdk::s3::primitives::ByteStream;
 use cloudport::aws::{Aws, Settings};
@@ -29,16 +30,21 @@ impl Drop for Moto {
 }
 
 fn start_moto() -> (Moto, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("moto_server on PATH (pip install 'moto[server]')");
+    let moto = Moto(child);
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (Moto(child), format!("http://127.0.0.1:{port}"));
+            return (moto, format!("http://127.0.0.1:{port}"));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -47,29 +53,72 @@ fn start_moto() -> (Moto, String) {
 
 fn main() {
     let only_batch = std::env::var("BENCH_ONLY_BATCH").is_ok();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let (_moto, endpoint) = start_moto();
     let config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("t", "t", None, None, "bench")))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "t", "t", None, None, "bench",
+        )))
         .endpoint_url(&endpoint)
         .build();
     let aws = Aws::with_config(config);
-    let settings = Settings { region: None, endpoint: Some(endpoint.clone()) };
+    let settings = Settings {
+        region: None,
+        endpoint: Some(endpoint.clone()),
+    };
 
     let (sqs_driver, s3_driver, kv_driver) = rt.block_on(async {
         let sqs = aws.sqs_queue("bench", settings.clone()).unwrap();
-        sqs.client().await.create_queue().queue_name("bench").send().await.unwrap();
+        sqs.client()
+            .await
+            .create_queue()
+            .queue_name("bench")
+            .send()
+            .await
+            .unwrap();
         let s3 = aws.s3_bucket("bench", settings.clone(), true).unwrap();
-        s3.client().await.create_bucket().bucket("bench").send().await.unwrap();
-        let kv = aws.dynamodb_kv("bench", "default", settings.clone()).unwrap();
-        let attr = |n: &str| AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap();
-        let key = |n: &str, t| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
-        kv.client().await.create_table().table_name("bench").billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("pk")).attribute_definitions(attr("sk"))
-            .key_schema(key("pk", KeyType::Hash)).key_schema(key("sk", KeyType::Range))
-            .send().await.unwrap();
+        s3.client()
+            .await
+            .create_bucket()
+            .bucket("bench")
+            .send()
+            .await
+            .unwrap();
+        let kv = aws
+            .dynamodb_kv("bench", "default", settings.clone())
+            .unwrap();
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap()
+        };
+        let key = |n: &str, t| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .unwrap()
+        };
+        kv.client()
+            .await
+            .create_table()
+            .table_name("bench")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .send()
+            .await
+            .unwrap();
         (sqs, s3, kv)
     });
     let sqs_client = rt.block_on(sqs_driver.client()).clone();
@@ -81,90 +130,201 @@ fn main() {
     let kv = KvStore::new(kv_driver);
 
     if !only_batch {
-    support::header("AWS operation latency on moto (per call)", "SDK client directly");
-    let body = "x".repeat(1024);
-    // Queue::send makes one SendMessageBatch call: the baseline makes the same call.
-    support::compare(
-        "SQS send (SendMessageBatch of 1)",
-        |n| support::time_async(&rt, n, |_| { let (c, u, b) = (&sqs_client, &queue_url, body.clone()); async move {
-            let entry = cloudport::aws::sdk::sqs::types::SendMessageBatchRequestEntry::builder()
-                .id("0").message_body(b).build().unwrap();
-            c.send_message_batch().queue_url(u).entries(entry).send().await.unwrap();
-        }}),
-        |n| support::time_async(&rt, n, |_| { let (q, b) = (&queue, body.clone()); async move {
-            q.send(b).await.unwrap();
-        }}),
-    );
-    support::compare(
-        "S3 put (1 KiB)",
-        |n| support::time_async(&rt, n, |i| { let (c, b) = (&s3_client, body.clone()); async move {
-            c.put_object().bucket("bench").key(format!("k{}", i % 64)).body(ByteStream::from(b.into_bytes())).send().await.unwrap();
-        }}),
-        |n| support::time_async(&rt, n, |i| { let (bk, b) = (&bucket, body.clone()); async move {
-            bk.put(format!("k{}", i % 64), b).await.unwrap();
-        }}),
-    );
-    rt.block_on(async {
-        for i in 0..64 {
-            bucket.put(format!("k{i}"), body.clone()).await.unwrap();
-            kv.put(format!("k{i}"), body.clone(), Precondition::None).await.unwrap();
-        }
-    });
-    support::compare(
-        "S3 get (1 KiB)",
-        |n| support::time_async(&rt, n, |i| { let c = &s3_client; async move {
-            let out = c.get_object().bucket("bench").key(format!("k{}", i % 64)).send().await.unwrap();
-            out.body.collect().await.unwrap();
-        }}),
-        |n| support::time_async(&rt, n, |i| { let bk = &bucket; async move {
-            bk.get_bytes(format!("k{}", i % 64)).await.unwrap();
-        }}),
-    );
-    support::compare(
-        "DynamoDB put",
-        |n| support::time_async(&rt, n, |i| { let (c, b) = (&ddb_client, body.clone()); async move {
-            c.put_item().table_name("bench")
-                .item("pk", AttributeValue::S("default".into())).item("sk", AttributeValue::S(format!("k{}", i % 64)))
-                .item("val", AttributeValue::B(Blob::new(b.into_bytes()))).item("ver", AttributeValue::S(format!("{i}")))
-                .send().await.unwrap();
-        }}),
-        |n| support::time_async(&rt, n, |i| { let (k, b) = (&kv, body.clone()); async move {
-            k.put(format!("k{}", i % 64), b, Precondition::None).await.unwrap();
-        }}),
-    );
-    support::compare(
-        "DynamoDB get",
-        |n| support::time_async(&rt, n, |i| { let c = &ddb_client; async move {
-            c.get_item().table_name("bench").consistent_read(true)
-                .key("pk", AttributeValue::S("default".into())).key("sk", AttributeValue::S(format!("k{}", i % 64)))
-                .send().await.unwrap();
-        }}),
-        |n| support::time_async(&rt, n, |i| { let k = &kv; async move {
-            k.get(format!("k{}", i % 64)).await.unwrap();
-        }}),
-    );
-
+        support::header(
+            "AWS operation latency on moto (per call)",
+            "SDK client directly",
+        );
+        let body = "x".repeat(1024);
+        // Queue::send makes one SendMessageBatch call: the baseline makes the same call.
+        support::compare(
+            "SQS send (SendMessageBatch of 1)",
+            |n| {
+                support::time_async(&rt, n, |_| {
+                    let (c, u, b) = (&sqs_client, &queue_url, body.clone());
+                    async move {
+                        let entry =
+                            cloudport::aws::sdk::sqs::types::SendMessageBatchRequestEntry::builder(
+                            )
+                            .id("0")
+                            .message_body(b)
+                            .build()
+                            .unwrap();
+                        c.send_message_batch()
+                            .queue_url(u)
+                            .entries(entry)
+                            .send()
+                            .await
+                            .unwrap();
+                    }
+                })
+            },
+            |n| {
+                support::time_async(&rt, n, |_| {
+                    let (q, b) = (&queue, body.clone());
+                    async move {
+                        q.send(b).await.unwrap();
+                    }
+                })
+            },
+        );
+        support::compare(
+            "S3 put (1 KiB)",
+            |n| {
+                support::time_async(&rt, n, |i| {
+                    let (c, b) = (&s3_client, body.clone());
+                    async move {
+                        c.put_object()
+                            .bucket("bench")
+                            .key(format!("k{}", i % 64))
+                            .body(ByteStream::from(b.into_bytes()))
+                            .send()
+                            .await
+                            .unwrap();
+                    }
+                })
+            },
+            |n| {
+                support::time_async(&rt, n, |i| {
+                    let (bk, b) = (&bucket, body.clone());
+                    async move {
+                        bk.put(format!("k{}", i % 64), b).await.unwrap();
+                    }
+                })
+            },
+        );
+        rt.block_on(async {
+            for i in 0..64 {
+                bucket.put(format!("k{i}"), body.clone()).await.unwrap();
+                kv.put(format!("k{i}"), body.clone(), Precondition::None)
+                    .await
+                    .unwrap();
+            }
+        });
+        support::compare(
+            "S3 get (1 KiB)",
+            |n| {
+                support::time_async(&rt, n, |i| {
+                    let c = &s3_client;
+                    async move {
+                        let out = c
+                            .get_object()
+                            .bucket("bench")
+                            .key(format!("k{}", i % 64))
+                            .send()
+                            .await
+                            .unwrap();
+                        out.body.collect().await.unwrap();
+                    }
+                })
+            },
+            |n| {
+                support::time_async(&rt, n, |i| {
+                    let bk = &bucket;
+                    async move {
+                        bk.get_bytes(format!("k{}", i % 64)).await.unwrap();
+                    }
+                })
+            },
+        );
+        support::compare(
+            "DynamoDB put",
+            |n| {
+                support::time_async(&rt, n, |i| {
+                    let (c, b) = (&ddb_client, body.clone());
+                    async move {
+                        c.put_item()
+                            .table_name("bench")
+                            .item("pk", AttributeValue::S("default".into()))
+                            .item("sk", AttributeValue::S(format!("k{}", i % 64)))
+                            .item("val", AttributeValue::B(Blob::new(b.into_bytes())))
+                            .item("ver", AttributeValue::S(format!("{i}")))
+                            .send()
+                            .await
+                            .unwrap();
+                    }
+                })
+            },
+            |n| {
+                support::time_async(&rt, n, |i| {
+                    let (k, b) = (&kv, body.clone());
+                    async move {
+                        k.put(format!("k{}", i % 64), b, Precondition::None)
+                            .await
+                            .unwrap();
+                    }
+                })
+            },
+        );
+        support::compare(
+            "DynamoDB get",
+            |n| {
+                support::time_async(&rt, n, |i| {
+                    let c = &ddb_client;
+                    async move {
+                        c.get_item()
+                            .table_name("bench")
+                            .consistent_read(true)
+                            .key("pk", AttributeValue::S("default".into()))
+                            .key("sk", AttributeValue::S(format!("k{}", i % 64)))
+                            .send()
+                            .await
+                            .unwrap();
+                    }
+                })
+            },
+            |n| {
+                support::time_async(&rt, n, |i| {
+                    let k = &kv;
+                    async move {
+                        k.get(format!("k{}", i % 64)).await.unwrap();
+                    }
+                })
+            },
+        );
     }
     // moto's SendMessage recomputes the queue's attributes over every message it holds, so its cost
     // grows with the queue; the 10,000 go out in rounds of 100, each side into a fresh queue per
     // round, to measure requests rather than moto's bookkeeping. Only the sends are timed.
     const N: usize = 10_000;
     const ROUND: usize = 100;
-    support::header("10,000 SQS sends on moto (total)", "one SDK send_message per message");
+    support::header(
+        "10,000 SQS sends on moto (total)",
+        "one SDK send_message per message",
+    );
     let (mut one_by_one, mut batched) = (Duration::ZERO, Duration::ZERO);
     for round in 0..N / ROUND {
         rt.block_on(async {
             let single = format!("single-{round}");
-            let url = sqs_client.create_queue().queue_name(&single).send().await.unwrap().queue_url.unwrap();
+            let url = sqs_client
+                .create_queue()
+                .queue_name(&single)
+                .send()
+                .await
+                .unwrap()
+                .queue_url
+                .unwrap();
             let start = Instant::now();
             for i in 0..ROUND {
-                sqs_client.send_message().queue_url(&url).message_body(format!("m{i}")).send().await.unwrap();
+                sqs_client
+                    .send_message()
+                    .queue_url(&url)
+                    .message_body(format!("m{i}"))
+                    .send()
+                    .await
+                    .unwrap();
             }
             one_by_one += start.elapsed();
 
             let name = format!("batched-{round}");
             let driver = aws.sqs_queue(&name, settings.clone()).unwrap();
-            driver.client().await.create_queue().queue_name(&name).send().await.unwrap();
+            driver
+                .client()
+                .await
+                .create_queue()
+                .queue_name(&name)
+                .send()
+                .await
+                .unwrap();
             let target = Queue::new(driver);
             target.send("warm up").await.unwrap();
             let start = Instant::now();

@@ -36,11 +36,11 @@
 //! ```
 
 pub use cloudport_adapters as hosts;
-pub use cloudport_core::*;
-pub use cloudport_memory as memory;
 /// The AWS provider (feature `aws`): SQS, S3, DynamoDB.
 #[cfg(feature = "aws")]
 pub use cloudport_aws as aws;
+pub use cloudport_core::*;
+pub use cloudport_memory as memory;
 
 use cloudport_adapters::{HostKind, detect_host, local::LocalHost};
 

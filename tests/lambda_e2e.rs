@@ -41,7 +41,9 @@ impl Function {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(json) = line.strip_prefix("cloudport-event: ") {
-                    sink.lock().unwrap().push(serde_json::from_str(json).expect("event JSON"));
+                    sink.lock()
+                        .expect("lock")
+                        .push(serde_json::from_str(json).expect("event JSON"));
                 }
             }
         });
@@ -50,12 +52,12 @@ impl Function {
 
     async fn events(&self, n: usize) -> Vec<Value> {
         for _ in 0..200 {
-            if self.events.lock().unwrap().len() >= n {
+            if self.events.lock().expect("lock").len() >= n {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        std::mem::take(&mut *self.events.lock().unwrap())
+        std::mem::take(&mut *self.events.lock().expect("lock"))
     }
 }
 
@@ -81,7 +83,13 @@ fn sqs_record(id: &str, body: &str, receive_count: u32) -> Value {
     })
 }
 
-fn http_request(method: &str, path: &str, query: &str, headers: Value, body: Option<&str>) -> Value {
+fn http_request(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: Value,
+    body: Option<&str>,
+) -> Value {
     json!({
         "version": "2.0",
         "routeKey": "$default",
@@ -113,14 +121,23 @@ async fn inspect_on_the_lambda_runtime_api() {
         sqs_record("m-3", r#"{"id":"43"}"#, 1),
     ]});
     let outcome = api.invoke(batch).await;
-    assert_eq!(outcome, Outcome::Response(json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})));
+    assert_eq!(
+        outcome,
+        Outcome::Response(json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]}))
+    );
     let events = function.events(3).await;
     assert_eq!(events.len(), 3);
     let first = &events[0];
     assert_eq!(first["type"], "io.cloudport.queue.message.v1");
-    assert_eq!(first["subject"], "inspect", "the native queue maps to the logical name");
+    assert_eq!(
+        first["subject"], "inspect",
+        "the native queue maps to the logical name"
+    );
     assert_eq!(first["id"], "m-1");
-    assert_eq!(first["source"], "arn:aws:sqs:us-east-1:123456789012:inspect-queue");
+    assert_eq!(
+        first["source"],
+        "arn:aws:sqs:us-east-1:123456789012:inspect-queue"
+    );
     assert_eq!(first["data"]["id"], "42");
     assert_eq!(first["tenant"], "acme");
     assert_eq!(first["deliverycount"], 1);
@@ -157,32 +174,60 @@ async fn inspect_on_the_lambda_runtime_api() {
     assert_eq!(events[0]["data"]["scheduledTime"], "2026-11-26T03:00:00Z");
 
     // API Gateway v2 / Function URL: the router answers unchanged.
-    let get = http_request("GET", "/hello", "x=1", json!({"x-demo": "yes", "host": "abc.lambda-url.us-east-1.on.aws"}), None);
-    let Outcome::Response(resp) = api.invoke(get).await else { panic!("HTTP request failed") };
+    let get = http_request(
+        "GET",
+        "/hello",
+        "x=1",
+        json!({"x-demo": "yes", "host": "abc.lambda-url.us-east-1.on.aws"}),
+        None,
+    );
+    let Outcome::Response(resp) = api.invoke(get).await else {
+        panic!("HTTP request failed")
+    };
     assert_eq!(resp["statusCode"], 200);
-    let body: Value = serde_json::from_str(resp["body"].as_str().expect("text body")).expect("JSON body");
+    let body: Value =
+        serde_json::from_str(resp["body"].as_str().expect("text body")).expect("JSON body");
     assert_eq!(body["method"], "GET");
     assert_eq!(body["path"], "/hello");
     assert_eq!(body["query"], "x=1");
     assert_eq!(body["headers"]["x-demo"], "yes");
 
-    let ce = http_request("POST", "/", "", json!({
+    let ce = http_request(
+        "POST",
+        "/",
+        "",
+        json!({
         "ce-specversion": "1.0", "ce-id": "ce-1", "ce-type": "com.example.demo", "ce-source": "/tests",
-        "content-type": "application/json"}), Some(r#"{"hello":"world"}"#));
-    let Outcome::Response(resp) = api.invoke(ce).await else { panic!("CloudEvent request failed") };
-    let event: Value = serde_json::from_str(resp["body"].as_str().expect("text body")).expect("JSON body");
+        "content-type": "application/json"}),
+        Some(r#"{"hello":"world"}"#),
+    );
+    let Outcome::Response(resp) = api.invoke(ce).await else {
+        panic!("CloudEvent request failed")
+    };
+    let event: Value =
+        serde_json::from_str(resp["body"].as_str().expect("text body")).expect("JSON body");
     assert_eq!(event["id"], "ce-1");
     assert_eq!(event["data"]["hello"], "world");
 
     // A payload nobody can decode is an invocation error, not a crash.
-    let Outcome::Error(err) = api.invoke(json!({"nonsense": true})).await else { panic!("expected an error") };
+    let Outcome::Error(err) = api.invoke(json!({"nonsense": true})).await else {
+        panic!("expected an error")
+    };
     assert_eq!(err["errorType"], "cloudport.malformed");
-    let Outcome::Error(_) = api.invoke(json!({"Records": [{"eventSource": "aws:sqs", "body": 5}]})).await else {
+    let Outcome::Error(_) = api
+        .invoke(json!({"Records": [{"eventSource": "aws:sqs", "body": 5}]}))
+        .await
+    else {
         panic!("expected an error")
     };
 
     // Still serving.
-    let again = api.invoke(json!({"Records": [sqs_record("m-9", "{}", 1)]})).await;
+    let again = api
+        .invoke(json!({"Records": [sqs_record("m-9", "{}", 1)]}))
+        .await;
     assert_eq!(again, Outcome::Response(json!({"batchItemFailures": []})));
-    assert!(function.child.try_wait().expect("status").is_none(), "the function must still run");
+    assert!(
+        function.child.try_wait().expect("status").is_none(),
+        "the function must still run"
+    );
 }

@@ -20,23 +20,56 @@ async fn quickstart_runs_on_moto() {
     let config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            aws_credential_types::Credentials::new("test", "test", None, None, "static"),
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("test", "test", None, None, "static"),
+            ),
+        )
         .endpoint_url(&endpoint)
         .build();
     let aws = Aws::with_config(config);
-    let settings = Settings { region: None, endpoint: Some(endpoint.clone()) };
+    let settings = Settings {
+        region: None,
+        endpoint: Some(endpoint.clone()),
+    };
     let run = format!("{:x}", std::process::id());
-    let (queue, bucket, table) = (format!("qs-orders-{run}"), format!("qs-receipts-{run}"), format!("qs-orders-{run}"));
+    let (queue, bucket, table) = (
+        format!("qs-orders-{run}"),
+        format!("qs-receipts-{run}"),
+        format!("qs-orders-{run}"),
+    );
 
     let sqs = aws.sqs_queue(&queue, settings.clone()).unwrap();
-    sqs.client().await.create_queue().queue_name(&queue).send().await.expect("create queue");
+    sqs.client()
+        .await
+        .create_queue()
+        .queue_name(&queue)
+        .send()
+        .await
+        .expect("create queue");
     let s3 = aws.s3_bucket(&bucket, settings.clone(), true).unwrap();
-    s3.client().await.create_bucket().bucket(&bucket).send().await.expect("create bucket");
+    s3.client()
+        .await
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create bucket");
     let kv = aws.dynamodb_kv(&table, "default", settings).unwrap();
-    let attr = |n: &str| AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap();
-    let key = |n: &str, t| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, t| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
     kv.client()
         .await
         .create_table()
@@ -55,17 +88,41 @@ async fn quickstart_runs_on_moto() {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
-        .env("CLOUDPORT_QUEUE_ORDERS", format!("sqs://{queue}?endpoint={endpoint}"))
-        .env("CLOUDPORT_BUCKET_RECEIPTS", format!("s3://{bucket}?endpoint={endpoint}"))
-        .env("CLOUDPORT_KV_ORDERS", format!("dynamodb://{table}?endpoint={endpoint}"))
+        .env(
+            "CLOUDPORT_QUEUE_ORDERS",
+            format!("sqs://{queue}?endpoint={endpoint}"),
+        )
+        .env(
+            "CLOUDPORT_BUCKET_RECEIPTS",
+            format!("s3://{bucket}?endpoint={endpoint}"),
+        )
+        .env(
+            "CLOUDPORT_KV_ORDERS",
+            format!("dynamodb://{table}?endpoint={endpoint}"),
+        )
         .output()
         .await
         .expect("run quickstart");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "quickstart failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "quickstart failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("3 orders, 6549 cents"), "{stdout}");
     assert!(stdout.contains("receipt receipts/o-1003.json"), "{stdout}");
 
-    let listed = s3.client().await.list_objects_v2().bucket(&bucket).send().await.expect("list");
-    assert_eq!(listed.contents.unwrap_or_default().len(), 4, "three receipts and a report in S3");
+    let listed = s3
+        .client()
+        .await
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(
+        listed.contents.unwrap_or_default().len(),
+        4,
+        "three receipts and a report in S3"
+    );
 }

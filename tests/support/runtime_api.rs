@@ -1,6 +1,6 @@
 //! A local implementation of the AWS Lambda Runtime API (the protocol `lambda_runtime` speaks),
 //! to run a real function binary in tests.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -46,9 +46,13 @@ async fn next(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
         let notified = inner.arrived.notified();
         let item = inner.pending.lock().unwrap().pop_front();
         if let Some((id, payload)) = item {
-            let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
+            let deadline =
+                SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
             let mut headers = HeaderMap::new();
-            headers.insert("lambda-runtime-aws-request-id", HeaderValue::from_str(&id).unwrap());
+            headers.insert(
+                "lambda-runtime-aws-request-id",
+                HeaderValue::from_str(&id).unwrap(),
+            );
             headers.insert(
                 "lambda-runtime-deadline-ms",
                 HeaderValue::from_str(&deadline.as_millis().to_string()).unwrap(),
@@ -59,7 +63,9 @@ async fn next(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
             );
             headers.insert(
                 "lambda-runtime-trace-id",
-                HeaderValue::from_static("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
+                HeaderValue::from_static(
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+                ),
             );
             headers.insert("content-type", HeaderValue::from_static("application/json"));
             return (StatusCode::OK, headers, payload);
@@ -74,8 +80,13 @@ fn record(inner: &Inner, id: String, outcome: Outcome) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
-async fn response(State(inner): State<Arc<Inner>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    let value = serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
+async fn response(
+    State(inner): State<Arc<Inner>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
     record(&inner, id, Outcome::Response(value))
 }
 
@@ -96,7 +107,10 @@ impl RuntimeApi {
         let inner = Arc::new(Inner::default());
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(inner.clone());
@@ -118,7 +132,11 @@ impl RuntimeApi {
             *n += 1;
             format!("req-{n}")
         };
-        self.inner.pending.lock().unwrap().push_back((id.clone(), payload.into()));
+        self.inner
+            .pending
+            .lock()
+            .unwrap()
+            .push_back((id.clone(), payload.into()));
         self.inner.arrived.notify_waiters();
         id
     }
@@ -137,7 +155,9 @@ impl RuntimeApi {
                 notified.await;
             }
         };
-        tokio::time::timeout(within, wait).await.unwrap_or_else(|_| panic!("no answer to {id} in {within:?}"))
+        tokio::time::timeout(within, wait)
+            .await
+            .unwrap_or_else(|_| panic!("no answer to {id} in {within:?}"))
     }
 
     /// Invokes and waits up to 30 s.

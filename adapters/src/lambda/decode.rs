@@ -7,7 +7,6 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
-use serde::Deserialize;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use cloudport_core::event::{BlobEvent, QueueMessage, ScheduleTick};
@@ -15,6 +14,7 @@ use cloudport_core::queue::wire::{BASE64, BODY_ENCODING_ATTRIBUTE, CONTENT_TYPE_
 use cloudport_core::validate::normalize_attribute_name;
 use cloudport_core::{Error, ErrorKind, Result};
 use lambda_http::request::LambdaRequest;
+use serde::Deserialize;
 
 /// An SQS batch as the event source mapping delivers it: only the fields cloudport reads, parsed
 /// without intermediate maps (the shape is `aws_lambda_events::sqs::SqsEvent`'s; a test checks
@@ -40,9 +40,17 @@ struct SqsRecord {
 
 #[derive(Debug, Default, Deserialize)]
 struct SqsSystemAttributes {
-    #[serde(rename = "ApproximateReceiveCount", default, deserialize_with = "number_in_string")]
+    #[serde(
+        rename = "ApproximateReceiveCount",
+        default,
+        deserialize_with = "number_in_string"
+    )]
     receive_count: Option<u64>,
-    #[serde(rename = "SentTimestamp", default, deserialize_with = "number_in_string")]
+    #[serde(
+        rename = "SentTimestamp",
+        default,
+        deserialize_with = "number_in_string"
+    )]
     sent_timestamp: Option<u64>,
 }
 
@@ -53,7 +61,9 @@ struct SqsAttribute {
 }
 
 /// SQS writes numbers as strings (`"ApproximateReceiveCount": "3"`); read them without allocating.
-fn number_in_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+fn number_in_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<u64>, D::Error> {
     struct Visitor;
     impl serde::de::Visitor<'_> for Visitor {
         type Value = Option<u64>;
@@ -109,28 +119,41 @@ pub enum Payload {
 fn sniff<'a>(bytes: &'a [u8], quoted_key: &str) -> Option<&'a str> {
     let at = memchr::memmem::find(bytes, quoted_key.as_bytes())?;
     let rest = &bytes[at + quoted_key.len()..];
-    let rest = rest.trim_ascii_start().strip_prefix(b":")?.trim_ascii_start().strip_prefix(b"\"")?;
+    let rest = rest
+        .trim_ascii_start()
+        .strip_prefix(b":")?
+        .trim_ascii_start()
+        .strip_prefix(b"\"")?;
     let end = rest.iter().position(|b| *b == b'"')?;
     std::str::from_utf8(&rest[..end]).ok()
 }
 
 fn malformed(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Malformed, format!("the Lambda payload is not a valid {what}: {e}"))
+    Error::new(
+        ErrorKind::Malformed,
+        format!("the Lambda payload is not a valid {what}: {e}"),
+    )
 }
 
 /// Decodes a Lambda payload by its shape.
 pub fn decode(bytes: &[u8]) -> Result<Payload> {
     match sniff(bytes, r#""eventSource""#) {
         Some("aws:sqs") => {
-            return serde_json::from_slice(bytes).map(Payload::Sqs).map_err(|e| malformed("SQS event", e));
+            return serde_json::from_slice(bytes)
+                .map(Payload::Sqs)
+                .map_err(|e| malformed("SQS event", e));
         }
         Some("aws:s3") => {
-            return serde_json::from_slice(bytes).map(Payload::S3).map_err(|e| malformed("S3 event", e));
+            return serde_json::from_slice(bytes)
+                .map(Payload::S3)
+                .map_err(|e| malformed("S3 event", e));
         }
         _ => {}
     }
-    if matches!(sniff(bytes, r#""source""#), Some("aws.events" | "aws.scheduler"))
-        && sniff(bytes, r#""detail-type""#) == Some("Scheduled Event")
+    if matches!(
+        sniff(bytes, r#""source""#),
+        Some("aws.events" | "aws.scheduler")
+    ) && sniff(bytes, r#""detail-type""#) == Some("Scheduled Event")
     {
         return serde_json::from_slice(bytes)
             .map(Payload::Schedule)
@@ -173,7 +196,9 @@ fn sqs_record_event(queue: &str, record: SqsRecord) -> Result<cloudevents::Event
                 Some(n) => {
                     attributes.insert(n, text);
                 }
-                None => tracing::warn!(message_id = %id, attribute = %name, "dropping an SQS message attribute with no valid name"),
+                None => {
+                    tracing::warn!(message_id = %id, attribute = %name, "dropping an SQS message attribute with no valid name")
+                }
             },
         }
     }
@@ -199,7 +224,9 @@ fn sqs_record_event(queue: &str, record: SqsRecord) -> Result<cloudevents::Event
         .with_enqueued_at(enqueued_at);
     msg.content_type = content_type;
     msg.attributes = attributes;
-    let source = record.event_source_arn.unwrap_or_else(|| "aws:sqs".to_owned());
+    let source = record
+        .event_source_arn
+        .unwrap_or_else(|| "aws:sqs".to_owned());
     Ok(msg.into_cloudevent(source))
 }
 
@@ -226,11 +253,17 @@ impl Names {
     /// The logical queue for an SQS event source ARN (its native name when unbound).
     pub fn queue_for_arn(&self, arn: &str) -> String {
         let native = arn_resource(arn);
-        self.queues.get(native).cloned().unwrap_or_else(|| native.to_owned())
+        self.queues
+            .get(native)
+            .cloned()
+            .unwrap_or_else(|| native.to_owned())
     }
 
     fn bucket_for(&self, native: &str) -> String {
-        self.buckets.get(native).cloned().unwrap_or_else(|| native.to_owned())
+        self.buckets
+            .get(native)
+            .cloned()
+            .unwrap_or_else(|| native.to_owned())
     }
 }
 
@@ -258,7 +291,10 @@ fn decode_key(key: &str) -> String {
 
 /// One S3 record as a portable blob event (bucket logical name, event); `None` for event kinds
 /// that are neither a write nor a removal (restores, replication, …).
-pub fn s3_record_event(record: &S3EventRecord, names: &Names) -> Option<(String, cloudevents::Event)> {
+pub fn s3_record_event(
+    record: &S3EventRecord,
+    names: &Names,
+) -> Option<(String, cloudevents::Event)> {
     let event_name = record.event_name.as_deref().unwrap_or_default();
     let native_bucket = record.s3.bucket.name.as_deref().unwrap_or_default();
     let bucket = names.bucket_for(native_bucket);
@@ -266,7 +302,9 @@ pub fn s3_record_event(record: &S3EventRecord, names: &Names) -> Option<(String,
     let ev = if event_name.starts_with("ObjectCreated") {
         BlobEvent::created(&bucket, &key)
             .with_size(record.s3.object.size.and_then(|s| u64::try_from(s).ok()))
-    } else if event_name.starts_with("ObjectRemoved") || event_name.starts_with("LifecycleExpiration") {
+    } else if event_name.starts_with("ObjectRemoved")
+        || event_name.starts_with("LifecycleExpiration")
+    {
         BlobEvent::deleted(&bucket, &key)
     } else {
         return None;
@@ -284,22 +322,27 @@ pub fn s3_record_event(record: &S3EventRecord, names: &Names) -> Option<(String,
 
 /// The rule name of a scheduled event (the part after `rule/` of its resource ARN).
 pub fn schedule_rule(event: &EventBridgeEvent<serde_json::Value>) -> Option<String> {
-    event
-        .resources
-        .as_ref()?
-        .iter()
-        .find_map(|r| r.split_once(":rule/").map(|(_, name)| name.rsplit('/').next().unwrap_or(name).to_owned()))
+    event.resources.as_ref()?.iter().find_map(|r| {
+        r.split_once(":rule/")
+            .map(|(_, name)| name.rsplit('/').next().unwrap_or(name).to_owned())
+    })
 }
 
 /// A scheduled event as a portable tick of `schedule`.
-pub fn schedule_event(event: &EventBridgeEvent<serde_json::Value>, schedule: &str) -> cloudevents::Event {
+pub fn schedule_event(
+    event: &EventBridgeEvent<serde_json::Value>,
+    schedule: &str,
+) -> cloudevents::Event {
     let time = event.time.unwrap_or_else(Utc::now);
     let source = event
         .resources
         .as_ref()
         .and_then(|r| r.first().cloned())
         .unwrap_or_else(|| event.source.clone());
-    let id = event.id.clone().unwrap_or_else(|| format!("{schedule}-{}", time.timestamp()));
+    let id = event
+        .id
+        .clone()
+        .unwrap_or_else(|| format!("{schedule}-{}", time.timestamp()));
     ScheduleTick::new(schedule, time).to_cloudevent(&source, &id)
 }
 
@@ -309,9 +352,24 @@ mod tests {
 
     #[test]
     fn sniffing_reads_compact_and_pretty_json() {
-        assert_eq!(sniff(br#"{"Records":[{"eventSource":"aws:sqs"}]}"#, r#""eventSource""#), Some("aws:sqs"));
-        assert_eq!(sniff(b"{ \"eventSource\" :\n \"aws:s3\" }", r#""eventSource""#), Some("aws:s3"));
-        assert_eq!(sniff(br#"{"body":"{\"eventSource\":\"aws:s3\"}"}"#, r#""eventSource""#), None);
+        assert_eq!(
+            sniff(
+                br#"{"Records":[{"eventSource":"aws:sqs"}]}"#,
+                r#""eventSource""#
+            ),
+            Some("aws:sqs")
+        );
+        assert_eq!(
+            sniff(b"{ \"eventSource\" :\n \"aws:s3\" }", r#""eventSource""#),
+            Some("aws:s3")
+        );
+        assert_eq!(
+            sniff(
+                br#"{"body":"{\"eventSource\":\"aws:s3\"}"}"#,
+                r#""eventSource""#
+            ),
+            None
+        );
     }
 
     #[test]
@@ -327,24 +385,45 @@ mod tests {
               "datacontenttype":{"stringValue":"application/json","dataType":"String"}},
             "md5OfBody":"x","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:1:orders","awsRegion":"us-east-1"}]}"#;
         let reference: aws_lambda_events::sqs::SqsEvent = serde_json::from_slice(payload).unwrap();
-        let Payload::Sqs(batch) = decode(payload).unwrap() else { panic!("not SQS") };
+        let Payload::Sqs(batch) = decode(payload).unwrap() else {
+            panic!("not SQS")
+        };
         let r = &reference.records[0];
         assert_eq!(batch.message_ids(), vec![r.message_id.clone().unwrap()]);
         let events = sqs_events(batch, &Names::default().queue("orders", "orders-logical"));
         let (queue, event) = &events[0];
         assert_eq!(queue, "orders-logical");
-        let msg = cloudport_core::event::Event::<QueueMessage>::try_from(event.as_ref().unwrap().clone()).unwrap();
+        let msg =
+            cloudport_core::event::Event::<QueueMessage>::try_from(event.as_ref().unwrap().clone())
+                .unwrap();
         let msg = msg.data();
         assert_eq!(msg.body, r.body.clone().unwrap().into_bytes());
-        assert_eq!(msg.delivery_count.to_string(), r.attributes["ApproximateReceiveCount"]);
-        assert_eq!(msg.attributes["tenant"], r.message_attributes["tenant"].string_value.clone().unwrap());
+        assert_eq!(
+            msg.delivery_count.to_string(),
+            r.attributes["ApproximateReceiveCount"]
+        );
+        assert_eq!(
+            msg.attributes["tenant"],
+            r.message_attributes["tenant"].string_value.clone().unwrap()
+        );
         assert_eq!(msg.content_type.as_deref(), Some("application/json"));
-        assert_eq!(msg.enqueued_at.unwrap().timestamp_millis().to_string(), r.attributes["SentTimestamp"]);
+        assert_eq!(
+            msg.enqueued_at.unwrap().timestamp_millis().to_string(),
+            r.attributes["SentTimestamp"]
+        );
     }
 
     #[test]
     fn unknown_payloads_are_malformed() {
-        assert_eq!(decode(br#"{"hello":1}"#).unwrap_err().kind(), ErrorKind::Malformed);
-        assert_eq!(decode(br#"{"Records":[{"eventSource":"aws:sqs","body":5}]}"#).unwrap_err().kind(), ErrorKind::Malformed);
+        assert_eq!(
+            decode(br#"{"hello":1}"#).unwrap_err().kind(),
+            ErrorKind::Malformed
+        );
+        assert_eq!(
+            decode(br#"{"Records":[{"eventSource":"aws:sqs","body":5}]}"#)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Malformed
+        );
     }
 }

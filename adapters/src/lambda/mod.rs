@@ -27,7 +27,12 @@ pub async fn run(app: App, env: Env) -> Result<()> {
         async move { host.handle(event).await.map_err(diagnostic) }
     }))
     .await
-    .map_err(|e| Error::new(ErrorKind::Unavailable, format!("the Lambda runtime stopped: {e}")))
+    .map_err(|e| {
+        Error::new(
+            ErrorKind::Unavailable,
+            format!("the Lambda runtime stopped: {e}"),
+        )
+    })
 }
 
 /// The invocation error Lambda records: `cloudport.<kind>` and the message.
@@ -47,7 +52,9 @@ pub struct LambdaHost {
 
 impl std::fmt::Debug for LambdaHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LambdaHost").field("names", &self.names).finish_non_exhaustive()
+        f.debug_struct("LambdaHost")
+            .field("names", &self.names)
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,8 +89,14 @@ impl LambdaHost {
         let LambdaEvent { payload, context } = event;
         match decode::decode(payload.get().as_bytes())? {
             Payload::Sqs(batch) => Ok(self.sqs(batch).await),
-            Payload::S3(notification) => self.s3(&notification).await.map(|()| serde_json::Value::Null),
-            Payload::Schedule(event) => self.schedule(&event).await.map(|()| serde_json::Value::Null),
+            Payload::S3(notification) => self
+                .s3(&notification)
+                .await
+                .map(|()| serde_json::Value::Null),
+            Payload::Schedule(event) => self
+                .schedule(&event)
+                .await
+                .map(|()| serde_json::Value::Null),
             Payload::Http(request) => self.http(*request, context).await,
         }
     }
@@ -92,7 +105,10 @@ impl LambdaHost {
         let ids = batch.message_ids();
         let mut failures = Vec::new();
         let mut by_queue: Vec<(String, Vec<(usize, cloudevents::Event)>)> = Vec::new();
-        for (i, (queue, event)) in decode::sqs_events(batch, &self.names).into_iter().enumerate() {
+        for (i, (queue, event)) in decode::sqs_events(batch, &self.names)
+            .into_iter()
+            .enumerate()
+        {
             match event {
                 Ok(ev) => match by_queue.iter_mut().find(|(q, _)| *q == queue) {
                     Some((_, events)) => events.push((i, ev)),
@@ -105,7 +121,8 @@ impl LambdaHost {
             }
         }
         for (queue, events) in by_queue {
-            let (positions, events): (Vec<usize>, Vec<cloudevents::Event>) = events.into_iter().unzip();
+            let (positions, events): (Vec<usize>, Vec<cloudevents::Event>) =
+                events.into_iter().unzip();
             let outcome = self.app.dispatch_batch(&self.env, &queue, events).await;
             for failure in &outcome.failures {
                 tracing::warn!(queue = %queue, message_id = %failure.id, error = %failure.error, "message failed");
@@ -126,7 +143,11 @@ impl LambdaHost {
             let Some((bucket, event)) = decode::s3_record_event(record, &self.names) else {
                 continue;
             };
-            if let Err(e) = self.app.dispatch(&self.env, &Trigger::Blob(bucket), event).await {
+            if let Err(e) = self
+                .app
+                .dispatch(&self.env, &Trigger::Blob(bucket), event)
+                .await
+            {
                 tracing::error!(error = %e, "blob handler failed");
                 first_error.get_or_insert(e);
             }
@@ -134,7 +155,10 @@ impl LambdaHost {
         first_error.map_or(Ok(()), Err)
     }
 
-    async fn schedule(&self, event: &aws_lambda_events::eventbridge::EventBridgeEvent<serde_json::Value>) -> Result<()> {
+    async fn schedule(
+        &self,
+        event: &aws_lambda_events::eventbridge::EventBridgeEvent<serde_json::Value>,
+    ) -> Result<()> {
         let rule = decode::schedule_rule(event);
         let schedules: Vec<Trigger> = self
             .app
@@ -149,7 +173,9 @@ impl LambdaHost {
             (None, _) => "schedule".to_owned(),
         };
         let ce = decode::schedule_event(event, &name);
-        self.app.dispatch(&self.env, &Trigger::Schedule(name), ce).await
+        self.app
+            .dispatch(&self.env, &Trigger::Schedule(name), ce)
+            .await
     }
 
     async fn http(
@@ -158,7 +184,10 @@ impl LambdaHost {
         context: lambda_runtime::Context,
     ) -> Result<serde_json::Value> {
         let Some(router) = self.app.http_router(&self.env) else {
-            return Err(Error::new(ErrorKind::NotFound, "an HTTP request arrived, but the app serves no HTTP"));
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                "an HTTP request arrived, but the app serves no HTTP",
+            ));
         };
         let service = router.map_request(|req: lambda_http::Request| {
             let (parts, body) = req.into_parts();
@@ -172,7 +201,11 @@ impl LambdaHost {
         });
         let mut adapter = lambda_http::Adapter::from(service);
         let Ok(response) = adapter.call(LambdaEvent::new(request, context)).await;
-        serde_json::to_value(response)
-            .map_err(|e| Error::new(ErrorKind::Other, format!("the HTTP response could not be serialized: {e}")))
+        serde_json::to_value(response).map_err(|e| {
+            Error::new(
+                ErrorKind::Other,
+                format!("the HTTP response could not be serialized: {e}"),
+            )
+        })
     }
 }

@@ -242,21 +242,21 @@ impl Queue {
             start = end;
         }
         // Chunks go out `concurrent_sends` at a time; `buffered` keeps their results in order.
-        let sent: Vec<(std::ops::Range<usize>, Result<Vec<Result<String>>>)> =
-            futures::stream::iter(chunks)
-                .map(|range| {
-                    let chunk: Vec<Message> = pending[range.clone()]
-                        .iter()
-                        .map(|&i| messages[i].clone())
-                        .collect();
-                    async move {
-                        let result = self.driver.send_batch(&chunk).await;
-                        (range, result)
-                    }
-                })
-                .buffered(caps.concurrent_sends.max(1))
-                .collect()
-                .await;
+        type ChunkResult = (std::ops::Range<usize>, Result<Vec<Result<String>>>);
+        let sent: Vec<ChunkResult> = futures::stream::iter(chunks)
+            .map(|range| {
+                let chunk: Vec<Message> = pending[range.clone()]
+                    .iter()
+                    .map(|&i| messages[i].clone())
+                    .collect();
+                async move {
+                    let result = self.driver.send_batch(&chunk).await;
+                    (range, result)
+                }
+            })
+            .buffered(caps.concurrent_sends.max(1))
+            .collect()
+            .await;
         for (range, result) in sent {
             let indexes = &pending[range];
             match result {

@@ -18,7 +18,10 @@ async fn large_unsized_bodies_go_up_in_parts() {
     let bucket = cloudport_core::Bucket::new(moto.create_bucket(&moto.unique("mp")).await);
     const CHUNK: usize = 1024 * 1024;
     let chunks = (0..20).map(|i| Ok(bytes::Bytes::from(vec![i as u8; CHUNK])));
-    match bucket.put("big.bin", Body::from_stream(stream::iter(chunks), None)).await {
+    match bucket
+        .put("big.bin", Body::from_stream(stream::iter(chunks), None))
+        .await
+    {
         Ok(meta) => assert_eq!(meta.size, 20 * CHUNK as u64),
         // moto 5.2 answers CompleteMultipartUpload with a `CompleteMultipartUploadResponse` root
         // where S3 sends `CompleteMultipartUploadResult`, which the SDK rejects after the upload
@@ -30,9 +33,16 @@ async fn large_unsized_bodies_go_up_in_parts() {
     }
     let head = bucket.head("big.bin").await.expect("head");
     assert_eq!(head.size, 20 * CHUNK as u64);
-    assert!(head.etag.as_str().contains('-'), "a multipart ETag has a part count: {}", head.etag);
+    assert!(
+        head.etag.as_str().contains('-'),
+        "a multipart ETag has a part count: {}",
+        head.etag
+    );
     let tail = bucket
-        .get_with("big.bin", cloudport_core::GetOptions::default().range(cloudport_core::ByteRange::Suffix(3)))
+        .get_with(
+            "big.bin",
+            cloudport_core::GetOptions::default().range(cloudport_core::ByteRange::Suffix(3)),
+        )
         .await
         .expect("tail")
         .bytes()
@@ -46,14 +56,26 @@ async fn large_unsized_bodies_go_up_in_parts() {
 async fn missing_resources_are_not_found() {
     let moto = support::Moto::new();
     let aws = &moto.aws;
-    let queue = Queue::new(aws.sqs_queue("no-such-queue", support::settings()).expect("name"));
-    assert_eq!(queue.send("x").await.unwrap_err().kind(), ErrorKind::NotFound);
-    let bucket = cloudport_core::Bucket::new(aws.s3_bucket("no-such-bucket", support::settings(), true).expect("name"));
+    let queue = Queue::new(
+        aws.sqs_queue("no-such-queue", support::settings())
+            .expect("name"),
+    );
+    assert_eq!(
+        queue.send("x").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let bucket = cloudport_core::Bucket::new(
+        aws.s3_bucket("no-such-bucket", support::settings(), true)
+            .expect("name"),
+    );
     let err = bucket.put("k", "v").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     assert_eq!(err.provider(), Some("aws"));
     assert_eq!(err.operation(), Some("blob.put"));
-    let kv = cloudport_core::KvStore::new(aws.dynamodb_kv("no-such-table", "p", support::settings()).expect("name"));
+    let kv = cloudport_core::KvStore::new(
+        aws.dynamodb_kv("no-such-table", "p", support::settings())
+            .expect("name"),
+    );
     assert_eq!(kv.get("k").await.unwrap_err().kind(), ErrorKind::NotFound);
 }
 
@@ -78,9 +100,15 @@ async fn the_native_client_and_error_are_reachable() {
     let bucket = cloudport_core::Bucket::new(moto.create_bucket(&moto.unique("hatch")).await);
     let err = bucket.get("missing").await.unwrap_err();
     let native = err
-        .native::<cloudport_aws::sdk::s3::error::SdkError<cloudport_aws::sdk::s3::operation::get_object::GetObjectError>>()
+        .native::<cloudport_aws::sdk::s3::error::SdkError<
+            cloudport_aws::sdk::s3::operation::get_object::GetObjectError,
+        >>()
         .expect("the SDK error is the source");
-    assert!(native.as_service_error().is_some_and(|e| e.is_no_such_key()));
+    assert!(
+        native
+            .as_service_error()
+            .is_some_and(|e| e.is_no_such_key())
+    );
     assert!(bucket.native::<S3Bucket>().is_some());
 }
 
@@ -95,17 +123,37 @@ async fn urls_open_resources_with_endpoint_and_partition() {
     let endpoint = support::endpoint();
     let aws = Aws::with_config(support::sdk_config());
     let queue = aws
-        .open_queue(&ResourceUrl::parse(&format!("sqs://{name}?endpoint={endpoint}&region=us-east-1")).unwrap())
+        .open_queue(
+            &ResourceUrl::parse(&format!(
+                "sqs://{name}?endpoint={endpoint}&region=us-east-1"
+            ))
+            .unwrap(),
+        )
         .expect("open");
     queue.send("via url").await.expect("send");
     let kv = aws
-        .open_kv(&ResourceUrl::parse(&format!("dynamodb://{}?endpoint={endpoint}&partition={kv_partition}", support::KV_TABLE)).unwrap())
+        .open_kv(
+            &ResourceUrl::parse(&format!(
+                "dynamodb://{}?endpoint={endpoint}&partition={kv_partition}",
+                support::KV_TABLE
+            ))
+            .unwrap(),
+        )
         .expect("open");
     kv.put("k", "v", Precondition::IfAbsent).await.expect("put");
     let other = aws
-        .open_kv(&ResourceUrl::parse(&format!("dynamodb://{}?endpoint={endpoint}&partition=other-{kv_partition}", support::KV_TABLE)).unwrap())
+        .open_kv(
+            &ResourceUrl::parse(&format!(
+                "dynamodb://{}?endpoint={endpoint}&partition=other-{kv_partition}",
+                support::KV_TABLE
+            ))
+            .unwrap(),
+        )
         .expect("open");
-    assert!(other.get("k").await.expect("get").is_none(), "partitions are separate stores");
+    assert!(
+        other.get("k").await.expect("get").is_none(),
+        "partitions are separate stores"
+    );
 }
 
 #[test]
@@ -141,25 +189,55 @@ async fn stub(status: StatusCode, code: &'static str) -> String {
             format!("<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>stub says {code}</Message></Error>"),
         )
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("stub server");
+    let addr = listener.local_addr().expect("stub server");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("stub server") });
     format!("http://{addr}")
 }
 
 #[tokio::test]
 async fn native_errors_map_to_kinds_and_temporariness() {
     let cases = [
-        (StatusCode::SERVICE_UNAVAILABLE, "SlowDown", ErrorKind::RateLimited, true),
-        (StatusCode::BAD_REQUEST, "ExpiredToken", ErrorKind::Unauthenticated, false),
-        (StatusCode::FORBIDDEN, "AccessDenied", ErrorKind::PermissionDenied, false),
-        (StatusCode::INTERNAL_SERVER_ERROR, "InternalError", ErrorKind::Unavailable, true),
-        (StatusCode::PRECONDITION_FAILED, "PreconditionFailed", ErrorKind::PreconditionFailed, false),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SlowDown",
+            ErrorKind::RateLimited,
+            true,
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            "ExpiredToken",
+            ErrorKind::Unauthenticated,
+            false,
+        ),
+        (
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            ErrorKind::PermissionDenied,
+            false,
+        ),
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            ErrorKind::Unavailable,
+            true,
+        ),
+        (
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            ErrorKind::PreconditionFailed,
+            false,
+        ),
     ];
     for (status, code, kind, temporary) in cases {
         let endpoint = stub(status, code).await;
         let aws = Aws::with_config(support::sdk_config());
-        let settings = Settings { region: None, endpoint: Some(endpoint) };
+        let settings = Settings {
+            region: None,
+            endpoint: Some(endpoint),
+        };
         let bucket = cloudport_core::Bucket::new(aws.s3_bucket("stubbed", settings, true).unwrap());
         let err = tokio::time::timeout(Duration::from_secs(30), bucket.put("k", "v"))
             .await
@@ -174,9 +252,18 @@ async fn native_errors_map_to_kinds_and_temporariness() {
 #[tokio::test]
 async fn an_unreachable_endpoint_is_unavailable_and_temporary() {
     let aws = Aws::with_config(support::sdk_config());
-    let settings = Settings { region: None, endpoint: Some("http://127.0.0.1:9".to_owned()) };
+    let settings = Settings {
+        region: None,
+        endpoint: Some("http://127.0.0.1:9".to_owned()),
+    };
     let queue = Queue::new(aws.sqs_queue("q", settings).unwrap());
-    let err = tokio::time::timeout(Duration::from_secs(60), queue.send("x")).await.expect("in time").unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout), "{err}");
+    let err = tokio::time::timeout(Duration::from_secs(60), queue.send("x"))
+        .await
+        .expect("in time")
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout),
+        "{err}"
+    );
     assert!(err.is_temporary());
 }
