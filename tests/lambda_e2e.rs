@@ -27,7 +27,10 @@ impl Function {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_REGION", "us-east-1")
-            .env("CLOUDPORT_QUEUE_INSPECT", "sqs://inspect-queue")
+            .env(
+                "CLOUDPORT_QUEUE_INSPECT",
+                "sqs://inspect-queue?dead_letter=mem://inspect-dlq&max_deliveries=3",
+            )
             .env("CLOUDPORT_BUCKET_INSPECT", "s3://inspect-bucket")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -114,11 +117,13 @@ async fn inspect_on_the_lambda_runtime_api() {
     let api = RuntimeApi::start().await;
     let mut function = Function::start(&api).await;
 
-    // SQS: three records, the middle one fails: only it is reported.
+    // SQS: the second record fails: only it is reported. The fourth is past its queue's delivery
+    // limit: it goes to the dead-letter queue, unhandled, and counts as done.
     let batch = json!({"Records": [
         sqs_record("m-1", r#"{"id":"42"}"#, 1),
         sqs_record("m-2", "fail", 3),
         sqs_record("m-3", r#"{"id":"43"}"#, 1),
+        sqs_record("m-4", "fail", 4),
     ]});
     let outcome = api.invoke(batch).await;
     assert_eq!(
@@ -126,7 +131,11 @@ async fn inspect_on_the_lambda_runtime_api() {
         Outcome::Response(json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]}))
     );
     let events = function.events(3).await;
-    assert_eq!(events.len(), 3);
+    assert_eq!(
+        events.len(),
+        3,
+        "the dead-lettered record never reaches the handler"
+    );
     let first = &events[0];
     assert_eq!(first["type"], "io.cloudport.queue.message.v1");
     assert_eq!(
@@ -220,6 +229,16 @@ async fn inspect_on_the_lambda_runtime_api() {
     else {
         panic!("expected an error")
     };
+
+    // A batch in which every message fails fails the invocation, so Lambda deletes nothing.
+    let all_failed = api
+        .invoke(json!({"Records": [sqs_record("m-5", "fail", 1)]}))
+        .await;
+    let Outcome::Error(err) = all_failed else {
+        panic!("expected an invocation error, got {all_failed:?}")
+    };
+    assert_eq!(err["errorType"], "cloudport.handler");
+    function.events(1).await;
 
     // Still serving.
     let again = api

@@ -3,7 +3,6 @@
 //! HTTP.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, UNIX_EPOCH};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
@@ -89,6 +88,18 @@ impl SqsBatch {
             .collect()
     }
 
+    /// Whether each record comes from a FIFO queue (its source ARN ends in `.fifo`).
+    pub fn fifo_flags(&self) -> Vec<bool> {
+        self.records
+            .iter()
+            .map(|r| {
+                r.event_source_arn
+                    .as_deref()
+                    .is_some_and(|a| a.ends_with(".fifo"))
+            })
+            .collect()
+    }
+
     /// How many records the batch holds.
     pub fn len(&self) -> usize {
         self.records.len()
@@ -113,19 +124,21 @@ pub enum Payload {
     Http(Box<LambdaRequest>),
 }
 
-/// Reads a string value following `"key"` in compact or pretty JSON, at the first structural
-/// occurrence of the key. Quotes inside JSON strings are escaped, so a match outside the escaped
-/// form is a real key; a wrong guess only costs the fallback parse.
+/// Reads the string value of the first structural occurrence of `"key"` (quoted) whose value is a
+/// string, in compact or pretty JSON. Quotes inside JSON strings are escaped, so a match outside
+/// the escaped form is a real key; an object-valued match (a message attribute named like the key,
+/// say) is passed over; a wrong guess costs only the fallback parse.
 fn sniff<'a>(bytes: &'a [u8], quoted_key: &str) -> Option<&'a str> {
-    let at = memchr::memmem::find(bytes, quoted_key.as_bytes())?;
-    let rest = &bytes[at + quoted_key.len()..];
-    let rest = rest
-        .trim_ascii_start()
-        .strip_prefix(b":")?
-        .trim_ascii_start()
-        .strip_prefix(b"\"")?;
-    let end = rest.iter().position(|b| *b == b'"')?;
-    std::str::from_utf8(&rest[..end]).ok()
+    memchr::memmem::find_iter(bytes, quoted_key.as_bytes()).find_map(|at| {
+        let rest = &bytes[at + quoted_key.len()..];
+        let rest = rest
+            .trim_ascii_start()
+            .strip_prefix(b":")?
+            .trim_ascii_start()
+            .strip_prefix(b"\"")?;
+        let end = rest.iter().position(|b| *b == b'"')?;
+        std::str::from_utf8(&rest[..end]).ok()
+    })
 }
 
 fn malformed(what: &str, e: impl std::fmt::Display) -> Error {
@@ -135,39 +148,47 @@ fn malformed(what: &str, e: impl std::fmt::Display) -> Error {
     )
 }
 
-/// Decodes a Lambda payload by its shape.
+/// Decodes a Lambda payload by its shape: the sniffed kind is parsed first (one parse for every
+/// well-formed payload); if that parse fails, the other shapes are tried before giving up.
 pub fn decode(bytes: &[u8]) -> Result<Payload> {
-    match sniff(bytes, r#""eventSource""#) {
-        Some("aws:sqs") => {
-            return serde_json::from_slice(bytes)
-                .map(Payload::Sqs)
-                .map_err(|e| malformed("SQS event", e));
-        }
-        Some("aws:s3") => {
-            return serde_json::from_slice(bytes)
-                .map(Payload::S3)
-                .map_err(|e| malformed("S3 event", e));
-        }
-        _ => {}
-    }
-    if matches!(
+    let event_source = sniff(bytes, r#""eventSource""#);
+    let scheduled = matches!(
         sniff(bytes, r#""source""#),
         Some("aws.events" | "aws.scheduler")
-    ) && sniff(bytes, r#""detail-type""#) == Some("Scheduled Event")
-    {
-        return serde_json::from_slice(bytes)
-            .map(Payload::Schedule)
-            .map_err(|e| malformed("EventBridge scheduled event", e));
+    ) && sniff(bytes, r#""detail-type""#) == Some("Scheduled Event");
+    let http = sniff(bytes, r#""routeKey""#).is_some() || sniff(bytes, r#""rawPath""#).is_some();
+    let mut first_error = None;
+    let mut note = |e: Error| {
+        first_error.get_or_insert(e);
+    };
+    if event_source == Some("aws:sqs") {
+        match serde_json::from_slice(bytes) {
+            Ok(batch) => return Ok(Payload::Sqs(batch)),
+            Err(e) => note(malformed("SQS event", e)),
+        }
     }
-    if sniff(bytes, r#""routeKey""#).is_some() || sniff(bytes, r#""rawPath""#).is_some() {
-        return serde_json::from_slice::<LambdaRequest>(bytes)
-            .map(|r| Payload::Http(Box::new(r)))
-            .map_err(|e| malformed("API Gateway v2 / Function URL request", e));
+    if event_source == Some("aws:s3") {
+        match serde_json::from_slice(bytes) {
+            Ok(event) => return Ok(Payload::S3(event)),
+            Err(e) => note(malformed("S3 event", e)),
+        }
     }
-    Err(Error::new(
+    if scheduled {
+        match serde_json::from_slice(bytes) {
+            Ok(event) => return Ok(Payload::Schedule(event)),
+            Err(e) => note(malformed("EventBridge scheduled event", e)),
+        }
+    }
+    if http {
+        match serde_json::from_slice::<LambdaRequest>(bytes) {
+            Ok(r) => return Ok(Payload::Http(Box::new(r))),
+            Err(e) => note(malformed("API Gateway v2 / Function URL request", e)),
+        }
+    }
+    Err(first_error.unwrap_or_else(|| Error::new(
         ErrorKind::Malformed,
         "unrecognized Lambda payload: expected an SQS batch, S3 notification, EventBridge scheduled event, or API Gateway v2 / Function URL request",
-    ))
+    )))
 }
 
 /// The last `:`-separated part of an ARN (the queue name of an SQS ARN).
@@ -218,7 +239,8 @@ fn sqs_record_event(queue: &str, record: SqsRecord) -> Result<cloudevents::Event
     let enqueued_at = record
         .attributes
         .sent_timestamp
-        .map(|ms| DateTime::<Utc>::from(UNIX_EPOCH + Duration::from_millis(ms)));
+        .and_then(|ms| i64::try_from(ms).ok())
+        .and_then(DateTime::<Utc>::from_timestamp_millis);
     let mut msg = QueueMessage::new(queue, id, body)
         .with_delivery_count(delivery_count)
         .with_enqueued_at(enqueued_at);
@@ -309,9 +331,15 @@ pub fn s3_record_event(
     } else {
         return None;
     };
-    let ev = ev
-        .with_etag(record.s3.object.e_tag.clone())
-        .with_time(Some(record.event_time));
+    // Notifications carry the ETag bare; the S3 API (and so `Bucket::head`) quotes it.
+    let etag = record.s3.object.e_tag.as_ref().map(|e| {
+        if e.starts_with('"') {
+            e.clone()
+        } else {
+            format!("\"{e}\"")
+        }
+    });
+    let ev = ev.with_etag(etag).with_time(Some(record.event_time));
     let source = format!("arn:aws:s3:::{native_bucket}");
     let id = format!(
         "{native_bucket}/{key}/{}",
@@ -411,6 +439,17 @@ mod tests {
             msg.enqueued_at.unwrap().timestamp_millis().to_string(),
             r.attributes["SentTimestamp"]
         );
+    }
+
+    #[test]
+    fn a_query_parameter_named_like_a_marker_does_not_misroute_http() {
+        let payload = br#"{"version":"2.0","routeKey":"$default","rawPath":"/","rawQueryString":"eventSource=aws:sqs",
+            "queryStringParameters":{"eventSource":"aws:sqs"},"headers":{},
+            "requestContext":{"accountId":"1","apiId":"a","domainName":"d","domainPrefix":"d",
+              "http":{"method":"GET","path":"/","protocol":"HTTP/1.1","sourceIp":"1.2.3.4","userAgent":"t"},
+              "requestId":"r","routeKey":"$default","stage":"$default","time":"t","timeEpoch":1},
+            "isBase64Encoded":false}"#;
+        assert!(matches!(decode(payload).unwrap(), Payload::Http(_)));
     }
 
     #[test]

@@ -11,7 +11,10 @@ pub mod decode;
 
 use std::sync::Arc;
 
-use cloudport_core::{App, Env, Error, ErrorKind, ResourceKind, ResourceUrl, Result, Trigger};
+use cloudport_core::event::{Event, QueueMessage};
+use cloudport_core::{
+    App, Env, Error, ErrorKind, Message, ResourceKind, ResourceUrl, Result, Trigger,
+};
 use lambda_runtime::{LambdaEvent, Service, service_fn};
 use serde_json::value::RawValue;
 use tower::ServiceExt;
@@ -48,6 +51,7 @@ pub struct LambdaHost {
     app: App,
     env: Env,
     names: Names,
+    report_partial: bool,
 }
 
 impl std::fmt::Debug for LambdaHost {
@@ -81,14 +85,24 @@ impl LambdaHost {
                 };
             }
         }
-        Self { app, env, names }
+        // `CLOUDPORT_SQS_PARTIAL_FAILURES=off` when the event source mapping cannot report
+        // per-message failures: then any failure fails the whole batch.
+        let report_partial = env
+            .var("CLOUDPORT_SQS_PARTIAL_FAILURES")
+            .is_none_or(|v| v != "off");
+        Self {
+            app,
+            env,
+            names,
+            report_partial,
+        }
     }
 
     /// Handles one invocation; the value is the function's response.
     pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<serde_json::Value> {
         let LambdaEvent { payload, context } = event;
         match decode::decode(payload.get().as_bytes())? {
-            Payload::Sqs(batch) => Ok(self.sqs(batch).await),
+            Payload::Sqs(batch) => self.sqs(batch).await,
             Payload::S3(notification) => self
                 .s3(&notification)
                 .await
@@ -101,18 +115,30 @@ impl LambdaHost {
         }
     }
 
-    async fn sqs(&self, batch: decode::SqsBatch) -> serde_json::Value {
+    /// An SQS batch: records over their queue's delivery limit go to its dead-letter queue (the
+    /// portable policy), the rest to the handler; failures are reported per message
+    /// (`batchItemFailures`), in-order processing stops at the first failure for FIFO queues, and
+    /// a batch in which every message failed fails the invocation (so nothing is deleted even where
+    /// the event source mapping lacks `ReportBatchItemFailures`).
+    async fn sqs(&self, batch: decode::SqsBatch) -> Result<serde_json::Value> {
         let ids = batch.message_ids();
+        let fifo = batch.fifo_flags();
+        let total = ids.len();
         let mut failures = Vec::new();
-        let mut by_queue: Vec<(String, Vec<(usize, cloudevents::Event)>)> = Vec::new();
+        // (logical queue, FIFO?, [(position in the batch, event)])
+        type Group = (String, bool, Vec<(usize, cloudevents::Event)>);
+        let mut by_queue: Vec<Group> = Vec::new();
         for (i, (queue, event)) in decode::sqs_events(batch, &self.names)
             .into_iter()
             .enumerate()
         {
             match event {
-                Ok(ev) => match by_queue.iter_mut().find(|(q, _)| *q == queue) {
-                    Some((_, events)) => events.push((i, ev)),
-                    None => by_queue.push((queue, vec![(i, ev)])),
+                Ok(ev) => match by_queue
+                    .iter_mut()
+                    .find(|(q, f, _)| *q == queue && *f == fifo[i])
+                {
+                    Some((_, _, events)) => events.push((i, ev)),
+                    None => by_queue.push((queue, fifo[i], vec![(i, ev)])),
                 },
                 Err(e) => {
                     tracing::error!(error = %e, "undecodable SQS record; reporting it failed");
@@ -120,7 +146,27 @@ impl LambdaHost {
                 }
             }
         }
-        for (queue, events) in by_queue {
+        for (queue, is_fifo, events) in by_queue {
+            let events = self
+                .dead_letter_over_limit(&queue, events, &mut failures)
+                .await;
+            if is_fifo {
+                // Lambda's FIFO rule: after a failure, the rest of the batch is retried too.
+                let mut failed = false;
+                for (i, ev) in events {
+                    if failed {
+                        failures.push(i);
+                        continue;
+                    }
+                    let trigger = Trigger::Queue(queue.clone());
+                    if let Err(e) = self.app.dispatch(&self.env, &trigger, ev).await {
+                        tracing::warn!(queue = %queue, message_id = %ids[i], error = %e, "message failed; the rest of the FIFO batch returns too");
+                        failures.push(i);
+                        failed = true;
+                    }
+                }
+                continue;
+            }
             let (positions, events): (Vec<usize>, Vec<cloudevents::Event>) =
                 events.into_iter().unzip();
             let outcome = self.app.dispatch_batch(&self.env, &queue, events).await;
@@ -130,11 +176,64 @@ impl LambdaHost {
             failures.extend(outcome.failed_indexes().map(|i| positions[i]));
         }
         failures.sort_unstable();
+        failures.dedup();
+        if total > 0 && (failures.len() == total || (!failures.is_empty() && !self.report_partial))
+        {
+            return Err(Error::new(
+                ErrorKind::Handler,
+                format!(
+                    "{} of {total} messages failed; the batch returns to the queue",
+                    failures.len()
+                ),
+            ));
+        }
         let items: Vec<serde_json::Value> = failures
             .into_iter()
             .map(|i| serde_json::json!({ "itemIdentifier": ids[i] }))
             .collect();
-        serde_json::json!({ "batchItemFailures": items })
+        Ok(serde_json::json!({ "batchItemFailures": items }))
+    }
+
+    /// Moves records delivered more often than their queue's dead-letter policy allows to its
+    /// dead-letter queue, and returns the others. A record whose move fails is reported failed.
+    async fn dead_letter_over_limit(
+        &self,
+        queue: &str,
+        events: Vec<(usize, cloudevents::Event)>,
+        failures: &mut Vec<usize>,
+    ) -> Vec<(usize, cloudevents::Event)> {
+        let Some((dlq, max)) = self
+            .env
+            .queue(queue)
+            .ok()
+            .and_then(|q| q.dead_letter().map(|(d, m)| (d.clone(), m)))
+        else {
+            return events;
+        };
+        let mut keep = Vec::with_capacity(events.len());
+        for (i, ev) in events {
+            let Ok(view) = Event::<QueueMessage>::try_from(ev.clone()) else {
+                keep.push((i, ev));
+                continue;
+            };
+            let m = view.data();
+            if m.delivery_count <= max {
+                keep.push((i, ev));
+                continue;
+            }
+            let mut message = Message::new(m.body.clone());
+            message.content_type = m.content_type.clone();
+            message.attributes = m.attributes.clone();
+            match dlq.send(message).await {
+                Ok(_) => tracing::info!(queue, dead_letter = dlq.name(), message_id = %m.id,
+                    deliveries = m.delivery_count, "moved message to the dead-letter queue"),
+                Err(e) => {
+                    tracing::error!(queue, message_id = %m.id, error = %e, "could not dead-letter the message; it returns");
+                    failures.push(i);
+                }
+            }
+        }
+        keep
     }
 
     async fn s3(&self, notification: &aws_lambda_events::s3::S3Event) -> Result<()> {

@@ -72,6 +72,13 @@ fn parse_content_range(header: &str) -> Option<std::ops::Range<u64>> {
     Some(start..end + 1)
 }
 
+/// Decodes a key from a listing made with `encoding-type=url`.
+fn url_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 fn copy_source(bucket: &str, key: &str) -> String {
     const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'/')
@@ -182,13 +189,22 @@ impl S3Bucket {
         options: &PutOptions,
     ) -> Result<ObjectMeta> {
         let client = self.client().await;
+        // S3 allows 10,000 parts: a known size sets parts large enough to fit; an unknown size
+        // gets parts that grow every 1,000 parts, which reaches S3's 5 TiB object limit.
+        let fixed = body.size_hint().map(|s| {
+            usize::try_from(s.div_ceil(10_000))
+                .unwrap_or(usize::MAX)
+                .max(PART_SIZE)
+        });
+        let part_size = |n: usize| fixed.unwrap_or(PART_SIZE << (n / 1000).min(6));
         let mut stream = body.into_stream();
-        let mut buf = BytesMut::with_capacity(PART_SIZE);
+        let mut buf = BytesMut::with_capacity(part_size(0));
         let mut parts = Vec::new();
         let mut size = 0u64;
         let mut done = false;
         while !done {
-            while buf.len() < PART_SIZE {
+            let wanted = part_size(parts.len());
+            while buf.len() < wanted {
                 match stream.next().await {
                     Some(chunk) => buf.extend_from_slice(&chunk?),
                     None => {
@@ -200,7 +216,7 @@ impl S3Bucket {
             if buf.is_empty() && !parts.is_empty() {
                 break;
             }
-            let take = buf.len().min(PART_SIZE);
+            let take = buf.len().min(wanted);
             let part = buf.split_to(take).freeze();
             size += part.len() as u64;
             let number = i32::try_from(parts.len() + 1).unwrap_or(i32::MAX);
@@ -220,9 +236,6 @@ impl S3Bucket {
                     .set_e_tag(out.e_tag)
                     .build(),
             );
-            if done && !buf.is_empty() {
-                done = false;
-            }
         }
         let mut req = client
             .complete_multipart_upload()
@@ -376,6 +389,8 @@ impl BlobDriver for S3Bucket {
             .set_delimiter(options.delimiter.clone())
             .set_max_keys(options.page_size.and_then(|n| i32::try_from(n).ok()))
             .set_continuation_token(options.page_token.clone())
+            // Keys XML cannot carry come back URL-encoded (decoded below) instead of failing.
+            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
             .send()
             .await
             .map_err(from_sdk)?;
@@ -385,7 +400,7 @@ impl BlobDriver for S3Bucket {
             .into_iter()
             .map(|o| {
                 ObjectMeta::new(
-                    o.key.unwrap_or_default(),
+                    url_decode(&o.key.unwrap_or_default()),
                     o.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
                     ETag::new(o.e_tag.unwrap_or_default()),
                 )
@@ -397,6 +412,7 @@ impl BlobDriver for S3Bucket {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|p| p.prefix)
+            .map(|p| url_decode(&p))
             .collect();
         let next = if out.is_truncated == Some(true) {
             out.next_continuation_token

@@ -86,6 +86,18 @@ fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
     }
 }
 
+/// Whether anything in the error's source chain is about credentials.
+fn mentions_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        if e.to_string().to_ascii_lowercase().contains("credential") {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// Maps an SDK error; the native error stays reachable as the source.
 pub(crate) fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> Error
 where
@@ -97,6 +109,16 @@ where
             "the request could not be built".to_owned(),
         ),
         SdkError::TimeoutError(_) => (ErrorKind::Timeout, "the request timed out".to_owned()),
+        SdkError::DispatchFailure(d)
+            if !d.is_io()
+                && !d.is_timeout()
+                && mentions_credentials(&err as &(dyn std::error::Error + 'static)) =>
+        {
+            (
+                ErrorKind::Unauthenticated,
+                "no usable AWS credentials".to_owned(),
+            )
+        }
         SdkError::DispatchFailure(d) => {
             let what = if d.is_io() || d.is_timeout() {
                 "could not reach AWS"
@@ -106,8 +128,11 @@ where
             (
                 if d.is_timeout() {
                     ErrorKind::Timeout
-                } else {
+                } else if d.is_io() {
                     ErrorKind::Unavailable
+                } else {
+                    // Endpoint resolution, signing and the like: retrying will not help.
+                    ErrorKind::Other
                 },
                 what.to_owned(),
             )
@@ -120,7 +145,17 @@ where
             let native = service.err();
             let status = Some(service.raw().status().as_u16());
             let code = native.code();
-            let kind = kind_of(code, status);
+            let text = native.message().unwrap_or_default();
+            let kind = match kind_of(code, status) {
+                // SQS answers an expired receipt handle with InvalidParameterValue.
+                ErrorKind::InvalidArgument if text.contains("ReceiptHandle") => {
+                    ErrorKind::LeaseLost
+                }
+                ErrorKind::InvalidArgument if text.contains("Item size has exceeded") => {
+                    ErrorKind::TooLarge
+                }
+                kind => kind,
+            };
             let message = format!(
                 "{}{}",
                 code.unwrap_or("HTTP error"),

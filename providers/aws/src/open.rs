@@ -23,8 +23,15 @@ fn no_path(url: &ResourceUrl) -> Result<()> {
     }
 }
 
-/// SQS: 1–80 letters, digits, `-` or `_`, with `.fifo` after for FIFO queues.
+/// SQS: 1–80 letters, digits, `-` or `_`. FIFO queues (`.fifo`) need message group and
+/// deduplication ids, which the portable `Message` does not carry yet: refused here rather than
+/// failing on every send.
 fn check_queue_name(name: &str) -> Result<()> {
+    if name.ends_with(".fifo") {
+        return Err(Error::unsupported(format!(
+            "{name:?} is a FIFO queue; cloudport does not send to FIFO queues yet (they need message group ids)"
+        )));
+    }
     let base = name.strip_suffix(".fifo").unwrap_or(name);
     let ok = (1..=80).contains(&name.len())
         && !base.is_empty()

@@ -197,6 +197,15 @@ async fn stub(status: StatusCode, code: &'static str) -> String {
     format!("http://{addr}")
 }
 
+#[test]
+fn fifo_queues_are_refused_until_messages_carry_group_ids() {
+    let aws = Aws::with_config(support::sdk_config());
+    let err = aws
+        .open_queue(&ResourceUrl::parse("sqs://orders.fifo").unwrap())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+}
+
 #[tokio::test]
 async fn native_errors_map_to_kinds_and_temporariness() {
     let cases = [
