@@ -27,12 +27,15 @@ pub mod blob;
 pub mod capability;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod context;
 pub mod env;
 mod error;
 pub mod event;
+pub mod idempotency;
 pub mod kv;
 mod provider;
 pub mod queue;
+pub mod retry;
 pub mod validate;
 
 pub use app::{App, BatchOutcome, Schedule, Trigger};
@@ -46,6 +49,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use kv::{KvDriver, KvEntry, KvPut, KvStore, Precondition, ScanPage, Version};
 pub use provider::{KNOWN_SCHEMES, Provider, ResourceKind, ResourceUrl};
 pub use queue::{LeaseToken, Message, Queue, QueueDriver, ReceiveOptions, ReceivedMessage};
+pub use retry::{Idempotence, RetryPolicy};
 
 /// Re-exports used by the drivers and hosts of provider crates.
 pub mod export {

@@ -101,6 +101,24 @@ impl LambdaHost {
     /// Handles one invocation; the value is the function's response.
     pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<serde_json::Value> {
         let LambdaEvent { payload, context } = event;
+        // Retries inside the invocation stop before Lambda's deadline.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or_default();
+        let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+        let invocation = cloudport_core::context::InvocationContext::new(
+            context.request_id.clone(),
+            tokio::time::Instant::now().checked_add(left),
+        );
+        cloudport_core::context::scope(invocation, self.handle_payload(payload, context)).await
+    }
+
+    async fn handle_payload(
+        &self,
+        payload: Box<RawValue>,
+        context: lambda_runtime::Context,
+    ) -> Result<serde_json::Value> {
         match decode::decode(payload.get().as_bytes())? {
             Payload::Sqs(batch) => self.sqs(batch).await,
             Payload::S3(notification) => self

@@ -1,6 +1,7 @@
 //! The app: handlers bound to logical trigger names, carried by any host.
 
 mod dispatch;
+mod metrics;
 mod schedule;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use futures::StreamExt;
 use tower::Service;
 
 pub use dispatch::{BatchFailure, BatchOutcome, BoxFuture};
+pub use metrics::{MetricsSnapshot, TriggerMetrics};
 pub use schedule::Schedule;
 
 use crate::event::{BlobEvent, EventData, QueueMessage, ScheduleTick};
@@ -88,6 +90,7 @@ pub struct App {
     queue_concurrency: usize,
     env: Option<Env>,
     errors: Vec<Error>,
+    metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 impl std::fmt::Debug for App {
@@ -236,9 +239,61 @@ impl App {
             }
     }
 
+    /// What the app's invocations add up to so far, by trigger.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.metrics.snapshot()
+    }
+
     /// Delivers one event to the handler of `trigger` (or the fallback). A malformed event fails
     /// with `Malformed`; a handler panic with `ErrorKind::Handler`; neither takes the process down.
+    ///
+    /// The invocation runs in a `tracing` span named `invocation` with OpenTelemetry FaaS and
+    /// messaging attributes, inside the host's [`InvocationContext`](crate::context::InvocationContext)
+    /// (deadline, request id) when the host set one, and is counted in [`App::metrics`].
     pub async fn dispatch(
+        &self,
+        env: &Env,
+        trigger: &Trigger,
+        event: cloudevents::Event,
+    ) -> Result<()> {
+        use cloudevents::AttributesReader;
+        use tracing::Instrument;
+        let mut ctx = crate::context::current()
+            .unwrap_or_else(|| crate::context::InvocationContext::new(event.id(), None));
+        ctx.cold_start = crate::context::first_invocation();
+        let (faas_trigger, messaging_system) = match trigger {
+            Trigger::Queue(_) => ("pubsub", "queue"),
+            Trigger::Blob(_) => ("datasource", ""),
+            Trigger::Schedule(_) => ("timer", ""),
+        };
+        let span = tracing::info_span!(
+            "invocation",
+            otel.name = %trigger,
+            faas.trigger = faas_trigger,
+            faas.invocation_id = %ctx.invocation_id,
+            faas.coldstart = ctx.cold_start,
+            messaging.system = messaging_system,
+            messaging.operation = "process",
+            messaging.destination.name = trigger.name(),
+            messaging.message.id = event.id(),
+            cloudevents.event_type = event.ty(),
+            otel.status_code = tracing::field::Empty,
+        );
+        let cold = ctx.cold_start;
+        let started = std::time::Instant::now();
+        let result = crate::context::scope(ctx, self.dispatch_inner(env, trigger, event))
+            .instrument(span.clone())
+            .await;
+        self.metrics
+            .record(trigger, started.elapsed(), result.is_err(), cold);
+        if let Err(e) = &result {
+            span.record("otel.status_code", "ERROR");
+            tracing::warn!(parent: &span, error = %e, "invocation failed");
+        }
+        result
+    }
+
+    async fn dispatch_inner(
         &self,
         env: &Env,
         trigger: &Trigger,

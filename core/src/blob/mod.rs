@@ -19,6 +19,7 @@ pub use types::{
     ByteRange, ETag, GetOptions, ListOptions, ListPage, ObjectMeta, PutOptions, WriteCondition,
 };
 
+use crate::retry::{Idempotence, RetryPolicy};
 use crate::{BlobCapabilities, Error, ErrorKind, Result, validate};
 
 /// A change to a bucket, as a driver's [`BlobDriver::subscribe`] feed reports it.
@@ -54,6 +55,7 @@ pub enum BlobChange {
 #[derive(Clone)]
 pub struct Bucket {
     driver: Arc<dyn BlobDriver>,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for Bucket {
@@ -73,7 +75,17 @@ impl Bucket {
 
     /// A bucket over a shared driver.
     pub fn from_driver(driver: Arc<dyn BlobDriver>) -> Self {
-        Self { driver }
+        Self {
+            driver,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Retries driver calls that fail temporarily by this policy (default: [`RetryPolicy::default`]).
+    /// Conditional writes are repeated only after throttling; streamed bodies are never repeated.
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
     }
 
     /// The bucket's name at the provider.
@@ -188,10 +200,22 @@ impl Bucket {
         self.check_key(OP, key)?;
         self.check_put(&body, &options)
             .map_err(|e| self.context(OP, Some(key), e))?;
-        self.driver
-            .put(key, body, &options)
-            .await
-            .map_err(|e| self.context(OP, Some(key), e))
+        let idempotence = match options.condition {
+            WriteCondition::None => Idempotence::Safe,
+            _ => Idempotence::Unsafe,
+        };
+        let result = match body.as_bytes().cloned() {
+            // Bytes in memory can be sent again; a stream can be read once.
+            Some(bytes) => {
+                self.retry
+                    .run(idempotence, || {
+                        self.driver.put(key, Body::from(bytes.clone()), &options)
+                    })
+                    .await
+            }
+            None => self.driver.put(key, body, &options).await,
+        };
+        result.map_err(|e| self.context(OP, Some(key), e))
     }
 
     /// Writes `value` as a JSON object (content type `application/json`).
@@ -243,8 +267,8 @@ impl Bucket {
                 Error::invalid(format!("empty byte range {:?}", options.range)),
             ));
         }
-        self.driver
-            .get(key, &options)
+        self.retry
+            .run(Idempotence::Safe, || self.driver.get(key, &options))
             .await
             .map_err(|e| self.context(OP, Some(key), e))
     }
@@ -291,8 +315,8 @@ impl Bucket {
         const OP: &str = "blob.head";
         let key = key.as_ref();
         self.check_key(OP, key)?;
-        self.driver
-            .head(key)
+        self.retry
+            .run(Idempotence::Safe, || self.driver.head(key))
             .await
             .map_err(|e| self.context(OP, Some(key), e))
     }
@@ -311,8 +335,8 @@ impl Bucket {
         const OP: &str = "blob.delete";
         let key = key.as_ref();
         self.check_key(OP, key)?;
-        self.driver
-            .delete(key)
+        self.retry
+            .run(Idempotence::Safe, || self.driver.delete(key))
             .await
             .map_err(|e| self.context(OP, Some(key), e))
     }
@@ -341,8 +365,8 @@ impl Bucket {
             Ok(())
         };
         check().map_err(|e| self.context(OP, None, e))?;
-        self.driver
-            .list(&options)
+        self.retry
+            .run(Idempotence::Safe, || self.driver.list(&options))
             .await
             .map_err(|e| self.context(OP, None, e))
     }
@@ -386,8 +410,12 @@ impl Bucket {
         }
         self.check_condition(&condition)
             .map_err(|e| self.context(OP, Some(to), e))?;
-        self.driver
-            .copy(from, to, &condition)
+        let idempotence = match condition {
+            WriteCondition::None => Idempotence::Safe,
+            _ => Idempotence::Unsafe,
+        };
+        self.retry
+            .run(idempotence, || self.driver.copy(from, to, &condition))
             .await
             .map_err(|e| self.context(OP, Some(from), e))
     }

@@ -16,6 +16,7 @@
 
 mod blob;
 mod events;
+mod idempotency;
 mod kv;
 mod queue;
 
@@ -25,6 +26,7 @@ use async_trait::async_trait;
 
 pub use blob::*;
 pub use events::*;
+pub use idempotency::*;
 pub use kv::*;
 pub use queue::*;
 
@@ -123,7 +125,8 @@ macro_rules! conformance_tests {
             kv_key_characters,
             kv_json_helpers,
             kv_rejects_bad_input,
-            kv_concurrent_increments
+            kv_concurrent_increments,
+            idempotency_under_duplicate_and_concurrent_delivery
         );
     };
     (@all $attrs:tt $fixture:expr; $($check:ident),* $(,)?) => {

@@ -16,6 +16,7 @@ pub use driver::KvDriver;
 pub use driver::MockKvDriver;
 pub use types::{KvEntry, KvPut, Precondition, ScanPage, Version};
 
+use crate::retry::{Idempotence, RetryPolicy};
 use crate::{Error, ErrorKind, KvCapabilities, Result, validate};
 
 /// Key-value state with versions: optimistic concurrency, time to live and prefix scans.
@@ -39,6 +40,7 @@ use crate::{Error, ErrorKind, KvCapabilities, Result, validate};
 #[derive(Clone)]
 pub struct KvStore {
     driver: Arc<dyn KvDriver>,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for KvStore {
@@ -58,7 +60,18 @@ impl KvStore {
 
     /// A store over a shared driver.
     pub fn from_driver(driver: Arc<dyn KvDriver>) -> Self {
-        Self { driver }
+        Self {
+            driver,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Retries driver calls that fail temporarily by this policy (default: [`RetryPolicy::default`]).
+    /// Conditional writes are repeated only after throttling: a repeat of one that took effect
+    /// would fail its own condition.
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
     }
 
     /// The store's name at the provider.
@@ -118,8 +131,8 @@ impl KvStore {
         const OP: &str = "kv.get";
         let key = key.as_ref();
         self.check_key(OP, key)?;
-        self.driver
-            .get(key)
+        self.retry
+            .run(Idempotence::Safe, || self.driver.get(key))
             .await
             .map_err(|e| self.context(OP, key, e))
     }
@@ -181,8 +194,15 @@ impl KvStore {
             Ok(())
         };
         check().map_err(|e| self.context(OP, key, e))?;
-        self.driver
-            .put(key, value, &how.precondition, how.ttl)
+        let idempotence = match how.precondition {
+            Precondition::None => Idempotence::Safe,
+            _ => Idempotence::Unsafe,
+        };
+        self.retry
+            .run(idempotence, || {
+                self.driver
+                    .put(key, value.clone(), &how.precondition, how.ttl)
+            })
             .await
             .map_err(|e| self.context(OP, key, e))
     }
@@ -222,8 +242,12 @@ impl KvStore {
         }
         self.check_precondition(&precondition)
             .map_err(|e| self.context(OP, key, e))?;
-        self.driver
-            .delete(key, &precondition)
+        let idempotence = match precondition {
+            Precondition::None => Idempotence::Safe,
+            _ => Idempotence::Unsafe,
+        };
+        self.retry
+            .run(idempotence, || self.driver.delete(key, &precondition))
             .await
             .map_err(|e| self.context(OP, key, e))
     }
@@ -253,8 +277,11 @@ impl KvStore {
             Ok(())
         };
         check().map_err(|e| self.context(OP, prefix, e))?;
-        self.driver
-            .scan(prefix, limit, page_token.map(str::to_owned))
+        self.retry
+            .run(Idempotence::Safe, || {
+                self.driver
+                    .scan(prefix, limit, page_token.map(str::to_owned))
+            })
             .await
             .map_err(|e| self.context(OP, prefix, e))
     }

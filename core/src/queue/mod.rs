@@ -16,6 +16,7 @@ pub use driver::MockQueueDriver;
 pub use driver::QueueDriver;
 pub use message::{LeaseToken, Message, ReceiveOptions, ReceivedMessage};
 
+use crate::retry::{Idempotence, RetryPolicy};
 use crate::{Error, ErrorKind, QueueCapabilities, Result, validate};
 
 /// A queue: at-least-once delivery with leases, acks, nacks, lease extension, delivery counts and an
@@ -35,6 +36,7 @@ use crate::{Error, ErrorKind, QueueCapabilities, Result, validate};
 pub struct Queue {
     driver: Arc<dyn QueueDriver>,
     dead_letter: Option<DeadLetter>,
+    retry: RetryPolicy,
 }
 
 #[derive(Clone)]
@@ -70,7 +72,15 @@ impl Queue {
         Self {
             driver,
             dead_letter: None,
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// Retries driver calls that fail temporarily by this policy (default: [`RetryPolicy::default`]).
+    /// Sends are repeated only after throttling, which proves the first attempt was refused.
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
     }
 
     /// Moves messages that were delivered `max_deliveries` times without an ack to `dead_letter`
@@ -176,8 +186,10 @@ impl Queue {
         self.check_message(&message)
             .map_err(|e| self.context("queue.send", e))?;
         let mut results = self
-            .driver
-            .send_batch(std::slice::from_ref(&message))
+            .retry
+            .run(Idempotence::Unsafe, || {
+                self.driver.send_batch(std::slice::from_ref(&message))
+            })
             .await
             .map_err(|e| self.context("queue.send", e))?;
         match results.pop() {
@@ -250,7 +262,10 @@ impl Queue {
                     .map(|&i| messages[i].clone())
                     .collect();
                 async move {
-                    let result = self.driver.send_batch(&chunk).await;
+                    let result = self
+                        .retry
+                        .run(Idempotence::Unsafe, || self.driver.send_batch(&chunk))
+                        .await;
                     (range, result)
                 }
             })
@@ -329,8 +344,8 @@ impl Queue {
             ));
         }
         let received = self
-            .driver
-            .receive(&options)
+            .retry
+            .run(Idempotence::Safe, || self.driver.receive(&options))
             .await
             .map_err(|e| self.context(OP, e))?;
         let Some(dl) = &self.dead_letter else {
@@ -384,8 +399,8 @@ impl Queue {
 
     /// Deletes a handled message.
     pub async fn ack(&self, message: &ReceivedMessage) -> Result<()> {
-        self.driver
-            .ack(&message.lease)
+        self.retry
+            .run(Idempotence::Safe, || self.driver.ack(&message.lease))
             .await
             .map_err(|e| self.context("queue.ack", e))
     }
@@ -405,8 +420,10 @@ impl Queue {
                 ));
             }
         }
-        self.driver
-            .nack(&message.lease, delay)
+        self.retry
+            .run(Idempotence::Safe, || {
+                self.driver.nack(&message.lease, delay)
+            })
             .await
             .map_err(|e| self.context(OP, e))
     }
@@ -423,9 +440,12 @@ impl Queue {
         }
         self.check_lease(lease_for)
             .map_err(|e| self.context(OP, e))?;
+        let lease = &message.lease;
         message.lease = self
-            .driver
-            .extend_lease(&message.lease, lease_for)
+            .retry
+            .run(Idempotence::Safe, || {
+                self.driver.extend_lease(lease, lease_for)
+            })
             .await
             .map_err(|e| self.context(OP, e))?;
         Ok(())

@@ -12,7 +12,8 @@ pub struct Aws {
     config: Arc<OnceCell<SdkConfig>>,
 }
 
-/// Settings a resource URL gives on top of the shared configuration.
+/// Settings a resource URL gives on top of the shared configuration. The SDK's own retry is
+/// switched off: the portable types retry once, by their `RetryPolicy` (ADR 0003).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
     /// Region, overriding `AWS_REGION`.
@@ -52,7 +53,8 @@ impl Aws {
 
 impl Settings {
     pub(crate) fn apply_sqs(&self, base: &SdkConfig) -> aws_sdk_sqs::Config {
-        let mut b = aws_sdk_sqs::config::Builder::from(base);
+        let mut b = aws_sdk_sqs::config::Builder::from(base)
+            .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled());
         if let Some(r) = &self.region {
             b = b.region(aws_sdk_sqs::config::Region::new(r.clone()));
         }
@@ -63,7 +65,9 @@ impl Settings {
     }
 
     pub(crate) fn apply_s3(&self, base: &SdkConfig, path_style: bool) -> aws_sdk_s3::Config {
-        let mut b = aws_sdk_s3::config::Builder::from(base).force_path_style(path_style);
+        let mut b = aws_sdk_s3::config::Builder::from(base)
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+            .force_path_style(path_style);
         if let Some(r) = &self.region {
             b = b.region(aws_sdk_s3::config::Region::new(r.clone()));
         }
@@ -74,7 +78,8 @@ impl Settings {
     }
 
     pub(crate) fn apply_dynamodb(&self, base: &SdkConfig) -> aws_sdk_dynamodb::Config {
-        let mut b = aws_sdk_dynamodb::config::Builder::from(base);
+        let mut b = aws_sdk_dynamodb::config::Builder::from(base)
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled());
         if let Some(r) = &self.region {
             b = b.region(aws_sdk_dynamodb::config::Region::new(r.clone()));
         }

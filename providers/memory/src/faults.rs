@@ -9,18 +9,19 @@ use cloudport_core::{Error, ErrorKind, Result};
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use cloudport_core::{ErrorKind, Precondition};
+/// use cloudport_core::{ErrorKind, Precondition, RetryPolicy};
 /// use cloudport_memory::{Fault, Memory};
 ///
 /// let memory = Memory::new();
 /// memory.faults().inject(Fault::error(ErrorKind::Unavailable).on_operation("kv.put").times(2));
-/// let kv = memory.kv("orders");
-/// for _ in 0..2 {
-///     let err = kv.put("k", "v", Precondition::None).await.unwrap_err();
-///     assert_eq!(err.kind(), ErrorKind::Unavailable);
-///     assert!(err.is_temporary());
-/// }
-/// kv.put("k", "v", Precondition::None).await.unwrap();
+/// // Two temporary failures: the default retry policy absorbs them.
+/// memory.kv("orders").put("k", "v", Precondition::None).await.unwrap();
+///
+/// memory.faults().inject(Fault::error(ErrorKind::Unavailable).on_operation("kv.put"));
+/// let kv = memory.kv("orders").with_retry(RetryPolicy::none());
+/// let err = kv.put("k", "v", Precondition::None).await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Unavailable);
+/// assert!(err.is_temporary());
 /// # }
 /// ```
 #[derive(Debug, Clone)]

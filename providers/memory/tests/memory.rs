@@ -55,7 +55,10 @@ async fn faults_target_operations_and_resources() {
             .times(2),
     );
     memory.queue("cold").send("x").await.unwrap();
-    let hot = memory.queue("hot");
+    // Without retries, to see each injected failure.
+    let hot = memory
+        .queue("hot")
+        .with_retry(cloudport_core::RetryPolicy::none());
     for _ in 0..2 {
         let err = hot.send("x").await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RateLimited);

@@ -1,0 +1,53 @@
+//! Per-trigger invocation metrics, kept in process: count, errors, cold starts, durations.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::Trigger;
+
+/// What one trigger's invocations add up to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TriggerMetrics {
+    /// Invocations handled (successes and failures).
+    pub invocations: u64,
+    /// Invocations that failed (errors and panics).
+    pub errors: u64,
+    /// Invocations that were their process's first.
+    pub cold_starts: u64,
+    /// Time spent in handlers, in total.
+    pub total_duration: Duration,
+    /// The longest invocation.
+    pub max_duration: Duration,
+}
+
+/// A snapshot of an app's metrics, by trigger.
+pub type MetricsSnapshot = BTreeMap<Trigger, TriggerMetrics>;
+
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    by_trigger: Mutex<MetricsSnapshot>,
+}
+
+impl Metrics {
+    pub(crate) fn record(&self, trigger: &Trigger, took: Duration, failed: bool, cold: bool) {
+        let mut all = self
+            .by_trigger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let m = all.entry(trigger.clone()).or_default();
+        m.invocations += 1;
+        m.errors += u64::from(failed);
+        m.cold_starts += u64::from(cold);
+        m.total_duration += took;
+        m.max_duration = m.max_duration.max(took);
+    }
+
+    pub(crate) fn snapshot(&self) -> MetricsSnapshot {
+        self.by_trigger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}

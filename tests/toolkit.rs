@@ -1,0 +1,130 @@
+//! The function toolkit in the portable types: retries (temporary errors only, conditional writes
+//! only after throttling, never past the deadline), invocation metrics and cold starts.
+
+use std::time::Duration;
+
+use cloudport::context::{self, InvocationContext};
+use cloudport::memory::{Fault, Memory};
+use cloudport::prelude::*;
+use cloudport::{KvStore, RetryPolicy};
+
+fn fast() -> RetryPolicy {
+    RetryPolicy::default()
+        .base_delay(Duration::from_millis(1))
+        .max_attempts(3)
+}
+
+#[tokio::test]
+async fn temporary_errors_are_retried_within_the_policy() {
+    let memory = Memory::new();
+    let kv = memory.kv("k").with_retry(fast());
+    memory.faults().inject(
+        Fault::error(ErrorKind::Unavailable)
+            .on_operation("kv.get")
+            .times(2),
+    );
+    assert!(kv.get("a").await.expect("third attempt succeeds").is_none());
+    memory.faults().inject(
+        Fault::error(ErrorKind::Unavailable)
+            .on_operation("kv.get")
+            .times(3),
+    );
+    let err = kv.get("a").await.expect_err("three attempts fail");
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(
+        memory.faults().pending(),
+        0,
+        "exactly three attempts were made"
+    );
+}
+
+#[tokio::test]
+async fn permanent_errors_are_not_retried() {
+    let memory = Memory::new();
+    let kv = memory.kv("k").with_retry(fast());
+    memory
+        .faults()
+        .inject(Fault::error(ErrorKind::PermissionDenied).times(2));
+    assert_eq!(
+        kv.get("a").await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert_eq!(memory.faults().pending(), 1, "one attempt only");
+    memory.faults().clear();
+}
+
+#[tokio::test]
+async fn conditional_writes_are_retried_only_after_throttling() {
+    let memory = Memory::new();
+    let kv: KvStore = memory.kv("k").with_retry(fast());
+    memory
+        .faults()
+        .inject(Fault::error(ErrorKind::Unavailable).on_operation("kv.put"));
+    let err = kv.put("a", "1", Precondition::IfAbsent).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Unavailable,
+        "an ambiguous failure is not repeated"
+    );
+    memory
+        .faults()
+        .inject(Fault::error(ErrorKind::RateLimited).on_operation("kv.put"));
+    kv.put("a", "1", Precondition::IfAbsent)
+        .await
+        .expect("a throttled attempt was refused, so it is repeated");
+    memory
+        .faults()
+        .inject(Fault::error(ErrorKind::Unavailable).on_operation("kv.put"));
+    kv.put("a", "2", Precondition::None)
+        .await
+        .expect("an unconditional write is repeated");
+}
+
+#[tokio::test]
+async fn retries_stop_before_the_deadline() {
+    let memory = Memory::new();
+    let kv = memory.kv("k").with_retry(
+        RetryPolicy::default()
+            .max_attempts(10)
+            .base_delay(Duration::from_millis(400)),
+    );
+    memory
+        .faults()
+        .inject(Fault::error(ErrorKind::Unavailable).times(10));
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(100);
+    let started = std::time::Instant::now();
+    let err = context::scope(InvocationContext::new("req-1", Some(deadline)), kv.get("a"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(
+        started.elapsed() < Duration::from_millis(150),
+        "no pause may end past the deadline"
+    );
+    memory.faults().clear();
+}
+
+#[tokio::test]
+async fn invocations_are_counted_with_cold_starts_and_errors() {
+    let app = App::new().on_queue("q", |event: Event<QueueMessage>, _env| async move {
+        if event.data().text()? == "fail" {
+            return Err(Error::handler("failed on purpose"));
+        }
+        Ok(())
+    });
+    let env = Env::memory();
+    let trigger = Trigger::Queue("q".into());
+    for body in ["ok", "fail", "ok"] {
+        let event = QueueMessage::new("q", body, body).to_cloudevent("mem://q");
+        let _ = app.dispatch(&env, &trigger, event).await;
+    }
+    let metrics = app.metrics();
+    let q = &metrics[&trigger];
+    assert_eq!(q.invocations, 3);
+    assert_eq!(q.errors, 1);
+    assert!(
+        q.cold_starts <= 1,
+        "only a process's first invocation is cold"
+    );
+    assert!(q.max_duration <= q.total_duration);
+}
