@@ -12,10 +12,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use cloudport::aws::sdk::aws_config::{BehaviorVersion, Region, SdkConfig};
 use cloudport::aws::sdk::dynamodb::primitives::Blob;
-use cloudport::aws::sdk::dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use cloudport::aws::sdk::dynamodb::types::AttributeValue;
 use cloudport::aws::sdk::s3::primitives::ByteStream;
 use cloudport::aws::{Aws, Settings};
 use cloudport::{Bucket, KvStore, Precondition, Queue};
@@ -93,32 +90,7 @@ fn main() {
         let kv = aws
             .dynamodb_kv("bench", "default", settings.clone())
             .unwrap();
-        let attr = |n: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(n)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap()
-        };
-        let key = |n: &str, t| {
-            KeySchemaElement::builder()
-                .attribute_name(n)
-                .key_type(t)
-                .build()
-                .unwrap()
-        };
-        kv.client()
-            .await
-            .create_table()
-            .table_name("bench")
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("pk"))
-            .attribute_definitions(attr("sk"))
-            .key_schema(key("pk", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range))
-            .send()
-            .await
-            .unwrap();
+        kv.create_table().await.unwrap();
         (sqs, s3, kv)
     });
     let sqs_client = rt.block_on(sqs_driver.client()).clone();

@@ -4,9 +4,6 @@
 mod support;
 
 use cloudport::aws::sdk::aws_config::{BehaviorVersion, Region, SdkConfig};
-use cloudport::aws::sdk::dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use cloudport::aws::{Aws, Settings};
 
 fn moto() -> String {
@@ -56,32 +53,7 @@ async fn quickstart_runs_on_moto() {
         .await
         .expect("create bucket");
     let kv = aws.dynamodb_kv(&table, "default", settings).unwrap();
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    kv.client()
-        .await
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .send()
-        .await
-        .expect("create table");
+    kv.create_table().await.expect("create table");
 
     let output = tokio::process::Command::new(support::binaries::example("quickstart"))
         .env_clear()

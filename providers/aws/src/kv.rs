@@ -91,6 +91,49 @@ impl DynamoKv {
             .await
     }
 
+    /// Creates the table with the schema cloudport stores use (string partition key `pk`, string
+    /// sort key `sk`, on-demand capacity). An existing table is `AlreadyExists`. For tests and
+    /// tooling: production tables usually come from infrastructure code.
+    pub async fn create_table(&self) -> Result<()> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| Error::invalid(format!("attribute definition: {e}")))
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| Error::invalid(format!("key schema: {e}")))
+        };
+        self.client()
+            .await
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr(PK)?)
+            .attribute_definitions(attr(SK)?)
+            .key_schema(key(PK, KeyType::Hash)?)
+            .key_schema(key(SK, KeyType::Range)?)
+            .send()
+            .await
+            .map_err(|e| {
+                let err = from_sdk(e);
+                if format!("{err:?}").contains("ResourceInUse") {
+                    Error::new(ErrorKind::AlreadyExists, "the table exists").with_source(err)
+                } else {
+                    err
+                }
+            })?;
+        Ok(())
+    }
+
     /// The partition (`pk`) this store's keys live in.
     pub fn partition(&self) -> &str {
         &self.partition

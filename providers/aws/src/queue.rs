@@ -46,23 +46,14 @@ pub(crate) fn capabilities_for(name: &str) -> QueueCapabilities {
     }
 }
 
+/// The portable defaults are SQS's classic limits; SQS differs in message size (1 MiB) and in
+/// the attributes left to users.
 fn capabilities() -> QueueCapabilities {
     QueueCapabilities {
         max_message_bytes: 1024 * 1024,
-        max_batch_send: 10,
         max_batch_bytes: 1024 * 1024,
-        max_batch_receive: 10,
-        min_lease: Duration::from_secs(1),
-        max_lease: Duration::from_secs(12 * 60 * 60),
-        max_delay: Duration::from_secs(15 * 60),
-        attributes: true,
         max_attributes: 8,
-        delayed_send: true,
-        delayed_nack: true,
-        extend_lease: true,
-        delivery_count: true,
-        max_wait: Duration::from_secs(20),
-        concurrent_sends: 1,
+        ..QueueCapabilities::default()
     }
 }
 

@@ -6,9 +6,6 @@ use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use cloudport_aws::sdk::aws_config::{BehaviorVersion, Region, SdkConfig};
-use cloudport_aws::sdk::dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use cloudport_aws::{Aws, Settings};
 use cloudport_core::conformance::Fixture;
 use cloudport_core::export::async_trait;
@@ -100,45 +97,10 @@ impl Moto {
             .aws
             .dynamodb_kv(KV_TABLE, partition, settings())
             .expect("table name");
-        let created = kv
-            .client()
-            .await
-            .create_table()
-            .table_name(KV_TABLE)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attr"),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("sk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attr"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("key"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("sk")
-                    .key_type(KeyType::Range)
-                    .build()
-                    .expect("key"),
-            )
-            .send()
-            .await;
-        if let Err(e) = created {
-            let text = format!("{e:?}");
-            assert!(text.contains("ResourceInUse"), "create table: {text}");
+        match kv.create_table().await {
+            Ok(()) => {}
+            Err(e) if e.kind() == cloudport_core::ErrorKind::AlreadyExists => {}
+            Err(e) => panic!("create table: {e}"),
         }
         kv
     }
