@@ -128,3 +128,88 @@ async fn invocations_are_counted_with_cold_starts_and_errors() {
     );
     assert!(q.max_duration <= q.total_duration);
 }
+
+#[tokio::test]
+async fn http_to_queue_to_worker_is_one_trace() {
+    use cloudport::axum::body::Body;
+    use cloudport::axum::http::Request;
+    use cloudport::axum::routing::post;
+    use cloudport::trace::TraceContext;
+    use tower::ServiceExt;
+
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let app = App::new()
+        .http(cloudport::axum::Router::new().route(
+            "/jobs",
+            post(|env: Env, body: String| async move {
+                env.queue("jobs").unwrap().send(body).await.unwrap();
+                "queued"
+            }),
+        ))
+        .on_queue("jobs", move |_e: Event<QueueMessage>, _env| {
+            let sink = sink.clone();
+            async move {
+                let trace = context::current().and_then(|c| c.trace).expect("a trace");
+                sink.lock().unwrap().push(trace.trace_id());
+                Ok(())
+            }
+        });
+    let memory = Memory::new();
+    let env = Env::on_memory(&memory);
+    let router = app.http_router(&env).unwrap();
+
+    let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    for header in [Some(incoming), Some("00-garbage"), None] {
+        let mut req = Request::post("/jobs");
+        if let Some(h) = header {
+            req = req.header("traceparent", h);
+        }
+        let resp = router
+            .clone()
+            .oneshot(req.body(Body::from("work")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            200,
+            "a bad trace header is ignored, never an error"
+        );
+    }
+    let queue = memory.queue("jobs");
+    let received = queue
+        .receive(cloudport::ReceiveOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 3);
+    let parents: Vec<TraceContext> = received
+        .iter()
+        .map(|m| {
+            TraceContext::parse_traceparent(&m.attributes["traceparent"]).expect("traceparent")
+        })
+        .collect();
+    assert_eq!(
+        parents[0].trace_id(),
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the request's trace rides in the message"
+    );
+    assert_ne!(parents[0].span_id(), "00f067aa0ba902b7", "as a child span");
+    assert_ne!(
+        parents[1].trace_id(),
+        parents[2].trace_id(),
+        "without a valid header, each request starts a trace"
+    );
+
+    for m in &received {
+        let event = QueueMessage::from_received("jobs", m).to_cloudevent("mem://jobs");
+        app.dispatch(&env, &Trigger::Queue("jobs".into()), event)
+            .await
+            .unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen[0], "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the worker continues the trace"
+    );
+    assert_eq!(seen[1], parents[1].trace_id());
+}

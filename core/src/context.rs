@@ -16,6 +16,8 @@ pub struct InvocationContext {
     pub invocation_id: String,
     /// Whether this is the first invocation of the process.
     pub cold_start: bool,
+    /// The trace this invocation is part of.
+    pub trace: Option<crate::trace::TraceContext>,
 }
 
 impl InvocationContext {
@@ -25,7 +27,14 @@ impl InvocationContext {
             deadline,
             invocation_id: invocation_id.into(),
             cold_start: false,
+            trace: None,
         }
+    }
+
+    /// Sets the trace (from the platform's trace header, say).
+    pub fn with_trace(mut self, trace: Option<crate::trace::TraceContext>) -> Self {
+        self.trace = trace;
+        self
     }
 }
 

@@ -36,6 +36,7 @@ pub mod kv;
 mod provider;
 pub mod queue;
 pub mod retry;
+pub mod trace;
 pub mod validate;
 
 pub use app::{App, BatchOutcome, Schedule, Trigger};

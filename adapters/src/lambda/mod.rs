@@ -110,6 +110,12 @@ impl LambdaHost {
         let invocation = cloudport_core::context::InvocationContext::new(
             context.request_id.clone(),
             tokio::time::Instant::now().checked_add(left),
+        )
+        .with_trace(
+            context
+                .xray_trace_id
+                .as_deref()
+                .and_then(cloudport_core::trace::TraceContext::parse_xray),
         );
         cloudport_core::context::scope(invocation, self.handle_payload(payload, context)).await
     }

@@ -22,6 +22,20 @@ use crate::event::{BlobEvent, EventData, QueueMessage, ScheduleTick};
 use crate::{Env, Error, ErrorKind, Result, validate};
 use dispatch::{Handler, boxed, invoke};
 
+/// Runs an HTTP request as an invocation: the host's context (deadline, id) when it set one, and
+/// the trace the request carries (`traceparent`, `X-Amzn-Trace-Id`, `X-Cloud-Trace-Context`), else
+/// a new one — so a message the handler sends continues the request's trace.
+async fn http_invocation(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let incoming = crate::trace::TraceContext::from_headers(request.headers());
+    let mut ctx = crate::context::current().unwrap_or_default();
+    let parent = incoming.or(ctx.trace);
+    ctx.trace = Some(parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child()));
+    crate::context::scope(ctx, next.run(request)).await
+}
+
 /// A trigger, by kind and logical name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Trigger {
@@ -211,9 +225,10 @@ impl App {
 
     /// The HTTP service, if any, with `env` available to handlers (as the [`Env`] extractor).
     pub fn http_router(&self, env: &Env) -> Option<Router> {
-        self.http
-            .clone()
-            .map(|r| r.layer(axum::Extension(env.clone())))
+        self.http.clone().map(|r| {
+            r.layer(axum::middleware::from_fn(http_invocation))
+                .layer(axum::Extension(env.clone()))
+        })
     }
 
     /// Every named trigger, in order.
@@ -261,6 +276,13 @@ impl App {
         let mut ctx = crate::context::current()
             .unwrap_or_else(|| crate::context::InvocationContext::new(event.id(), None));
         ctx.cold_start = crate::context::first_invocation();
+        // The message's own trace (its sender's) comes first, then the platform's, else a new one.
+        let parent = event
+            .extension(crate::trace::TRACEPARENT)
+            .and_then(|v| crate::trace::TraceContext::parse_traceparent(&v.to_string()))
+            .or(ctx.trace);
+        let trace = parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child());
+        ctx.trace = Some(trace);
         let (faas_trigger, messaging_system) = match trigger {
             Trigger::Queue(_) => ("pubsub", "queue"),
             Trigger::Blob(_) => ("datasource", ""),
@@ -277,6 +299,8 @@ impl App {
             messaging.destination.name = trigger.name(),
             messaging.message.id = event.id(),
             cloudevents.event_type = event.ty(),
+            trace_id = %trace.trace_id(),
+            span_id = %trace.span_id(),
             otel.status_code = tracing::field::Empty,
         );
         let cold = ctx.cold_start;

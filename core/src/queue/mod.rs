@@ -180,9 +180,27 @@ impl Queue {
         Ok(())
     }
 
-    /// Sends one message; returns its id.
+    /// Adds the current invocation's trace as the `traceparent` attribute, when the message has
+    /// none and the queue carries attributes with room for one more.
+    fn with_trace(&self, mut message: Message) -> Message {
+        let caps = self.capabilities();
+        if caps.attributes
+            && message.attributes.len() < caps.max_attributes
+            && !message.attributes.contains_key(crate::trace::TRACEPARENT)
+            && let Some(trace) = crate::context::current().and_then(|c| c.trace)
+        {
+            message.attributes.insert(
+                crate::trace::TRACEPARENT.to_owned(),
+                trace.child().to_traceparent(),
+            );
+        }
+        message
+    }
+
+    /// Sends one message; returns its id. Inside an invocation, the message carries its trace
+    /// (`traceparent`), so its consumer continues it.
     pub async fn send(&self, message: impl Into<Message>) -> Result<String> {
-        let message = message.into();
+        let message = self.with_trace(message.into());
         self.check_message(&message)
             .map_err(|e| self.context("queue.send", e))?;
         let mut results = self
@@ -225,7 +243,10 @@ impl Queue {
         &self,
         messages: impl IntoIterator<Item = M>,
     ) -> Vec<Result<String>> {
-        let messages: Vec<Message> = messages.into_iter().map(Into::into).collect();
+        let messages: Vec<Message> = messages
+            .into_iter()
+            .map(|m| self.with_trace(m.into()))
+            .collect();
         let mut results: Vec<Option<Result<String>>> = Vec::with_capacity(messages.len());
         let mut pending: Vec<usize> = Vec::new();
         for (i, msg) in messages.iter().enumerate() {

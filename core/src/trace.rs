@@ -1,0 +1,233 @@
+//! W3C trace context, carried through messages so HTTP → queue → worker is one trace.
+//!
+//! The sending invocation's context rides in a message's `traceparent` attribute (the CloudEvents
+//! distributed-tracing extension); the consuming invocation continues it. Incoming platform
+//! headers are honoured: `traceparent`, AWS X-Ray's `X-Amzn-Trace-Id`, Google's
+//! `X-Cloud-Trace-Context`. A malformed or oversize header is ignored — a new trace starts — and is
+//! never an error.
+
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The message attribute (and CloudEvents extension) that carries the trace.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// Headers longer than this are ignored.
+const MAX_HEADER: usize = 512;
+
+/// A position in a distributed trace.
+///
+/// ```
+/// use cloudport_core::trace::TraceContext;
+/// let parent = TraceContext::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+/// let child = parent.child();
+/// assert_eq!(child.trace_id(), parent.trace_id());
+/// assert_ne!(child.span_id(), parent.span_id());
+/// assert!(child.to_traceparent().starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+/// assert!(TraceContext::parse_traceparent("00-zz-00f067aa0ba902b7-01").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceContext {
+    trace_id: u128,
+    span_id: u64,
+    sampled: bool,
+}
+
+fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    std::collections::hash_map::RandomState::new().hash_one(n)
+}
+
+fn nonzero(v: u64) -> u64 {
+    if v == 0 { 1 } else { v }
+}
+
+impl TraceContext {
+    /// A new trace (sampled).
+    pub fn new_root() -> Self {
+        let trace_id = (u128::from(random_u64()) << 64) | u128::from(random_u64());
+        Self {
+            trace_id: if trace_id == 0 { 1 } else { trace_id },
+            span_id: nonzero(random_u64()),
+            sampled: true,
+        }
+    }
+
+    /// A new span in the same trace.
+    pub fn child(&self) -> Self {
+        Self {
+            span_id: nonzero(random_u64()),
+            ..*self
+        }
+    }
+
+    /// The trace id, 32 lowercase hex digits.
+    pub fn trace_id(&self) -> String {
+        format!("{:032x}", self.trace_id)
+    }
+
+    /// The span id, 16 lowercase hex digits.
+    pub fn span_id(&self) -> String {
+        format!("{:016x}", self.span_id)
+    }
+
+    /// Whether the trace is sampled.
+    pub fn sampled(&self) -> bool {
+        self.sampled
+    }
+
+    /// The W3C `traceparent` value.
+    pub fn to_traceparent(&self) -> String {
+        format!(
+            "00-{:032x}-{:016x}-{:02x}",
+            self.trace_id,
+            self.span_id,
+            u8::from(self.sampled)
+        )
+    }
+
+    /// Parses a W3C `traceparent`; `None` when malformed, oversize or all-zero.
+    pub fn parse_traceparent(value: &str) -> Option<Self> {
+        if value.len() > MAX_HEADER {
+            return None;
+        }
+        let mut parts = value.trim().split('-');
+        let version = parts.next()?;
+        let (trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?);
+        let hex = |s: &str, n: usize| {
+            s.len() == n
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if !hex(version, 2)
+            || version == "ff"
+            || !hex(trace, 32)
+            || !hex(span, 16)
+            || !hex(flags, 2)
+        {
+            return None;
+        }
+        // Version 00 has exactly four fields; later versions may append more.
+        if version == "00" && parts.next().is_some() {
+            return None;
+        }
+        let trace_id = u128::from_str_radix(trace, 16).ok().filter(|t| *t != 0)?;
+        let span_id = u64::from_str_radix(span, 16).ok().filter(|s| *s != 0)?;
+        let flags = u8::from_str_radix(flags, 16).ok()?;
+        Some(Self {
+            trace_id,
+            span_id,
+            sampled: flags & 1 == 1,
+        })
+    }
+
+    /// Parses AWS X-Ray's `X-Amzn-Trace-Id` (`Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1`).
+    pub fn parse_xray(value: &str) -> Option<Self> {
+        if value.len() > MAX_HEADER {
+            return None;
+        }
+        let mut root = None;
+        let mut parent = None;
+        let mut sampled = true;
+        for field in value.split(';') {
+            match field.trim().split_once('=')? {
+                ("Root", r) => {
+                    let mut parts = r.split('-');
+                    if parts.next()? != "1" {
+                        return None;
+                    }
+                    let (epoch, unique) = (parts.next()?, parts.next()?);
+                    root = u128::from_str_radix(&format!("{epoch}{unique}"), 16).ok();
+                    if epoch.len() != 8 || unique.len() != 24 {
+                        return None;
+                    }
+                }
+                ("Parent", p) if p.len() == 16 => parent = u64::from_str_radix(p, 16).ok(),
+                ("Sampled", s) => sampled = s != "0",
+                _ => {}
+            }
+        }
+        Some(Self {
+            trace_id: root.filter(|t| *t != 0)?,
+            span_id: nonzero(parent.unwrap_or_else(random_u64)),
+            sampled,
+        })
+    }
+
+    /// Parses Google's `X-Cloud-Trace-Context` (`TRACE_ID/SPAN_ID;o=1`, span id in decimal).
+    pub fn parse_cloud_trace(value: &str) -> Option<Self> {
+        if value.len() > MAX_HEADER {
+            return None;
+        }
+        let (ids, options) = value.split_once(';').unwrap_or((value, ""));
+        let (trace, span) = ids.split_once('/').unwrap_or((ids, ""));
+        if trace.len() != 32 {
+            return None;
+        }
+        let trace_id = u128::from_str_radix(trace, 16).ok().filter(|t| *t != 0)?;
+        let span_id = span
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s != 0)
+            .unwrap_or_else(random_u64);
+        Some(Self {
+            trace_id,
+            span_id: nonzero(span_id),
+            sampled: options.trim() != "o=0",
+        })
+    }
+
+    /// The trace an HTTP request carries: `traceparent`, then `X-Amzn-Trace-Id`, then
+    /// `X-Cloud-Trace-Context`; `None` when none is present and valid.
+    pub fn from_headers(headers: &http::HeaderMap) -> Option<Self> {
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        get(TRACEPARENT)
+            .and_then(Self::parse_traceparent)
+            .or_else(|| get("x-amzn-trace-id").and_then(Self::parse_xray))
+            .or_else(|| get("x-cloud-trace-context").and_then(Self::parse_cloud_trace))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_headers_parse() {
+        let x = TraceContext::parse_xray(
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        )
+        .unwrap();
+        assert_eq!(x.trace_id(), "5759e988bd862e3fe1be46a994272793");
+        assert_eq!(x.span_id(), "53995c3f42cd8ad8");
+        let g = TraceContext::parse_cloud_trace("105445aa7843bc8bf206b12000100000/1;o=1").unwrap();
+        assert_eq!(g.trace_id(), "105445aa7843bc8bf206b12000100000");
+        assert_eq!(g.span_id(), "0000000000000001");
+    }
+
+    #[test]
+    fn malformed_and_oversize_headers_are_ignored() {
+        for bad in [
+            "",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            &format!("00-{}", "a".repeat(600)),
+        ] {
+            assert!(TraceContext::parse_traceparent(bad).is_none(), "{bad:?}");
+        }
+        assert!(TraceContext::parse_xray("Root=2-x-y").is_none());
+        assert!(TraceContext::parse_cloud_trace("short/1").is_none());
+    }
+
+    #[test]
+    fn roots_are_fresh() {
+        assert_ne!(
+            TraceContext::new_root().trace_id(),
+            TraceContext::new_root().trace_id()
+        );
+    }
+}
