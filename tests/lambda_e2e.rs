@@ -240,6 +240,14 @@ async fn inspect_on_the_lambda_runtime_api() {
     assert_eq!(err["errorType"], "cloudport.handler");
     function.events(1).await;
 
+    // A warm-up ping is answered without running any handler.
+    let warm = api.invoke(json!({"cloudport-warmup": true})).await;
+    assert_eq!(warm, Outcome::Response(json!({"warm": true})));
+    assert!(
+        function.events(0).await.is_empty(),
+        "no handler ran for the warm-up"
+    );
+
     // Still serving.
     let again = api
         .invoke(json!({"Records": [sqs_record("m-9", "{}", 1)]}))

@@ -122,7 +122,13 @@ pub enum Payload {
     Schedule(EventBridgeEvent<serde_json::Value>),
     /// An API Gateway HTTP API (v2) or Function URL request.
     Http(Box<LambdaRequest>),
+    /// A warm-up ping (`{"cloudport-warmup": true}`, from a scheduled rule or a warmer): answered
+    /// `{"warm": true}` without running any handler.
+    Warmup,
 }
+
+/// The payload of a warm-up ping.
+pub const WARMUP_KEY: &str = "cloudport-warmup";
 
 /// Reads the string value of the first structural occurrence of `"key"` (quoted) whose value is a
 /// string, in compact or pretty JSON. Quotes inside JSON strings are escaped, so a match outside
@@ -151,6 +157,12 @@ fn malformed(what: &str, e: impl std::fmt::Display) -> Error {
 /// Decodes a Lambda payload by its shape: the sniffed kind is parsed first (one parse for every
 /// well-formed payload); if that parse fails, the other shapes are tried before giving up.
 pub fn decode(bytes: &[u8]) -> Result<Payload> {
+    if bytes.len() < 256
+        && serde_json::from_slice::<serde_json::Value>(bytes)
+            .is_ok_and(|v| v.get(WARMUP_KEY) == Some(&serde_json::Value::Bool(true)))
+    {
+        return Ok(Payload::Warmup);
+    }
     let event_source = sniff(bytes, r#""eventSource""#);
     let scheduled = matches!(
         sniff(bytes, r#""source""#),

@@ -136,6 +136,7 @@ impl LambdaHost {
                 .await
                 .map(|()| serde_json::Value::Null),
             Payload::Http(request) => self.http(*request, context).await,
+            Payload::Warmup => Ok(serde_json::json!({ "warm": true })),
         }
     }
 
