@@ -55,6 +55,22 @@ fn condition_error(err: Error, condition: &WriteCondition) -> Error {
     }
 }
 
+/// The `If-None-Match` and `If-Match` headers of a write condition.
+fn condition_headers(condition: &WriteCondition) -> (Option<String>, Option<String>) {
+    match condition {
+        WriteCondition::None => (None, None),
+        WriteCondition::IfNotExists => (Some("*".to_owned()), None),
+        WriteCondition::IfMatch(etag) => (None, Some(etag.as_str().to_owned())),
+    }
+}
+
+/// The metadata of an object just written.
+fn written(key: &str, size: u64, etag: Option<String>, options: &PutOptions) -> ObjectMeta {
+    ObjectMeta::new(key, size, ETag::new(etag.unwrap_or_default()))
+        .with_content_type(options.content_type.clone())
+        .with_metadata(options.metadata.clone())
+}
+
 fn range_header(range: ByteRange) -> String {
     match range {
         ByteRange::Bounded { start, end } => format!("bytes={start}-{}", end.saturating_sub(1)),
@@ -118,7 +134,7 @@ impl S3Bucket {
 
     async fn put_single(&self, key: &str, data: Bytes, options: &PutOptions) -> Result<ObjectMeta> {
         let size = data.len() as u64;
-        let mut req = self
+        let req = self
             .client()
             .await
             .put_object()
@@ -127,20 +143,14 @@ impl S3Bucket {
             .body(ByteStream::from(data))
             .set_content_type(options.content_type.clone())
             .set_metadata(Some(options.metadata.clone().into_iter().collect()));
-        req = match &options.condition {
-            WriteCondition::None => req,
-            WriteCondition::IfNotExists => req.if_none_match("*"),
-            WriteCondition::IfMatch(etag) => req.if_match(etag.as_str()),
-        };
+        let (if_none_match, if_match) = condition_headers(&options.condition);
         let out = req
+            .set_if_none_match(if_none_match)
+            .set_if_match(if_match)
             .send()
             .await
             .map_err(|e| condition_error(from_sdk(e), &options.condition))?;
-        Ok(
-            ObjectMeta::new(key, size, ETag::new(out.e_tag.unwrap_or_default()))
-                .with_content_type(options.content_type.clone())
-                .with_metadata(options.metadata.clone()),
-        )
+        Ok(written(key, size, out.e_tag, options))
     }
 
     async fn put_multipart(
@@ -237,7 +247,7 @@ impl S3Bucket {
                     .build(),
             );
         }
-        let mut req = client
+        let req = client
             .complete_multipart_upload()
             .bucket(&self.name)
             .key(key)
@@ -247,20 +257,14 @@ impl S3Bucket {
                     .set_parts(Some(parts))
                     .build(),
             );
-        req = match &options.condition {
-            WriteCondition::None => req,
-            WriteCondition::IfNotExists => req.if_none_match("*"),
-            WriteCondition::IfMatch(etag) => req.if_match(etag.as_str()),
-        };
+        let (if_none_match, if_match) = condition_headers(&options.condition);
         let out = req
+            .set_if_none_match(if_none_match)
+            .set_if_match(if_match)
             .send()
             .await
             .map_err(|e| condition_error(from_sdk(e), &options.condition))?;
-        Ok(
-            ObjectMeta::new(key, size, ETag::new(out.e_tag.unwrap_or_default()))
-                .with_content_type(options.content_type.clone())
-                .with_metadata(options.metadata.clone()),
-        )
+        Ok(written(key, size, out.e_tag, options))
     }
 }
 
@@ -431,11 +435,8 @@ impl BlobDriver for S3Bucket {
             .key(to)
             .copy_source(copy_source(&self.name, from))
             .metadata_directive(MetadataDirective::Copy);
-        req = match condition {
-            WriteCondition::None => req,
-            WriteCondition::IfNotExists => req.if_none_match("*"),
-            WriteCondition::IfMatch(etag) => req.if_match(etag.as_str()),
-        };
+        let (if_none_match, if_match) = condition_headers(condition);
+        req = req.set_if_none_match(if_none_match).set_if_match(if_match);
         req.send().await.map_err(|e| {
             let err = from_sdk(e);
             match err.kind() {
