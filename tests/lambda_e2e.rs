@@ -16,6 +16,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 struct Function {
     child: tokio::process::Child,
     events: Arc<Mutex<Vec<Value>>>,
+    metrics: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Function {
@@ -38,19 +39,28 @@ impl Function {
             .spawn()
             .expect("spawn inspect");
         let events = Arc::new(Mutex::new(Vec::new()));
+        let metrics = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().expect("stdout");
         let sink = events.clone();
+        let emf = metrics.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(json) = line.strip_prefix("cloudport-event: ") {
+                let json_line = serde_json::from_str::<Value>(&line).ok();
+                if let Some(metric) = json_line.filter(|v| v.get("_aws").is_some()) {
+                    emf.lock().expect("lock").push(metric);
+                } else if let Some(json) = line.strip_prefix("cloudport-event: ") {
                     sink.lock()
                         .expect("lock")
                         .push(serde_json::from_str(json).expect("event JSON"));
                 }
             }
         });
-        Self { child, events }
+        Self {
+            child,
+            events,
+            metrics,
+        }
     }
 
     async fn events(&self, n: usize) -> Vec<Value> {
@@ -239,6 +249,26 @@ async fn inspect_on_the_lambda_runtime_api() {
     };
     assert_eq!(err["errorType"], "cloudport.handler");
     function.events(1).await;
+
+    // Every invocation reported CloudWatch metrics in EMF.
+    let emf = std::mem::take(&mut *function.metrics.lock().expect("lock"));
+    assert!(emf.len() >= 3, "one EMF line per handled message: {emf:?}");
+    assert_eq!(
+        emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "cloudport"
+    );
+    assert_eq!(emf[0]["Function"], "inspect");
+    assert_eq!(emf[0]["Trigger"], "queue/inspect");
+    assert_eq!(emf[0]["Invocations"], 1);
+    assert_eq!(
+        emf[0]["ColdStarts"], 1,
+        "the process's first invocation is cold"
+    );
+    assert!(emf.iter().skip(1).all(|m| m["ColdStarts"] == 0));
+    assert!(
+        emf.iter().any(|m| m["Errors"] == 1),
+        "the failed message counts as an error"
+    );
 
     // A warm-up ping is answered without running any handler.
     let warm = api.invoke(json!({"cloudport-warmup": true})).await;

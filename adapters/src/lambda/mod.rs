@@ -8,6 +8,7 @@
 //! the Runtime API's invocation error, so Lambda retries it.
 
 pub mod decode;
+pub mod emf;
 
 use std::sync::Arc;
 
@@ -21,9 +22,20 @@ use tower::ServiceExt;
 
 use decode::{Names, Payload};
 
-/// Runs `app` on the Lambda Runtime API until the process is stopped.
+/// Runs `app` on the Lambda Runtime API until the process is stopped. Unless the app has a metrics
+/// sink of its own or `CLOUDPORT_METRICS=off`, every invocation's metrics go to CloudWatch as EMF
+/// lines (namespace `CLOUDPORT_METRICS_NAMESPACE`, default `cloudport`).
 pub async fn run(app: App, env: Env) -> Result<()> {
     app.validate()?;
+    let app = if app.has_metrics_sink() || env.var("CLOUDPORT_METRICS").as_deref() == Some("off") {
+        app
+    } else {
+        let function = env.var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+        let namespace = env
+            .var("CLOUDPORT_METRICS_NAMESPACE")
+            .unwrap_or_else(|| "cloudport".to_owned());
+        app.metrics_sink(emf::sink(function, namespace))
+    };
     let host = Arc::new(LambdaHost::new(app, env));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let host = host.clone();

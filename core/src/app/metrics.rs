@@ -22,6 +22,25 @@ pub struct TriggerMetrics {
     pub max_duration: Duration,
 }
 
+/// One finished invocation, as a metrics sink sees it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InvocationRecord {
+    /// The trigger that was invoked.
+    pub trigger: Trigger,
+    /// How long the handler took.
+    pub duration: Duration,
+    /// Whether it failed.
+    pub failed: bool,
+    /// Whether it was the process's first invocation.
+    pub cold_start: bool,
+    /// The trace it belonged to (32 hex digits).
+    pub trace_id: Option<String>,
+}
+
+/// Receives every finished invocation (to print CloudWatch EMF, say).
+pub type MetricsSink = std::sync::Arc<dyn Fn(&InvocationRecord) + Send + Sync>;
+
 /// A snapshot of an app's metrics, by trigger.
 pub type MetricsSnapshot = BTreeMap<Trigger, TriggerMetrics>;
 

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use tower::Service;
 
 pub use dispatch::{BatchFailure, BatchOutcome, BoxFuture};
-pub use metrics::{MetricsSnapshot, TriggerMetrics};
+pub use metrics::{InvocationRecord, MetricsSink, MetricsSnapshot, TriggerMetrics};
 pub use schedule::Schedule;
 
 use crate::event::{BlobEvent, EventData, QueueMessage, ScheduleTick};
@@ -48,6 +48,15 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// `queue/orders`, `blob/uploads`, `schedule/nightly`: for metric dimensions and logs.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Queue(n) => format!("queue/{n}"),
+            Self::Blob(n) => format!("blob/{n}"),
+            Self::Schedule(n) => format!("schedule/{n}"),
+        }
+    }
+
     /// The logical name.
     pub fn name(&self) -> &str {
         match self {
@@ -105,6 +114,7 @@ pub struct App {
     env: Option<Env>,
     errors: Vec<Error>,
     metrics: std::sync::Arc<metrics::Metrics>,
+    metrics_sink: Option<MetricsSink>,
 }
 
 impl std::fmt::Debug for App {
@@ -254,6 +264,18 @@ impl App {
             }
     }
 
+    /// Hands every finished invocation to `sink` as well (hosts set a platform format: CloudWatch
+    /// EMF on Lambda).
+    pub fn metrics_sink(mut self, sink: MetricsSink) -> Self {
+        self.metrics_sink = Some(sink);
+        self
+    }
+
+    /// Whether a metrics sink is set.
+    pub fn has_metrics_sink(&self) -> bool {
+        self.metrics_sink.is_some()
+    }
+
     /// What the app's invocations add up to so far, by trigger.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.metrics.snapshot()
@@ -308,8 +330,17 @@ impl App {
         let result = crate::context::scope(ctx, self.dispatch_inner(env, trigger, event))
             .instrument(span.clone())
             .await;
-        self.metrics
-            .record(trigger, started.elapsed(), result.is_err(), cold);
+        let took = started.elapsed();
+        self.metrics.record(trigger, took, result.is_err(), cold);
+        if let Some(sink) = &self.metrics_sink {
+            sink(&InvocationRecord {
+                trigger: trigger.clone(),
+                duration: took,
+                failed: result.is_err(),
+                cold_start: cold,
+                trace_id: Some(trace.trace_id()),
+            });
+        }
         if let Err(e) = &result {
             span.record("otel.status_code", "ERROR");
             tracing::warn!(parent: &span, error = %e, "invocation failed");
