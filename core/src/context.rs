@@ -54,6 +54,19 @@ pub async fn scope<F: Future>(ctx: InvocationContext, fut: F) -> F::Output {
     CURRENT.scope(ctx, fut).await
 }
 
+/// Spawns a task that runs inside the current invocation's context (deadline, trace), which a plain
+/// `tokio::spawn` would lose.
+pub fn spawn<F>(fut: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match current() {
+        Some(ctx) => tokio::spawn(CURRENT.scope(ctx, fut)),
+        None => tokio::spawn(fut),
+    }
+}
+
 /// The current invocation, if the task runs one.
 ///
 /// ```

@@ -59,9 +59,12 @@ fn now_ms() -> u64 {
     .unwrap_or(u64::MAX)
 }
 
-/// A stable fingerprint of a payload: SHA-256 of its JSON.
+/// A stable fingerprint of a payload: SHA-256 of its JSON with object keys sorted (so map order,
+/// which differs between processes, does not change it).
 pub fn fingerprint<P: Serialize + ?Sized>(payload: &P) -> Result<String> {
-    let bytes = serde_json::to_vec(payload)
+    let canonical = serde_json::to_value(payload)
+        .map_err(|e| Error::invalid(format!("the payload is not serializable: {e}")))?;
+    let bytes = serde_json::to_vec(&canonical)
         .map_err(|e| Error::invalid(format!("the payload is not serializable: {e}")))?;
     Ok(Sha256::digest(&bytes)
         .iter()
@@ -114,6 +117,17 @@ impl Idempotency {
     {
         let record_key = format!("{}{key}", self.prefix);
         let fp = fingerprint(payload)?;
+        for ttl in [self.expiry, self.in_progress_timeout] {
+            if ttl < Duration::from_secs(1) || ttl > crate::kv::MAX_TTL {
+                return Err(Error::invalid(format!(
+                    "idempotency expiries must be 1 s to 100 years, got {ttl:?}"
+                )));
+            }
+        }
+        // A claim outlives the invocation that holds it, so no redelivery runs the work meanwhile.
+        let claim_ttl = crate::context::remaining().map_or(self.in_progress_timeout, |left| {
+            self.in_progress_timeout.max(left + Duration::from_secs(30))
+        });
         let started = Record::InProgress {
             fingerprint: fp.clone(),
             started_ms: now_ms(),
@@ -123,7 +137,7 @@ impl Idempotency {
             .put_json(
                 &record_key,
                 &started,
-                Precondition::IfAbsent.with_ttl(self.in_progress_timeout),
+                Precondition::IfAbsent.with_ttl(claim_ttl),
             )
             .await;
         let version = match claim {
@@ -135,21 +149,30 @@ impl Idempotency {
         };
         match work().await {
             Ok(value) => {
-                let result = serde_json::to_value(&value).map_err(|e| {
-                    Error::invalid(format!("the result of {key:?} is not serializable: {e}"))
-                })?;
-                let done = Record::Completed {
-                    fingerprint: fp,
-                    result,
-                };
-                self.kv
-                    .put_json(
-                        &record_key,
-                        &done,
-                        Precondition::IfVersion(version).with_ttl(self.expiry),
-                    )
-                    .await
-                    .map_err(|e| e.with_resource(record_key.clone()))?;
+                // The work is done: whatever happens to the record now, the caller gets its value.
+                // A record left in progress expires, and only then could a redelivery run again.
+                match serde_json::to_value(&value) {
+                    Ok(result) => {
+                        let done = Record::Completed {
+                            fingerprint: fp,
+                            result,
+                        };
+                        let saved = self
+                            .kv
+                            .put_json(
+                                &record_key,
+                                &done,
+                                Precondition::IfVersion(version).with_ttl(self.expiry),
+                            )
+                            .await;
+                        if let Err(e) = saved {
+                            tracing::error!(key = %record_key, error = %e,
+                                "the work ran but its idempotency record could not be completed");
+                        }
+                    }
+                    Err(e) => tracing::error!(key = %record_key, error = %e,
+                        "the work ran but its result cannot be stored (not serializable)"),
+                }
                 Ok(value)
             }
             Err(e) => {

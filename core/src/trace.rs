@@ -39,6 +39,13 @@ fn random_u64() -> u64 {
     std::collections::hash_map::RandomState::new().hash_one(n)
 }
 
+/// Exactly `n` lowercase hex digits (no sign, unlike `from_str_radix`).
+fn is_hex(s: &str, n: usize) -> bool {
+    s.len() == n
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 fn nonzero(v: u64) -> u64 {
     if v == 0 { 1 } else { v }
 }
@@ -95,16 +102,11 @@ impl TraceContext {
         let mut parts = value.trim().split('-');
         let version = parts.next()?;
         let (trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?);
-        let hex = |s: &str, n: usize| {
-            s.len() == n
-                && s.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        };
-        if !hex(version, 2)
+        if !is_hex(version, 2)
             || version == "ff"
-            || !hex(trace, 32)
-            || !hex(span, 16)
-            || !hex(flags, 2)
+            || !is_hex(trace, 32)
+            || !is_hex(span, 16)
+            || !is_hex(flags, 2)
         {
             return None;
         }
@@ -131,19 +133,22 @@ impl TraceContext {
         let mut parent = None;
         let mut sampled = true;
         for field in value.split(';') {
-            match field.trim().split_once('=')? {
+            let Some(pair) = field.trim().split_once('=') else {
+                continue;
+            };
+            match pair {
                 ("Root", r) => {
                     let mut parts = r.split('-');
                     if parts.next()? != "1" {
                         return None;
                     }
                     let (epoch, unique) = (parts.next()?, parts.next()?);
-                    root = u128::from_str_radix(&format!("{epoch}{unique}"), 16).ok();
-                    if epoch.len() != 8 || unique.len() != 24 {
+                    if !is_hex(epoch, 8) || !is_hex(unique, 24) {
                         return None;
                     }
+                    root = u128::from_str_radix(&format!("{epoch}{unique}"), 16).ok();
                 }
-                ("Parent", p) if p.len() == 16 => parent = u64::from_str_radix(p, 16).ok(),
+                ("Parent", p) if is_hex(p, 16) => parent = u64::from_str_radix(p, 16).ok(),
                 ("Sampled", s) => sampled = s != "0",
                 _ => {}
             }
@@ -162,7 +167,7 @@ impl TraceContext {
         }
         let (ids, options) = value.split_once(';').unwrap_or((value, ""));
         let (trace, span) = ids.split_once('/').unwrap_or((ids, ""));
-        if trace.len() != 32 {
+        if !is_hex(&trace.to_ascii_lowercase(), 32) {
             return None;
         }
         let trace_id = u128::from_str_radix(trace, 16).ok().filter(|t| *t != 0)?;
@@ -220,6 +225,12 @@ mod tests {
             assert!(TraceContext::parse_traceparent(bad).is_none(), "{bad:?}");
         }
         assert!(TraceContext::parse_xray("Root=2-x-y").is_none());
+        assert!(TraceContext::parse_xray("Root=1-+759e988-bd862e3fe1be46a994272793").is_none());
+        assert!(
+            TraceContext::parse_xray("Root=1-5759e988-bd862e3fe1be46a994272793;;Sampled=1;")
+                .is_some(),
+            "empty fields are skipped"
+        );
         assert!(TraceContext::parse_cloud_trace("short/1").is_none());
     }
 

@@ -39,7 +39,7 @@ pub async fn run(app: App, env: Env) -> Result<()> {
     let host = Arc::new(LambdaHost::new(app, env));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let host = host.clone();
-        async move { host.handle(event).await.map_err(diagnostic) }
+        async move { Box::pin(host.handle(event)).await.map_err(diagnostic) }
     }))
     .await
     .map_err(|e| {

@@ -35,7 +35,12 @@ pub(crate) async fn invoke<T: EventData>(
 ) -> Result<()> {
     let id = cloudevent.id().to_owned();
     let event = Event::<T>::try_from(cloudevent)?;
-    match AssertUnwindSafe(handler(event, env)).catch_unwind().await {
+    // The call itself sits inside the guarded future: a handler whose synchronous part panics
+    // is caught too.
+    match AssertUnwindSafe(async move { handler(event, env).await })
+        .catch_unwind()
+        .await
+    {
         Ok(result) => result,
         Err(panic) => {
             let what = panic

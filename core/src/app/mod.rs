@@ -31,6 +31,7 @@ async fn http_invocation(
 ) -> axum::response::Response {
     let incoming = crate::trace::TraceContext::from_headers(request.headers());
     let mut ctx = crate::context::current().unwrap_or_default();
+    ctx.cold_start = crate::context::first_invocation();
     let parent = incoming.or(ctx.trace);
     ctx.trace = Some(parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child()));
     crate::context::scope(ctx, next.run(request)).await

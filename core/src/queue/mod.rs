@@ -183,9 +183,11 @@ impl Queue {
     /// Adds the current invocation's trace as the `traceparent` attribute, when the message has
     /// none and the queue carries attributes with room for one more.
     fn with_trace(&self, mut message: Message) -> Message {
+        const TRACE_BYTES: usize = 11 + 55;
         let caps = self.capabilities();
         if caps.attributes
             && message.attributes.len() < caps.max_attributes
+            && message.size() + TRACE_BYTES <= caps.max_message_bytes
             && !message.attributes.contains_key(crate::trace::TRACEPARENT)
             && let Some(trace) = crate::context::current().and_then(|c| c.trace)
         {
