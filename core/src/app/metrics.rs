@@ -55,7 +55,12 @@ impl Metrics {
             .by_trigger
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let m = all.entry(trigger.clone()).or_default();
+        if !all.contains_key(trigger) {
+            all.insert(trigger.clone(), TriggerMetrics::default());
+        }
+        let Some(m) = all.get_mut(trigger) else {
+            return;
+        };
         m.invocations += 1;
         m.errors += u64::from(failed);
         m.cold_starts += u64::from(cold);

@@ -112,6 +112,7 @@ pub struct App {
     schedules: BTreeMap<String, (Schedule, Handler<ScheduleTick>)>,
     fallback: Option<Handler<cloudevents::Event>>,
     queue_concurrency: usize,
+    uninstrumented: bool,
     env: Option<Env>,
     errors: Vec<Error>,
     metrics: std::sync::Arc<metrics::Metrics>,
@@ -206,6 +207,13 @@ impl App {
         Fut: Future<Output = Result<()>> + Send + 'static,
     {
         self.fallback = Some(boxed(handler));
+        self
+    }
+
+    /// Turns the per-invocation span and metrics off (on by default); the invocation context —
+    /// deadline, trace, cold start — is kept. For measuring what instrumentation costs.
+    pub fn instrumented(mut self, on: bool) -> Self {
+        self.uninstrumented = !on;
         self
     }
 
@@ -306,6 +314,9 @@ impl App {
             .or(ctx.trace);
         let trace = parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child());
         ctx.trace = Some(trace);
+        if self.uninstrumented {
+            return crate::context::scope(ctx, self.dispatch_inner(env, trigger, event)).await;
+        }
         let (faas_trigger, messaging_system) = match trigger {
             Trigger::Queue(_) => ("pubsub", "queue"),
             Trigger::Blob(_) => ("datasource", ""),
