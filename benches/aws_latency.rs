@@ -8,9 +8,6 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use cloudport::aws::sdk::aws_config::{BehaviorVersion, Region, SdkConfig};
 use cloudport::aws::sdk::dynamodb::primitives::Blob;
 use cloudport::aws::sdk::dynamodb::types::AttributeValue;
 use cloudport::aws::sdk::s3::primitives::ByteStream;
@@ -56,15 +53,7 @@ fn main() {
         .build()
         .unwrap();
     let (_moto, endpoint) = start_moto();
-    let config = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "t", "t", None, None, "bench",
-        )))
-        .endpoint_url(&endpoint)
-        .build();
-    let aws = Aws::with_config(config);
+    let aws = Aws::for_emulator(&endpoint);
     let settings = Settings {
         region: None,
         endpoint: Some(endpoint.clone()),

@@ -3,7 +3,6 @@
 
 mod support;
 
-use cloudport::aws::sdk::aws_config::{BehaviorVersion, Region, SdkConfig};
 use cloudport::aws::{Aws, Settings};
 
 fn moto() -> String {
@@ -14,17 +13,7 @@ fn moto() -> String {
 #[ignore = "needs emulators: ./scripts/test.sh"]
 async fn quickstart_runs_on_moto() {
     let endpoint = moto();
-    let config = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new("test", "test", None, None, "static"),
-            ),
-        )
-        .endpoint_url(&endpoint)
-        .build();
-    let aws = Aws::with_config(config);
+    let aws = Aws::for_emulator(&endpoint);
     let settings = Settings {
         region: None,
         endpoint: Some(endpoint.clone()),

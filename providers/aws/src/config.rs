@@ -43,6 +43,34 @@ impl Aws {
         }
     }
 
+    /// A configuration for a local emulator (moto, LocalStack): static dummy credentials, region
+    /// `us-east-1`, every client sent to `endpoint`. Never for AWS itself.
+    ///
+    /// ```
+    /// let aws = cloudport_aws::Aws::for_emulator("http://127.0.0.1:5000");
+    /// # let _ = aws;
+    /// ```
+    pub fn for_emulator(endpoint: impl Into<String>) -> Self {
+        Self::with_config(
+            SdkConfig::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(
+                        aws_credential_types::Credentials::new(
+                            "emulator",
+                            "emulator",
+                            None,
+                            None,
+                            "cloudport-emulator",
+                        ),
+                    ),
+                )
+                .endpoint_url(endpoint)
+                .build(),
+        )
+    }
+
     /// The shared configuration, loading it on first call.
     pub async fn sdk_config(&self) -> &SdkConfig {
         self.config

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use cloudport_aws::{Aws, S3Bucket, Settings, SqsQueue};
+use cloudport_aws::{S3Bucket, Settings, SqsQueue};
 use cloudport_core::{Body, ErrorKind, Precondition, Provider, Queue, ResourceUrl};
 use futures::stream;
 
@@ -121,7 +121,7 @@ async fn urls_open_resources_with_endpoint_and_partition() {
     let kv_partition = moto.unique("part");
     moto.kv_store(&kv_partition).await;
     let endpoint = support::endpoint();
-    let aws = Aws::with_config(support::sdk_config());
+    let aws = support::aws();
     let queue = aws
         .open_queue(
             &ResourceUrl::parse(&format!(
@@ -158,7 +158,7 @@ async fn urls_open_resources_with_endpoint_and_partition() {
 
 #[test]
 fn bad_urls_and_names_fail_before_any_call() {
-    let aws = Aws::with_config(support::sdk_config());
+    let aws = support::aws();
     for url in [
         "sqs://bad.name",
         "sqs://orders?colour=red",
@@ -199,7 +199,7 @@ async fn stub(status: StatusCode, code: &'static str) -> String {
 
 #[test]
 fn fifo_queues_are_refused_until_messages_carry_group_ids() {
-    let aws = Aws::with_config(support::sdk_config());
+    let aws = support::aws();
     let err = aws
         .open_queue(&ResourceUrl::parse("sqs://orders.fifo").unwrap())
         .unwrap_err();
@@ -242,7 +242,7 @@ async fn native_errors_map_to_kinds_and_temporariness() {
     ];
     for (status, code, kind, temporary) in cases {
         let endpoint = stub(status, code).await;
-        let aws = Aws::with_config(support::sdk_config());
+        let aws = support::aws();
         let settings = Settings {
             region: None,
             endpoint: Some(endpoint),
@@ -260,7 +260,7 @@ async fn native_errors_map_to_kinds_and_temporariness() {
 
 #[tokio::test]
 async fn an_unreachable_endpoint_is_unavailable_and_temporary() {
-    let aws = Aws::with_config(support::sdk_config());
+    let aws = support::aws();
     let settings = Settings {
         region: None,
         endpoint: Some("http://127.0.0.1:9".to_owned()),
@@ -296,7 +296,7 @@ async fn opening_resources_does_no_network_work() {
     });
     let endpoint = format!("http://{addr}");
     let env = cloudport_core::Env::builder()
-        .provider(Aws::with_config(support::sdk_config()))
+        .provider(support::aws())
         .vars([
             (
                 "CLOUDPORT_QUEUE_ORDERS",

@@ -4,8 +4,6 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use aws_credential_types::Credentials;
-use cloudport_aws::sdk::aws_config::{BehaviorVersion, Region, SdkConfig};
 use cloudport_aws::{Aws, Settings};
 use cloudport_core::conformance::Fixture;
 use cloudport_core::export::async_trait;
@@ -16,15 +14,9 @@ pub fn endpoint() -> String {
     std::env::var("CLOUDPORT_TEST_MOTO").unwrap_or_else(|_| "http://127.0.0.1:5000".to_owned())
 }
 
-pub fn sdk_config() -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            Credentials::for_tests(),
-        ))
-        .endpoint_url(endpoint())
-        .build()
+/// The AWS provider pointed at moto.
+pub fn aws() -> Aws {
+    Aws::for_emulator(endpoint())
 }
 
 pub fn settings() -> Settings {
@@ -49,7 +41,7 @@ impl Moto {
             .unwrap_or_default()
             .as_nanos();
         Self {
-            aws: Aws::with_config(sdk_config()),
+            aws: aws(),
             next: AtomicU32::new(0),
             run: format!("{:x}", nanos & 0xffff_ffff),
         }
