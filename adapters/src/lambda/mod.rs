@@ -13,9 +13,7 @@ pub mod emf;
 use std::sync::Arc;
 
 use cloudport_core::event::{Event, QueueMessage};
-use cloudport_core::{
-    App, Env, Error, ErrorKind, Message, ResourceKind, ResourceUrl, Result, Trigger,
-};
+use cloudport_core::{App, Env, Error, ErrorKind, ResourceKind, ResourceUrl, Result, Trigger};
 use lambda_runtime::{LambdaEvent, Service, service_fn};
 use serde_json::value::RawValue;
 use tower::ServiceExt;
@@ -258,10 +256,7 @@ impl LambdaHost {
                 keep.push((i, ev));
                 continue;
             }
-            let mut message = Message::new(m.body.clone());
-            message.content_type = m.content_type.clone();
-            message.attributes = m.attributes.clone();
-            match dlq.send(message).await {
+            match dlq.send(m.to_message()).await {
                 Ok(_) => tracing::info!(queue, dead_letter = dlq.name(), message_id = %m.id,
                     deliveries = m.delivery_count, "moved message to the dead-letter queue"),
                 Err(e) => {

@@ -113,6 +113,15 @@ impl QueueMessage {
         })
     }
 
+    /// The message as it would be sent again (to a dead-letter queue, say): body, content type and
+    /// attributes.
+    pub fn to_message(&self) -> crate::Message {
+        let mut message = crate::Message::new(self.body.clone());
+        message.content_type = self.content_type.clone();
+        message.attributes = self.attributes.clone();
+        message
+    }
+
     /// The portable CloudEvent of this message; `source` names where it came from (a URL or ARN).
     pub fn to_cloudevent(&self, source: &str) -> cloudevents::Event {
         self.clone().into_cloudevent(source)
