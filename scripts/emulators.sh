@@ -45,10 +45,28 @@ start_moto() {
   export CLOUDPORT_TEST_MOTO="http://127.0.0.1:$MOTO_PORT"
 }
 
+# Azurite (Azure Blob, Queue, Table), pinned in scripts/azurite/package-lock.json; installed
+# with npm ci when missing. In-memory: nothing persists between runs.
+AZURITE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/azurite"
+start_azurite() {
+  if [ ! -x "$AZURITE_DIR/node_modules/.bin/azurite" ]; then
+    echo "installing azurite from npm (scripts/azurite/package-lock.json)"
+    npm ci --prefix "$AZURITE_DIR" --no-audit --no-fund --loglevel=error
+  fi
+  start azurite 10000 "$AZURITE_DIR/node_modules/.bin/azurite" --silent --inMemoryPersistence \
+    --disableTelemetry --skipApiVersionCheck \
+    --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1
+  export CLOUDPORT_TEST_AZURITE="UseDevelopmentStorage=true"
+}
+
 emulators_start() {
   mkdir -p "$EMULATOR_DIR"
   start_moto
+  start_azurite
   wait_port "$MOTO_PORT" moto
+  wait_port 10000 azurite
+  wait_port 10001 azurite
+  wait_port 10002 azurite
 }
 
 emulators_stop() {

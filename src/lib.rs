@@ -39,6 +39,8 @@ pub use cloudport_adapters as hosts;
 /// The AWS provider (feature `aws`): SQS, S3, DynamoDB.
 #[cfg(feature = "aws")]
 pub use cloudport_aws as aws;
+#[cfg(feature = "azure")]
+pub use cloudport_azure as azure;
 pub use cloudport_core::*;
 pub use cloudport_memory as memory;
 
@@ -62,6 +64,8 @@ fn providers(builder: EnvBuilder) -> EnvBuilder {
     let builder = builder.provider(cloudport_memory::Memory::new());
     #[cfg(feature = "aws")]
     let builder = builder.provider(cloudport_aws::Aws::from_env());
+    #[cfg(feature = "azure")]
+    let builder = builder.provider(cloudport_azure::Azure::from_env());
     builder
 }
 
@@ -106,6 +110,8 @@ impl AppExt for App {
             HostKind::Local => LocalHost::from_env()?.run(self, env).await,
             #[cfg(feature = "aws")]
             HostKind::Lambda => cloudport_adapters::lambda::run(self, env).await,
+            #[cfg(feature = "azure")]
+            HostKind::AzureFunctions => cloudport_adapters::azure::run(self, env).await,
             other => Err(Error::unsupported(format!(
                 "this process runs on {other:?}; its host needs the cargo feature {:?} of the cloudport crate",
                 other.feature().unwrap_or_default()

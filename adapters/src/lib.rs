@@ -8,11 +8,13 @@
 //! |---|---|---|
 //! | local development: HTTP, queue consumers, blob watchers, schedule timers | [`local`] | no platform is detected |
 //! | AWS Lambda (Runtime API) | `lambda` (feature `lambda`) | `AWS_LAMBDA_RUNTIME_API` is set |
+//! | Azure Functions custom handler | `azure` (feature `azure-functions`) | `FUNCTIONS_CUSTOMHANDLER_PORT` is set |
 //!
-//! The Azure Functions custom-handler and CloudEvents HTTP (Cloud Functions gen2 / Cloud Run)
-//! hosts arrive with their providers. [`detect_host`] tells which platform the process
-//! runs on.
+//! The CloudEvents HTTP (Cloud Functions gen2 / Cloud Run) host arrives with its provider.
+//! [`detect_host`] tells which platform the process runs on.
 
+#[cfg(feature = "azure-functions")]
+pub mod azure;
 mod detect;
 #[cfg(feature = "lambda")]
 pub mod lambda;

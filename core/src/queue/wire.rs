@@ -10,3 +10,148 @@ pub const BODY_ENCODING_ATTRIBUTE: &str = "cloudportencoding";
 
 /// The value of [`BODY_ENCODING_ATTRIBUTE`] for base64 bodies.
 pub const BASE64: &str = "base64";
+
+/// The CloudEvents type of a message sent in an [envelope](to_envelope).
+pub const ENVELOPE_TYPE: &str = "io.cloudport.queue.envelope.v1";
+
+/// A message in the form a transport without message attributes (Azure Storage Queues) carries
+/// it: the body alone when the message has no content type and no attributes — so any consumer
+/// reads it as sent — else a CloudEvent in structured JSON mode (type [`ENVELOPE_TYPE`]) whose
+/// `datacontenttype` is the content type, whose extensions are the attributes, and whose `data`
+/// (UTF-8 text) or `data_base64` (anything else) is the body, byte for byte.
+///
+/// ```
+/// use cloudport_core::Message;
+/// use cloudport_core::queue::wire::{from_envelope, to_envelope};
+///
+/// let plain = to_envelope(&Message::new("hello")).unwrap();
+/// assert_eq!(plain, b"hello");
+///
+/// let msg = Message::new("{\"id\":1}").with_content_type("application/json").with_attribute("tenant", "acme");
+/// let wire = to_envelope(&msg).unwrap();
+/// let back = from_envelope(&wire);
+/// assert_eq!(back.body, msg.body);
+/// assert_eq!(back.content_type.as_deref(), Some("application/json"));
+/// assert_eq!(back.attributes["tenant"], "acme");
+/// ```
+pub fn to_envelope(message: &super::Message) -> crate::Result<Vec<u8>> {
+    use cloudevents::{EventBuilder, EventBuilderV10};
+    if message.content_type.is_none() && message.attributes.is_empty() {
+        return Ok(message.body.to_vec());
+    }
+    let content_type = message
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let mut builder = EventBuilderV10::new()
+        .id(envelope_id(&message.body))
+        .source("cloudport")
+        .ty(ENVELOPE_TYPE);
+    builder = match std::str::from_utf8(&message.body) {
+        Ok(text) => builder.data(content_type, cloudevents::Data::String(text.to_owned())),
+        Err(_) => builder.data(
+            content_type,
+            cloudevents::Data::Binary(message.body.to_vec()),
+        ),
+    };
+    for (name, value) in &message.attributes {
+        builder = builder.extension(name, value.clone());
+    }
+    let event = builder.build().map_err(|e| {
+        crate::Error::invalid(format!("message attributes do not fit a CloudEvent: {e}"))
+    })?;
+    serde_json::to_vec(&event)
+        .map_err(|e| crate::Error::new(crate::ErrorKind::Other, format!("envelope: {e}")))
+}
+
+/// A message read back from its wire form: an [envelope](to_envelope) unwrapped, or the text
+/// as the body when it is not one. Never fails: text that is not an envelope is a plain body.
+pub fn from_envelope(wire: &[u8]) -> super::Message {
+    use cloudevents::AttributesReader;
+    let plain = || super::Message::new(bytes::Bytes::copy_from_slice(wire));
+    // Cheap test first: only JSON objects mentioning the type can be envelopes.
+    if !wire.starts_with(b"{") || memchr_type(wire).is_none() {
+        return plain();
+    }
+    let Ok(event) = serde_json::from_slice::<cloudevents::Event>(wire) else {
+        return plain();
+    };
+    if event.ty() != ENVELOPE_TYPE {
+        return plain();
+    }
+    let content_type = event.datacontenttype().map(str::to_owned);
+    let attributes = event
+        .iter_extensions()
+        .map(|(name, value)| (name.to_owned(), value.to_string()))
+        .collect();
+    let body = match event.data() {
+        Some(cloudevents::Data::String(s)) => bytes::Bytes::from(s.clone()),
+        Some(cloudevents::Data::Binary(b)) => bytes::Bytes::from(b.clone()),
+        // `to_envelope` writes text as a JSON string, which the SDK reads back as JSON when the
+        // content type is JSON: the string is the body.
+        Some(cloudevents::Data::Json(serde_json::Value::String(s))) => {
+            bytes::Bytes::from(s.clone())
+        }
+        Some(cloudevents::Data::Json(v)) => bytes::Bytes::from(v.to_string()),
+        None => bytes::Bytes::new(),
+    };
+    let mut message = super::Message::new(body);
+    message.content_type = content_type;
+    message.attributes = attributes;
+    message
+}
+
+fn memchr_type(wire: &[u8]) -> Option<usize> {
+    wire.windows(ENVELOPE_TYPE.len())
+        .position(|w| w == ENVELOPE_TYPE.as_bytes())
+}
+
+/// An id for an envelope: unique enough to tell envelopes apart in logs (the transport's own
+/// message id identifies the message).
+fn envelope_id(body: &[u8]) -> String {
+    use sha2::Digest;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let mut hash = sha2::Sha256::new();
+    hash.update(nanos.to_le_bytes());
+    hash.update(body);
+    let digest = hash.finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Message;
+
+    #[test]
+    fn envelopes_keep_bodies_byte_for_byte() {
+        for (body, ct) in [
+            (&b"{\"id\": 1}"[..], "application/json"),
+            (b"\"just a string\"", "application/json"),
+            (b"plain", "text/plain"),
+            (&[0xff, 0x00, 0x10][..], "application/octet-stream"),
+        ] {
+            let msg = Message::new(bytes::Bytes::copy_from_slice(body))
+                .with_content_type(ct)
+                .with_attribute("k", "v");
+            let back = from_envelope(&to_envelope(&msg).unwrap());
+            assert_eq!(back.body, msg.body, "{ct}");
+            assert_eq!(back.content_type.as_deref(), Some(ct));
+            assert_eq!(back.attributes, msg.attributes);
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_an_envelope_is_a_plain_body() {
+        for wire in [
+            &b"{\"type\":\"io.cloudport.queue.envelope.v1\"}"[..],
+            b"{}",
+            b"hi",
+        ] {
+            assert_eq!(from_envelope(wire).body, wire);
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! The Azure Functions custom-handler host: an [`App`] behind the Functions host, unchanged.
+//!
+//! A custom handler is a web server on `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT`. The Functions
+//! host POSTs each invocation of a function to `/<FunctionName>` as `{"Data": {...},
+//! "Metadata": {...}}` and reads back `{"Outputs": {...}, "Logs": [...], "ReturnValue": ...}`;
+//! a non-2xx answer fails the invocation (the host calls `EnsureSuccessStatusCode`), so a queue
+//! message is retried and moved to `<queue>-poison` after `maxDequeueCount` dequeues. With
+//! `enableForwardingHttpRequest`, an HTTP-only function's request is instead forwarded as is, on
+//! its original path. Sources: the custom handlers article
+//! (<https://learn.microsoft.com/azure/azure-functions/functions-custom-handlers>) and the host's
+//! `DefaultHttpWorkerService` (`Azure/azure-functions-host`,
+//! `src/WebJobs.Script/Workers/Http/`), see [`decode`] for the payload details.
+//!
+//! # Functions
+//!
+//! Each trigger of the app is one function, named by [`function_name`]: `queue-<name>`,
+//! `blob-<name>`, `schedule-<name>` — the trigger kind, `-`, and the logical name. Logical names
+//! are 1-63 ASCII letters, digits, `-` and `_`, so every function name starts with a letter and is
+//! valid for Azure (letters, digits, `_`, `-`, at most 127 characters). Azure compares function
+//! names ignoring case, so [`manifest`] rejects two triggers of one kind whose names differ only in
+//! case. The app's HTTP service is the function [`HTTP_FUNCTION`] (`http`): an `httpTrigger` on
+//! route `{*route}` with an `http` output, forwarded (`enableForwardingHttpRequest: true`). The
+//! newer `enableProxyingHttpRequest: true` (which streams) also sends the original path and works
+//! unchanged; with neither, the request arrives in the payload and is answered through `res`.
+//!
+//! | request | answered by |
+//! |---|---|
+//! | `POST /queue-…`, `/blob-…`, `/schedule-…` | the trigger's handler, through its portable CloudEvent |
+//! | `POST /http` with `{"Data": {"req": …}}` (forwarding off) | the app's router; the response goes back as the `res` output |
+//! | a path under the route prefix (forwarded HTTP) | the app's router, with the prefix removed |
+//! | anything else | `404` with a JSON error |
+//!
+//! The route prefix (`extensions.http.routePrefix`) is `api`, as Azure's default, unless
+//! `CLOUDPORT_AZURE_ROUTE_PREFIX` says otherwise; set the same variable when generating the
+//! manifest and when running. The prefix is removed before the app's router sees a request, so
+//! `GET https://<app>.azurewebsites.net/api/orders` reaches the route `/orders` — as on every
+//! other host. It also keeps public paths apart from the invocation paths: with an empty prefix,
+//! a public request to `/queue-orders` would reach the invocation endpoint of that function.
+//!
+//! # Statuses
+//!
+//! | outcome | status |
+//! |---|---|
+//! | handler succeeded (or the message went to its portable dead-letter queue) | `200` |
+//! | handler failed or panicked; a dead-letter move failed | `500` (the host retries) |
+//! | malformed payload (bad JSON, no `Data`, bad base64, no message id) | `400` |
+//! | unknown function | `404` |
+//! | payload over [`MAX_PAYLOAD_BYTES`] | `413` |
+//!
+//! Error bodies are `{"error": {"kind": "...", "message": "..."}}`.
+//!
+//! # Deploying
+//!
+//! [`manifest`] generates `host.json` and one `function.json` per function from the app; run the
+//! binary with `CLOUDPORT_EMIT_AZURE_MANIFEST=<dir>` (see [`emit_manifest_if_requested`], which
+//! [`run`] also honours) and publish the directory with the binary in it.
+
+pub mod decode;
+mod manifest;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{OriginalUri, Request};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use cloudport_core::event::{Event, QueueMessage};
+use cloudport_core::export::cloudevents;
+use cloudport_core::{App, Env, Error, ErrorKind, ResourceKind, ResourceUrl, Result, Trigger};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use decode::Invocation;
+pub use manifest::{
+    CONNECTION_VAR, EMIT_MANIFEST_VAR, EXECUTABLE_VAR, EXTENSION_BUNDLE_VERSION, MAX_DEQUEUE_COUNT,
+    Manifest, ManifestOptions, emit_manifest_if_requested, manifest, manifest_with, ncrontab,
+};
+
+/// The variable the Functions host sets to the port the custom handler must listen on.
+pub const PORT_VAR: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
+/// The variable holding the HTTP route prefix (default [`DEFAULT_ROUTE_PREFIX`]).
+pub const ROUTE_PREFIX_VAR: &str = "CLOUDPORT_AZURE_ROUTE_PREFIX";
+/// Azure's default HTTP route prefix.
+pub const DEFAULT_ROUTE_PREFIX: &str = "api";
+/// The function that carries the app's HTTP service.
+pub const HTTP_FUNCTION: &str = "http";
+/// Binding name of a queue trigger's message in `Data`.
+pub const QUEUE_BINDING: &str = "message";
+/// Binding name of a blob trigger's content in `Data`.
+pub const BLOB_BINDING: &str = "blob";
+/// Binding name of a timer trigger's `TimerInfo` in `Data`.
+pub const TIMER_BINDING: &str = "timer";
+/// Binding name of the HTTP trigger's request in `Data`.
+pub const HTTP_BINDING: &str = "req";
+/// Binding name of the HTTP output in `Outputs`.
+pub const HTTP_OUTPUT_BINDING: &str = "res";
+/// The largest invocation payload read (blob triggers carry the blob's content).
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024 * 1024;
+
+/// The Azure function of a trigger: `queue-<name>`, `blob-<name>` or `schedule-<name>`.
+///
+/// ```
+/// use cloudport_adapters::azure::function_name;
+/// use cloudport_core::Trigger;
+/// assert_eq!(function_name(&Trigger::Queue("orders".into())), "queue-orders");
+/// assert_eq!(function_name(&Trigger::Schedule("nightly".into())), "schedule-nightly");
+/// ```
+pub fn function_name(trigger: &Trigger) -> String {
+    match trigger {
+        Trigger::Queue(n) => format!("queue-{n}"),
+        Trigger::Blob(n) => format!("blob-{n}"),
+        Trigger::Schedule(n) => format!("schedule-{n}"),
+    }
+}
+
+/// Runs `app` as the custom handler until SIGTERM or Ctrl-C: on `127.0.0.1` at
+/// `FUNCTIONS_CUSTOMHANDLER_PORT`, or — when `CLOUDPORT_EMIT_AZURE_MANIFEST` is set — writes the
+/// manifest there and returns.
+pub async fn run(app: App, env: Env) -> Result<()> {
+    if emit_manifest_if_requested(&app, &env)? {
+        return Ok(());
+    }
+    let port = env.var(PORT_VAR).ok_or_else(|| {
+        Error::invalid(format!(
+            "{PORT_VAR} is not set: is this an Azure Functions custom handler?"
+        ))
+    })?;
+    let port: u16 = port
+        .trim()
+        .parse()
+        .map_err(|e| Error::invalid(format!("{PORT_VAR} {port:?} is not a port: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| {
+            Error::from(e)
+                .with_operation("azure.bind")
+                .with_resource(format!("127.0.0.1:{port}"))
+        })?;
+    serve(listener, app, env).await
+}
+
+/// Serves `app` on `listener` until SIGTERM or Ctrl-C, then lets in-flight invocations finish.
+pub async fn serve(listener: tokio::net::TcpListener, app: App, env: Env) -> Result<()> {
+    serve_with_shutdown(listener, app, env, shutdown_signal()).await
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight invocations finish.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+/// use cloudport_adapters::azure;
+/// use cloudport_core::{App, Env};
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let app = App::new().on_queue("orders", |_m, _env| async { Ok(()) });
+/// let env = Env::builder().provider(cloudport_memory::Memory::new()).fallback_scheme("mem").build();
+/// // Stops at once here; a real host waits for a signal.
+/// azure::serve_with_shutdown(listener, app, env, async {}).await?;
+/// # Ok(()) }
+/// ```
+pub async fn serve_with_shutdown(
+    listener: tokio::net::TcpListener,
+    app: App,
+    env: Env,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let router = router(app, env)?;
+    let addr = listener.local_addr().map_err(Error::from)?;
+    tracing::info!(%addr, "serving Azure Functions invocations");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::from(e).with_operation("azure.serve"))
+}
+
+/// Completes on SIGTERM (the Functions host's stop) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("stopping");
+}
+
+/// The custom handler as an axum [`Router`] (to serve on a listener of your own, or in tests).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+/// use cloudport_adapters::azure;
+/// use cloudport_core::{App, Env};
+/// use tower::ServiceExt;
+///
+/// let app = App::new().on_queue("orders", |m, _env| async move {
+///     assert_eq!(m.data().text()?, "two pizzas");
+///     Ok(())
+/// });
+/// let env = Env::builder().provider(cloudport_memory::Memory::new()).fallback_scheme("mem").build();
+/// let router = azure::router(app, env)?;
+/// let payload = r#"{"Data":{"message":"\"two pizzas\""},"Metadata":{"Id":"\"m-1\"","DequeueCount":"1"}}"#;
+/// let request = axum::http::Request::post("/queue-orders").body(axum::body::Body::from(payload)).unwrap();
+/// let response = router.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// # Ok(()) }
+/// ```
+pub fn router(app: App, env: Env) -> Result<Router> {
+    Ok(AzureHost::new(app, env)?.into_router())
+}
+
+/// Carries Functions host invocations into an app.
+pub struct AzureHost {
+    app: App,
+    env: Env,
+    functions: BTreeMap<String, Trigger>,
+    http: Option<Router>,
+    route_prefix: String,
+}
+
+impl std::fmt::Debug for AzureHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureHost")
+            .field("functions", &self.functions.keys().collect::<Vec<_>>())
+            .field("http", &self.http.is_some())
+            .field("route_prefix", &self.route_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An error answer: `{"error": {"kind", "message"}}`.
+fn error_response(status: StatusCode, err: &Error) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": { "kind": err.kind().as_str(), "message": err.to_string() } })),
+    )
+        .into_response()
+}
+
+/// A successful invocation: no outputs, the logs, no return value.
+fn ok_response(outputs: Value, logs: Vec<String>) -> Response {
+    (
+        StatusCode::OK,
+        axum::Json(json!({ "Outputs": outputs, "Logs": logs, "ReturnValue": null })),
+    )
+        .into_response()
+}
+
+impl AzureHost {
+    /// A host for `app` in `env`; the route prefix comes from `CLOUDPORT_AZURE_ROUTE_PREFIX`
+    /// (default `api`). Fails if the app's registrations are invalid.
+    pub fn new(app: App, env: Env) -> Result<Self> {
+        app.validate()?;
+        let functions = app
+            .triggers()
+            .into_iter()
+            .map(|t| (function_name(&t), t))
+            .collect();
+        let http = app.http_router(&env);
+        let route_prefix = env
+            .var(ROUTE_PREFIX_VAR)
+            .unwrap_or_else(|| DEFAULT_ROUTE_PREFIX.to_owned());
+        Ok(Self {
+            app,
+            env,
+            functions,
+            http,
+            route_prefix,
+        })
+    }
+
+    /// Uses this route prefix instead of the environment's.
+    pub fn with_route_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.route_prefix = prefix.into();
+        self
+    }
+
+    /// The host as a router that answers every path.
+    pub fn into_router(self) -> Router {
+        let host = Arc::new(self);
+        Router::new().fallback(move |request: Request| {
+            let host = host.clone();
+            async move { host.handle(request).await }
+        })
+    }
+
+    /// Answers one request from the Functions host: an invocation, or forwarded HTTP.
+    pub async fn handle(&self, request: Request) -> Response {
+        let invocation_id = request
+            .headers()
+            .get("x-azure-functions-invocationid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        match invocation_id {
+            Some(id) => {
+                let trace = cloudport_core::trace::TraceContext::from_headers(request.headers());
+                let ctx =
+                    cloudport_core::context::InvocationContext::new(id, None).with_trace(trace);
+                cloudport_core::context::scope(ctx, self.route(request)).await
+            }
+            None => self.route(request).await,
+        }
+    }
+
+    fn prefixed(&self, path: &str) -> bool {
+        decode::strip_route_prefix(path, &self.route_prefix).is_some()
+    }
+
+    async fn route(&self, request: Request) -> Response {
+        let path = request.uri().path().to_owned();
+        let name = path.trim_start_matches('/');
+        if request.method() == Method::POST {
+            if let Some(trigger) = self.functions.get(name) {
+                let body = match read_body(request).await {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                };
+                return self.invoke_event(name, trigger, &body).await;
+            }
+            if name == HTTP_FUNCTION && self.http.is_some() {
+                let (parts, body) = request.into_parts();
+                let bytes = match axum::body::to_bytes(body, MAX_PAYLOAD_BYTES).await {
+                    Ok(b) => b,
+                    Err(e) => return too_large(&e),
+                };
+                let parsed = Invocation::parse(&bytes);
+                let is_invocation = parsed
+                    .as_ref()
+                    .is_ok_and(|inv| inv.data(HTTP_BINDING).is_ok());
+                // Outside the route prefix only the Functions host can call `/http`; under an
+                // empty prefix it may also be the app's own route, taken when the body is not an
+                // invocation.
+                if is_invocation || !self.prefixed(&path) {
+                    return match parsed {
+                        Ok(inv) => self.invoke_http(&inv).await,
+                        Err(e) => error_response(StatusCode::BAD_REQUEST, &e),
+                    };
+                }
+                return self
+                    .forward(Request::from_parts(parts, Body::from(bytes)))
+                    .await;
+            }
+        }
+        self.forward(request).await
+    }
+
+    fn not_found(&self, request: &Request) -> Response {
+        let err = Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{} {}: no function of that name and no HTTP route under the prefix {:?}; functions: {:?}",
+                request.method(),
+                request.uri().path(),
+                self.route_prefix,
+                self.functions
+                    .keys()
+                    .map(String::as_str)
+                    .chain(self.http.as_ref().map(|_| HTTP_FUNCTION))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        error_response(StatusCode::NOT_FOUND, &err)
+    }
+
+    /// Forwarded HTTP: the app's router, with the route prefix removed from the path.
+    async fn forward(&self, mut request: Request) -> Response {
+        let Some(router) = &self.http else {
+            return self.not_found(&request);
+        };
+        let original = request.uri().clone();
+        let path_and_query = original.path_and_query().map_or("/", |p| p.as_str());
+        let Some(stripped) = decode::strip_route_prefix(path_and_query, &self.route_prefix) else {
+            return self.not_found(&request);
+        };
+        if stripped != path_and_query {
+            match stripped.parse::<Uri>() {
+                Ok(uri) => *request.uri_mut() = uri,
+                Err(e) => {
+                    return error_response(
+                        StatusCode::BAD_REQUEST,
+                        &Error::new(ErrorKind::Malformed, format!("bad request path: {e}")),
+                    );
+                }
+            }
+        }
+        request.extensions_mut().insert(OriginalUri(original));
+        match router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+
+    /// A non-forwarded HTTP invocation: `Data.req` through the app's router, the response as the
+    /// `res` output binding.
+    async fn invoke_http(&self, inv: &Invocation) -> Response {
+        let Some(router) = &self.http else {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                &Error::new(ErrorKind::NotFound, "the app serves no HTTP"),
+            );
+        };
+        let request = match decode::http_request(inv, HTTP_BINDING, &self.route_prefix) {
+            Ok(r) => r,
+            Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
+        };
+        let response = match router.clone().oneshot(request).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        match decode::http_output(response).await {
+            Ok(out) => ok_response(json!({ HTTP_OUTPUT_BINDING: out }), Vec::new()),
+            Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        }
+    }
+
+    /// Where events of a trigger come from: its binding URL.
+    fn source(&self, kind: ResourceKind, name: &str) -> String {
+        self.env
+            .binding_url(kind, name)
+            .unwrap_or_else(|| format!("cloudport:{}/{name}", kind.as_str()))
+    }
+
+    /// An event invocation: decode (`400` if malformed), apply the queue's portable dead-letter
+    /// policy, dispatch (`500` if the handler fails).
+    async fn invoke_event(&self, function: &str, trigger: &Trigger, body: &[u8]) -> Response {
+        let decoded = Invocation::parse(body).and_then(|inv| match trigger {
+            Trigger::Queue(n) => {
+                decode::queue_event(&inv, QUEUE_BINDING, n, &self.source(ResourceKind::Queue, n))
+            }
+            Trigger::Blob(n) => {
+                let source = self.source(ResourceKind::Bucket, n);
+                let container = ResourceUrl::parse(&source)
+                    .ok()
+                    .filter(|u| u.scheme() == "azblob")
+                    .map_or_else(|| n.clone(), |u| u.path());
+                decode::blob_event(&inv, BLOB_BINDING, n, &container, &source)
+            }
+            Trigger::Schedule(n) => decode::timer_event(
+                &inv,
+                TIMER_BINDING,
+                n,
+                &format!("azure-functions:{function}"),
+            ),
+        });
+        let event = match decoded {
+            Ok(ev) => ev,
+            Err(e) => {
+                tracing::error!(function, error = %e, "undecodable invocation payload");
+                return error_response(StatusCode::BAD_REQUEST, &e);
+            }
+        };
+        if let Trigger::Queue(queue) = trigger {
+            match self.dead_letter_if_over_limit(queue, &event).await {
+                None => {}
+                Some(Ok(note)) => return ok_response(json!({}), vec![note]),
+                Some(Err(e)) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &e),
+            }
+        }
+        match self.app.dispatch(&self.env, trigger, event).await {
+            Ok(()) => ok_response(json!({}), Vec::new()),
+            Err(e) => {
+                tracing::warn!(function, error = %e, "invocation failed; the Functions host retries it");
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, &e)
+            }
+        }
+    }
+
+    /// The portable dead-letter policy, as on Lambda: a message delivered more often than its
+    /// queue's `max_deliveries` goes to the dead-letter queue unhandled (`Some(Ok)`, a log line);
+    /// a failed move is `Some(Err)` so the host retries. `None`: handle the message.
+    async fn dead_letter_if_over_limit(
+        &self,
+        queue: &str,
+        event: &cloudevents::Event,
+    ) -> Option<Result<String>> {
+        let (dlq, max) = self
+            .env
+            .queue(queue)
+            .ok()
+            .and_then(|q| q.dead_letter().map(|(d, m)| (d.clone(), m)))?;
+        let view = Event::<QueueMessage>::try_from(event.clone()).ok()?;
+        let m = view.data();
+        if m.delivery_count <= max {
+            return None;
+        }
+        Some(match dlq.send(m.to_message()).await {
+            Ok(_) => {
+                tracing::info!(queue, dead_letter = dlq.name(), message_id = %m.id,
+                    deliveries = m.delivery_count, "moved message to the dead-letter queue");
+                Ok(format!(
+                    "message {} delivered {} times (limit {max}) moved to the dead-letter queue {}",
+                    m.id,
+                    m.delivery_count,
+                    dlq.name()
+                ))
+            }
+            Err(e) => {
+                tracing::error!(queue, message_id = %m.id, error = %e, "could not dead-letter the message; it returns");
+                Err(e)
+            }
+        })
+    }
+}
+
+fn too_large(e: &axum::Error) -> Response {
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "the invocation payload could not be read (over {MAX_PAYLOAD_BYTES} bytes?): {e}"
+            ),
+        ),
+    )
+}
+
+async fn read_body(request: Request) -> std::result::Result<bytes::Bytes, Response> {
+    axum::body::to_bytes(request.into_body(), MAX_PAYLOAD_BYTES)
+        .await
+        .map_err(|e| too_large(&e))
+}

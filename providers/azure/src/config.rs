@@ -1,0 +1,411 @@
+//! Storage-account configuration: connection strings (`AzureWebJobsStorage` style, including
+//! `UseDevelopmentStorage=true`), service endpoints, and the account SAS the GA clients carry.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use azure_core::credentials::Secret;
+use cloudport_core::{Error, ErrorKind, Result};
+use url::Url;
+
+/// The connection settings tried, in order, when a URL names none (`?connection=SETTING`).
+pub const DEFAULT_CONNECTION_SETTINGS: [&str; 2] =
+    ["AzureWebJobsStorage", "AZURE_STORAGE_CONNECTION_STRING"];
+
+/// Azurite's (and the Storage Emulator's) well-known development account.
+pub const DEVELOPMENT_ACCOUNT: &str = "devstoreaccount1";
+const DEVELOPMENT_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// The service version an account SAS is signed for (`sv`): old enough for Azurite, new enough
+/// for every operation cloudport makes.
+const SAS_VERSION: &str = "2022-11-02";
+/// How long a computed SAS is valid; clients are rebuilt with a fresh one after half of it.
+const SAS_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// The Azure provider: opens `azqueue://`, `azblob://` and `aztable://` URLs. Cloning is cheap.
+///
+/// Credentials come from a storage connection string: the one given to
+/// [`Azure::from_connection_string`], or the setting a URL names with `?connection=SETTING`, or
+/// else `AzureWebJobsStorage` / `AZURE_STORAGE_CONNECTION_STRING` from the environment.
+///
+/// ```
+/// let azure = cloudport_azure::Azure::from_connection_string("UseDevelopmentStorage=true");
+/// # let _ = azure;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Azure {
+    source: Arc<Source>,
+}
+
+#[derive(Debug)]
+enum Source {
+    Env,
+    Fixed(String),
+}
+
+/// The three services of a storage account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Service {
+    Blob,
+    Queue,
+    Table,
+}
+
+impl Service {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Blob => "blob",
+            Self::Queue => "queue",
+            Self::Table => "table",
+        }
+    }
+
+    fn dev_port(self) -> u16 {
+        match self {
+            Self::Blob => 10000,
+            Self::Queue => 10001,
+            Self::Table => 10002,
+        }
+    }
+}
+
+/// A storage account resolved from a connection string.
+#[derive(Clone)]
+pub(crate) struct Account {
+    /// The account name.
+    pub(crate) name: String,
+    key: Option<Secret>,
+    sas: Option<String>,
+    blob: Url,
+    queue: Url,
+    table: Url,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("name", &self.name)
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("sas", &self.sas.as_ref().map(|_| "<redacted>"))
+            .field("blob", &self.blob.as_str())
+            .field("queue", &self.queue.as_str())
+            .field("table", &self.table.as_str())
+            .finish()
+    }
+}
+
+impl Default for Azure {
+    fn default() -> Self {
+        Self::from_env()
+    }
+}
+
+impl Azure {
+    /// Credentials from the environment, read when a resource opens.
+    pub fn from_env() -> Self {
+        Self {
+            source: Arc::new(Source::Env),
+        }
+    }
+
+    /// Credentials from this connection string, whatever the environment says.
+    pub fn from_connection_string(connection_string: impl Into<String>) -> Self {
+        Self {
+            source: Arc::new(Source::Fixed(connection_string.into())),
+        }
+    }
+
+    /// The account `name`, from the connection string in `setting` (or the defaults).
+    pub(crate) fn account(&self, name: &str, setting: Option<&str>) -> Result<Account> {
+        let (origin, text) = match (&*self.source, setting) {
+            (Source::Fixed(s), _) => ("the configured connection string".to_owned(), s.clone()),
+            (Source::Env, Some(var)) => (
+                format!("${var}"),
+                std::env::var(var).map_err(|_| {
+                    Error::invalid(format!(
+                        "the URL names connection setting {var}, which is not set"
+                    ))
+                })?,
+            ),
+            (Source::Env, None) => DEFAULT_CONNECTION_SETTINGS
+                .iter()
+                .find_map(|var| std::env::var(var).ok().map(|v| (format!("${var}"), v)))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Unauthenticated,
+                        format!(
+                            "no storage connection string: set {} (UseDevelopmentStorage=true for Azurite) or name a setting with ?connection=",
+                            DEFAULT_CONNECTION_SETTINGS.join(" or ")
+                        ),
+                    )
+                })?,
+        };
+        let account = parse_connection_string(&text)
+            .map_err(|e| Error::invalid(format!("{origin}: {}", e.message())))?;
+        if account.name != name {
+            return Err(Error::invalid(format!(
+                "the URL names storage account {name:?} but {origin} is for {:?}",
+                account.name
+            )));
+        }
+        Ok(account)
+    }
+}
+
+/// Parses an `AzureWebJobsStorage`-style connection string (with `azure_storage`'s parser).
+pub(crate) fn parse_connection_string(text: &str) -> Result<Account> {
+    let cs = azure_storage::ConnectionString::new(text)
+        .map_err(|e| Error::invalid(format!("not a storage connection string: {e}")))?;
+    if cs.use_development_storage == Some(true) {
+        let base = cs
+            .development_storage_proxy_uri
+            .unwrap_or("http://127.0.0.1")
+            .trim_end_matches('/');
+        let endpoint =
+            |s: Service| parse_url(&format!("{base}:{}/{DEVELOPMENT_ACCOUNT}", s.dev_port()));
+        return Ok(Account {
+            name: DEVELOPMENT_ACCOUNT.to_owned(),
+            key: Some(Secret::new(DEVELOPMENT_KEY)),
+            sas: None,
+            blob: endpoint(Service::Blob)?,
+            queue: endpoint(Service::Queue)?,
+            table: endpoint(Service::Table)?,
+        });
+    }
+    let name = cs
+        .account_name
+        .ok_or_else(|| Error::invalid("the connection string has no AccountName"))?;
+    let protocol = cs
+        .default_endpoints_protocol
+        .map_or_else(|| "https".to_owned(), |p| p.to_string());
+    let suffix = cs.endpoint_suffix.unwrap_or("core.windows.net");
+    let endpoint = |explicit: Option<&str>, s: Service| match explicit {
+        Some(e) => parse_url(e.trim_end_matches('/')),
+        None => parse_url(&format!("{protocol}://{name}.{}.{suffix}", s.label())),
+    };
+    if cs.account_key.is_none() && cs.sas.is_none() {
+        return Err(Error::new(
+            ErrorKind::Unauthenticated,
+            "the connection string has neither AccountKey nor SharedAccessSignature",
+        ));
+    }
+    Ok(Account {
+        name: name.to_owned(),
+        key: cs.account_key.map(|k| Secret::new(k.to_owned())),
+        sas: cs.sas.map(|s| s.trim_start_matches('?').to_owned()),
+        blob: endpoint(cs.blob_endpoint, Service::Blob)?,
+        queue: endpoint(cs.queue_endpoint, Service::Queue)?,
+        table: endpoint(cs.table_endpoint, Service::Table)?,
+    })
+}
+
+fn parse_url(s: &str) -> Result<Url> {
+    Url::parse(s).map_err(|e| Error::invalid(format!("bad endpoint {s:?}: {e}")))
+}
+
+impl Account {
+    /// The service's endpoint (`https://acct.queue.core.windows.net`, or Azurite's
+    /// `http://127.0.0.1:10001/devstoreaccount1`), without a trailing slash.
+    pub(crate) fn endpoint(&self, service: Service) -> &Url {
+        match service {
+            Service::Blob => &self.blob,
+            Service::Queue => &self.queue,
+            Service::Table => &self.table,
+        }
+    }
+
+    /// The account key, for the legacy Table client's shared-key signing.
+    pub(crate) fn key(&self) -> Option<&Secret> {
+        self.key.as_ref()
+    }
+
+    /// The connection string's SAS, if it gave one instead of a key.
+    pub(crate) fn sas(&self) -> Option<&str> {
+        self.sas.as_deref()
+    }
+
+    /// `endpoint/segment…` with a SAS query: the connection string's, or an account SAS signed
+    /// with the key, valid for a day.
+    pub(crate) fn signed_url(&self, service: Service, segments: &[&str]) -> Result<Url> {
+        let mut url = self.endpoint(service).clone();
+        let text = url.to_string();
+        url.path_segments_mut()
+            .map_err(|()| Error::invalid(format!("{text} cannot be a base URL")))?
+            .pop_if_empty()
+            .extend(segments);
+        let sas = match (&self.sas, &self.key) {
+            (Some(sas), _) => sas.clone(),
+            (None, Some(key)) => account_sas(&self.name, key, chrono::Utc::now())?,
+            (None, None) => {
+                return Err(Error::new(
+                    ErrorKind::Unauthenticated,
+                    "no account key or SAS to sign requests with",
+                ));
+            }
+        };
+        url.set_query(Some(&sas));
+        Ok(url)
+    }
+}
+
+/// An account SAS for blob and queue (`ss=bq`), every resource type and permission, valid from
+/// five minutes ago (clock skew) for [`SAS_LIFETIME`]. Signed as the "Create an account SAS"
+/// REST document specifies for versions from 2020-12-06 (with the encryption-scope line).
+fn account_sas(account: &str, key: &Secret, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
+    const FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+    let start = (now - chrono::Duration::minutes(5))
+        .format(FORMAT)
+        .to_string();
+    let expiry = (now
+        + chrono::Duration::from_std(SAS_LIFETIME).unwrap_or_else(|_| chrono::Duration::hours(24)))
+    .format(FORMAT)
+    .to_string();
+    let (permissions, services, types) = ("rwdlacup", "bq", "sco");
+    let to_sign = format!(
+        "{account}\n{permissions}\n{services}\n{types}\n{start}\n{expiry}\n\n\n{SAS_VERSION}\n\n"
+    );
+    let signature = azure_core::hmac::hmac_sha256(&to_sign, key).map_err(|e| {
+        Error::new(
+            ErrorKind::Unauthenticated,
+            format!("signing the account SAS failed (is AccountKey base64?): {e}"),
+        )
+    })?;
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("sv", SAS_VERSION)
+        .append_pair("ss", services)
+        .append_pair("srt", types)
+        .append_pair("sp", permissions)
+        .append_pair("st", &start)
+        .append_pair("se", &expiry)
+        .append_pair("sig", &signature);
+    Ok(query.finish())
+}
+
+/// GA client options: the SDK's own retries off, since the portable types retry by their
+/// `RetryPolicy` (ADR 0003); the SDK's default service version (Azurite runs with
+/// `--skipApiVersionCheck`).
+fn client_options() -> azure_core::http::ClientOptions {
+    azure_core::http::ClientOptions {
+        retry: azure_core::http::RetryOptions::none(),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn queue_options() -> azure_storage_queue::QueueClientOptions {
+    azure_storage_queue::QueueClientOptions {
+        client_options: client_options(),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn blob_options() -> azure_storage_blob::BlobContainerClientOptions {
+    azure_storage_blob::BlobContainerClientOptions {
+        client_options: client_options(),
+        ..Default::default()
+    }
+}
+
+/// A client built from a signed URL, rebuilt once its SAS is half-way to expiry.
+pub(crate) struct Refreshing<T> {
+    slot: Mutex<Option<(Instant, Arc<T>)>>,
+}
+
+impl<T> std::fmt::Debug for Refreshing<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Refreshing")
+    }
+}
+
+impl<T> Refreshing<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            slot: Mutex::new(None),
+        }
+    }
+
+    /// The current client, building one with `build` when there is none or it is stale.
+    pub(crate) fn get(&self, build: impl FnOnce() -> Result<T>) -> Result<Arc<T>> {
+        let mut slot = self
+            .slot
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::Other, "client cache poisoned"))?;
+        if let Some((built, client)) = &*slot
+            && built.elapsed() < SAS_LIFETIME / 2
+        {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(build()?);
+        *slot = Some((Instant::now(), client.clone()));
+        Ok(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn development_storage_uses_azurite_ports() {
+        let a = parse_connection_string("UseDevelopmentStorage=true").unwrap();
+        assert_eq!(a.name, DEVELOPMENT_ACCOUNT);
+        assert_eq!(
+            a.endpoint(Service::Queue).as_str(),
+            "http://127.0.0.1:10001/devstoreaccount1"
+        );
+        let url = a.signed_url(Service::Queue, &["orders"]).unwrap();
+        assert!(
+            url.as_str()
+                .starts_with("http://127.0.0.1:10001/devstoreaccount1/orders?sv=")
+        );
+    }
+
+    #[test]
+    fn explicit_endpoints_and_suffix() {
+        let a = parse_connection_string(
+            "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=a2V5;EndpointSuffix=core.chinacloudapi.cn",
+        )
+        .unwrap();
+        assert_eq!(
+            a.endpoint(Service::Blob).as_str(),
+            "https://acme.blob.core.chinacloudapi.cn/"
+        );
+        let b = parse_connection_string(
+            "AccountName=acme;SharedAccessSignature=sv=2022&sig=x;QueueEndpoint=http://127.0.0.1:9/acme/",
+        )
+        .unwrap();
+        assert_eq!(
+            b.signed_url(Service::Queue, &["q"]).unwrap().as_str(),
+            "http://127.0.0.1:9/acme/q?sv=2022&sig=x"
+        );
+    }
+
+    #[test]
+    fn bad_connection_strings_are_typed_errors() {
+        assert_eq!(
+            parse_connection_string("nonsense").unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            parse_connection_string("AccountName=acme")
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Unauthenticated
+        );
+        let azure = Azure::from_connection_string("UseDevelopmentStorage=true");
+        assert_eq!(
+            azure.account("other", None).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn sas_signature_matches_the_documented_string_to_sign() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let sas = account_sas("acme", &Secret::new("a2V5"), now).unwrap();
+        assert!(sas.starts_with("sv=2022-11-02&ss=bq&srt=sco&sp=rwdlacup&st=2025-12-31T23%3A55%3A00Z&se=2026-01-02T00%3A00%3A00Z&sig="));
+    }
+}

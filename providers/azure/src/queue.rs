@@ -1,0 +1,320 @@
+//! Queues on Azure Storage Queues: visibility timeout = lease, Update Message = extend / nack with
+//! delay, `DequeueCount` = delivery count, Base64 message text as the Functions host expects it.
+//!
+//! Storage Queue messages have no attributes: a message with a content type or attributes travels
+//! as a CloudEvents envelope ([`cloudport_core::queue::wire::to_envelope`]); a plain one as its
+//! body. Either way the text is Base64 and at most 64 KiB, checked before the call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use azure_core::http::headers::HeaderName;
+use azure_storage_queue::QueueClient;
+use azure_storage_queue::models::{
+    QueueClientReceiveMessagesOptions, QueueClientSendMessageOptions, QueueMessage,
+    ReceivedMessage as NativeMessage,
+};
+use base64::Engine;
+use cloudport_core::queue::wire::{from_envelope, to_envelope};
+use cloudport_core::{
+    Error, ErrorKind, LeaseToken, Message, QueueCapabilities, QueueDriver, ReceiveOptions,
+    ReceivedMessage, Result,
+};
+
+use crate::config::{Account, Refreshing, Service};
+use crate::error::from_sdk;
+
+/// Azure's limit on a message's (Base64) text.
+pub const MAX_MESSAGE_TEXT: usize = 64 * 1024;
+
+/// How often an empty receive is retried while a long-poll `wait` lasts (Storage Queues have no
+/// long polling of their own): from the first to the last value, doubling.
+const POLL_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(1));
+
+/// An Azure Storage queue.
+#[derive(Debug)]
+pub struct AzureQueue {
+    account: Arc<Account>,
+    name: String,
+    client: Refreshing<QueueClient>,
+    create_if_missing: bool,
+    capabilities: QueueCapabilities,
+}
+
+/// Storage Queues' limits: 64 KiB of Base64 text (48 KiB of raw body), 32 messages per receive,
+/// 7-day visibility timeouts and delays. There is no batch send: a batch is sent as concurrent
+/// single sends.
+fn capabilities() -> QueueCapabilities {
+    QueueCapabilities {
+        max_message_bytes: MAX_MESSAGE_TEXT / 4 * 3,
+        max_batch_send: 32,
+        max_batch_bytes: 32 * (MAX_MESSAGE_TEXT / 4 * 3),
+        max_batch_receive: 32,
+        min_lease: Duration::from_secs(1),
+        max_lease: Duration::from_secs(7 * 24 * 3600),
+        max_delay: Duration::from_secs(7 * 24 * 3600),
+        attributes: true,
+        max_attributes: 16,
+        delayed_send: true,
+        delayed_nack: true,
+        extend_lease: true,
+        delivery_count: true,
+        max_wait: Duration::from_secs(20),
+        concurrent_sends: 2,
+    }
+}
+
+/// Whole seconds, rounded up (Azure takes integer seconds).
+fn secs_ceil(d: Duration) -> i32 {
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    i32::try_from(s).unwrap_or(i32::MAX)
+}
+
+/// A lease is the message id and its current pop receipt.
+fn lease_token(id: &str, pop_receipt: &str) -> LeaseToken {
+    LeaseToken::new(format!("{id}:{pop_receipt}"))
+}
+
+fn parse_lease(lease: &LeaseToken) -> Result<(&str, &str)> {
+    lease
+        .as_str()
+        .split_once(':')
+        .filter(|(id, receipt)| !id.is_empty() && !receipt.is_empty())
+        .ok_or_else(|| Error::invalid("not an Azure queue lease (expected MESSAGE_ID:POP_RECEIPT)"))
+}
+
+/// The message's Base64 text, or `TooLarge` when it exceeds Azure's 64 KiB.
+pub(crate) fn encode(message: &Message) -> Result<String> {
+    let wire = to_envelope(message)?;
+    let text = base64::engine::general_purpose::STANDARD.encode(wire);
+    if text.len() > MAX_MESSAGE_TEXT {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "the message is {} bytes once Base64-encoded (with its attributes); Azure Storage Queues take {MAX_MESSAGE_TEXT}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+impl AzureQueue {
+    pub(crate) fn new(account: Arc<Account>, name: String, create_if_missing: bool) -> Self {
+        Self {
+            account,
+            name,
+            client: Refreshing::new(),
+            create_if_missing,
+            capabilities: capabilities(),
+        }
+    }
+
+    /// The SDK client (with a fresh SAS): the escape hatch.
+    pub fn client(&self) -> Result<Arc<QueueClient>> {
+        self.client.get(|| {
+            let url = self.account.signed_url(Service::Queue, &[&self.name])?;
+            QueueClient::new(url, None, Some(crate::config::queue_options())).map_err(from_sdk)
+        })
+    }
+
+    /// Creates the queue; an existing one is fine.
+    pub async fn create(&self) -> Result<()> {
+        match self.client()?.create(None).await {
+            Ok(_) => Ok(()),
+            Err(e) => match from_sdk(e) {
+                e if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+                e => Err(e),
+            },
+        }
+    }
+
+    async fn send_one(&self, message: &Message) -> Result<String> {
+        let text = encode(message)?;
+        let send = || async {
+            let options = QueueClientSendMessageOptions {
+                visibility_timeout: message.delay.map(secs_ceil),
+                ..Default::default()
+            };
+            let content = QueueMessage {
+                message_text: Some(text.clone()),
+            }
+            .try_into()
+            .map_err(from_sdk)?;
+            let sent = self
+                .client()?
+                .send_message(content, Some(options))
+                .await
+                .map_err(from_sdk)?
+                .into_model()
+                .map_err(from_sdk)?;
+            Ok::<_, Error>(
+                sent.items
+                    .and_then(|items| items.into_iter().next())
+                    .and_then(|m| m.message_id)
+                    .unwrap_or_default(),
+            )
+        };
+        match send().await {
+            Err(e) if e.kind() == ErrorKind::NotFound && self.create_if_missing => {
+                // The Functions host creates `<queue>-poison` on first use; so does cloudport.
+                self.create().await?;
+                send().await
+            }
+            other => other,
+        }
+    }
+
+    fn received(&self, m: NativeMessage) -> Result<ReceivedMessage> {
+        let id = m.message_id.unwrap_or_default();
+        let receipt = m.pop_receipt.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Malformed,
+                "Azure returned a message without a pop receipt",
+            )
+        })?;
+        let text = m.message_text.unwrap_or_default();
+        let wire = match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
+            Ok(bytes) => bytes,
+            // Sent by a producer that does not Base64-encode (the Functions host would fail it
+            // too): deliver it as it is; a handler that cannot use it dead-letters it.
+            Err(e) => {
+                tracing::warn!(queue = %self.name, message_id = %id, error = %e,
+                    "message text is not Base64; delivering it undecoded");
+                text.into_bytes()
+            }
+        };
+        let message = from_envelope(&wire);
+        let count = m
+            .dequeue_count
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(1);
+        Ok(
+            ReceivedMessage::new(id.clone(), message.body, lease_token(&id, &receipt))
+                .with_content_type(message.content_type)
+                .with_attributes(message.attributes)
+                .with_delivery_count(count)
+                .with_enqueued_at(m.insertion_time.map(SystemTime::from)),
+        )
+    }
+
+    async fn receive_once(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
+        let native = QueueClientReceiveMessagesOptions {
+            number_of_messages: Some(i32::try_from(options.max_messages).unwrap_or(32)),
+            visibility_timeout: Some(secs_ceil(options.lease)),
+            ..Default::default()
+        };
+        let got = self
+            .client()?
+            .receive_messages(Some(native))
+            .await
+            .map_err(from_sdk)?
+            .into_model()
+            .map_err(from_sdk)?;
+        got.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| self.received(m))
+            .collect()
+    }
+
+    /// Update Message with a new visibility timeout; returns the new pop receipt.
+    async fn set_visibility(&self, lease: &LeaseToken, timeout: Duration) -> Result<LeaseToken> {
+        let (id, receipt) = parse_lease(lease)?;
+        let rsp = self
+            .client()?
+            .update_message(id, receipt, secs_ceil(timeout), None)
+            .await
+            .map_err(from_sdk)?;
+        // The SDK has no typed accessor for the new receipt (Update Message REST reference).
+        let new_receipt = rsp
+            .headers()
+            .get_optional_string(&HeaderName::from_static("x-ms-popreceipt"))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Malformed,
+                    "Update Message returned no x-ms-popreceipt",
+                )
+            })?;
+        Ok(lease_token(id, &new_receipt))
+    }
+}
+
+#[async_trait]
+impl QueueDriver for AzureQueue {
+    fn provider(&self) -> &'static str {
+        "azure"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> &QueueCapabilities {
+        &self.capabilities
+    }
+
+    async fn send_batch(&self, messages: &[Message]) -> Result<Vec<Result<String>>> {
+        Ok(futures::future::join_all(messages.iter().map(|m| self.send_one(m))).await)
+    }
+
+    async fn receive(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
+        let deadline = Instant::now() + options.wait;
+        let mut pause = POLL_BACKOFF.0;
+        loop {
+            let got = self.receive_once(options).await?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !got.is_empty() || left.is_zero() {
+                return Ok(got);
+            }
+            tokio::time::sleep(pause.min(left)).await;
+            pause = (pause * 2).min(POLL_BACKOFF.1);
+        }
+    }
+
+    async fn ack(&self, lease: &LeaseToken) -> Result<()> {
+        let (id, receipt) = parse_lease(lease)?;
+        self.client()?
+            .delete_message(id, receipt, None)
+            .await
+            .map_err(from_sdk)?;
+        Ok(())
+    }
+
+    async fn nack(&self, lease: &LeaseToken, delay: Duration) -> Result<()> {
+        self.set_visibility(lease, delay).await.map(drop)
+    }
+
+    async fn extend_lease(&self, lease: &LeaseToken, lease_for: Duration) -> Result<LeaseToken> {
+        self.set_visibility(lease, lease_for).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversize_messages_fail_before_any_call() {
+        let ok = Message::new(vec![b'a'; MAX_MESSAGE_TEXT / 4 * 3]);
+        assert!(encode(&ok).is_ok());
+        let big = Message::new(vec![b'a'; MAX_MESSAGE_TEXT / 4 * 3 + 1]);
+        assert_eq!(encode(&big).unwrap_err().kind(), ErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn plain_messages_are_base64_of_the_body() {
+        assert_eq!(encode(&Message::new("hi")).unwrap(), "aGk=");
+    }
+
+    #[test]
+    fn leases_carry_id_and_receipt() {
+        let lease = lease_token("id-1", "AgAAAA==");
+        assert_eq!(parse_lease(&lease).unwrap(), ("id-1", "AgAAAA=="));
+        assert_eq!(
+            parse_lease(&LeaseToken::new("garbage")).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! The Azurite fixture shared by the Azure provider's emulator tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use cloudport_azure::{Azure, DEVELOPMENT_ACCOUNT};
+use cloudport_core::conformance::Fixture;
+use cloudport_core::export::async_trait;
+use cloudport_core::{Bucket, KvStore, Queue};
+
+/// The connection string of the Azurite the tests use (scripts/emulators.sh starts it and sets
+/// `CLOUDPORT_TEST_AZURITE`; the default is Azurite's default ports).
+pub fn connection_string() -> String {
+    std::env::var("CLOUDPORT_TEST_AZURITE").unwrap_or_else(|_| "UseDevelopmentStorage=true".into())
+}
+
+/// The Azure provider pointed at Azurite.
+pub fn azure() -> Azure {
+    Azure::from_connection_string(connection_string())
+}
+
+pub const ACCOUNT: &str = DEVELOPMENT_ACCOUNT;
+pub const KV_TABLE: &str = "cloudportconformance";
+
+pub struct Azurite {
+    pub azure: Azure,
+    next: AtomicU32,
+    run: String,
+}
+
+impl Azurite {
+    pub fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        Self {
+            azure: azure(),
+            next: AtomicU32::new(0),
+            run: format!("{:x}", nanos & 0xffff_ffff),
+        }
+    }
+
+    /// A unique lowercase name valid for queues and containers.
+    pub fn unique(&self, kind: &str) -> String {
+        format!(
+            "cp-{kind}-{}-{}",
+            self.run,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    pub async fn create_queue(&self, name: &str) -> cloudport_azure::AzureQueue {
+        let queue = self.azure.queue(ACCOUNT, name, None).expect("queue name");
+        queue.create().await.expect("create queue");
+        queue
+    }
+
+    pub async fn create_container(&self, name: &str) -> cloudport_azure::AzureContainer {
+        let container = self
+            .azure
+            .container(ACCOUNT, name, None)
+            .expect("container name");
+        container.create().await.expect("create container");
+        container
+    }
+
+    pub async fn table(&self, partition: &str) -> cloudport_azure::AzureTable {
+        let table = self
+            .azure
+            .table(ACCOUNT, KV_TABLE, partition, None)
+            .expect("table name");
+        table.create_table().await.expect("create table");
+        table
+    }
+}
+
+#[async_trait]
+impl Fixture for Azurite {
+    async fn queue(&self) -> Queue {
+        Queue::new(self.create_queue(&self.unique("q")).await)
+    }
+
+    async fn bucket(&self) -> Bucket {
+        Bucket::new(self.create_container(&self.unique("b")).await)
+    }
+
+    async fn kv(&self) -> KvStore {
+        KvStore::new(self.table(&self.unique("kv")).await)
+    }
+
+    async fn advance(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
