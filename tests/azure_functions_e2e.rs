@@ -1,0 +1,291 @@
+//! The `inspect` example as a real Azure Functions custom handler, with this test playing the
+//! Functions host faithfully on a real Azurite queue: it dequeues messages (Base64 text, as the
+//! host's default `messageEncoding`), posts the documented invocation payload
+//! (`{"Data": …, "Metadata": …}`, metadata values JSON-encoded as strings) to
+//! `/queue-inspect`, deletes a message when the handler answers 2xx, makes it visible again when
+//! it does not, and moves it to `<queue>-poison` after 5 failed dequeues (`maxDequeueCount`).
+#![cfg(feature = "azure")]
+
+mod support;
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use cloudport::azure::sdk::queue::models::{
+    QueueClientReceiveMessagesOptions, QueueMessage as NativeMessage,
+};
+use cloudport::azure::{Azure, AzureQueue, DEVELOPMENT_ACCOUNT};
+use cloudport::{Message, Provider, ResourceUrl};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const MAX_DEQUEUE_COUNT: i64 = 5;
+
+fn connection_string() -> String {
+    std::env::var("CLOUDPORT_TEST_AZURITE").unwrap_or_else(|_| "UseDevelopmentStorage=true".into())
+}
+
+struct Function {
+    _child: tokio::process::Child,
+    port: u16,
+    events: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Function {
+    async fn start(queue: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = tokio::process::Command::new(support::binaries::example("inspect"))
+            .env_clear()
+            .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+            .env("FUNCTIONS_WORKER_RUNTIME", "custom")
+            .env("AzureWebJobsStorage", connection_string())
+            .env(
+                "CLOUDPORT_QUEUE_INSPECT",
+                format!("azqueue://{DEVELOPMENT_ACCOUNT}/{queue}"),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn inspect");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("stdout");
+        let sink = events.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(json) = line.strip_prefix("cloudport-event: ") {
+                    sink.lock()
+                        .unwrap()
+                        .push(serde_json::from_str(json).expect("event JSON"));
+                }
+            }
+        });
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Self {
+                    _child: child,
+                    port,
+                    events,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("inspect did not listen on {port}");
+    }
+}
+
+/// The Functions host's role for one queue trigger.
+struct Host {
+    queue: AzureQueue,
+    poison: AzureQueue,
+    http: reqwest::Client,
+    url: String,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    invocations: usize,
+    succeeded: usize,
+    failed: usize,
+    poisoned: usize,
+}
+
+impl Host {
+    /// Dequeues and invokes until the queue has been empty for a while.
+    async fn drain(&self) -> Tally {
+        let client = self.queue.client().unwrap();
+        let mut tally = Tally::default();
+        let mut empty = 0;
+        while empty < 10 {
+            let got = client
+                .receive_messages(Some(QueueClientReceiveMessagesOptions {
+                    number_of_messages: Some(16),
+                    visibility_timeout: Some(30),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap()
+                .into_model()
+                .unwrap()
+                .items
+                .unwrap_or_default();
+            if got.is_empty() {
+                empty += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            empty = 0;
+            for m in got {
+                self.handle(m, &mut tally).await;
+            }
+        }
+        tally
+    }
+
+    async fn handle(
+        &self,
+        m: cloudport::azure::sdk::queue::models::ReceivedMessage,
+        tally: &mut Tally,
+    ) {
+        let client = self.queue.client().unwrap();
+        let (id, receipt) = (m.message_id.unwrap(), m.pop_receipt.unwrap());
+        let text = m.message_text.unwrap_or_default();
+        let count = m.dequeue_count.unwrap_or(1);
+        // messageEncoding "base64": the host decodes the text before binding it.
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(&text)
+            .expect("the provider sends Base64 text");
+        let message = String::from_utf8(decoded).expect("UTF-8 message");
+        let payload = json!({
+            "Data": { "message": serde_json::to_string(&message).unwrap() },
+            "Metadata": {
+                "DequeueCount": count.to_string(),
+                "Id": serde_json::to_string(&id).unwrap(),
+                "PopReceipt": serde_json::to_string(&receipt).unwrap(),
+                "InsertionTime": "\"2026-11-26T03:00:00+00:00\"",
+                "ExpirationTime": "\"2026-12-03T03:00:00+00:00\"",
+                "NextVisibleTime": "\"2026-11-26T03:00:30+00:00\"",
+                "sys": "{\"MethodName\":\"queue-inspect\",\"UtcNow\":\"2026-11-26T03:00:00Z\",\"RandGuid\":\"7e6b1b9e-0c9a-4a4a-9f0e-1d2c3b4a5f60\"}"
+            }
+        });
+        tally.invocations += 1;
+        let rsp = self.http.post(&self.url).json(&payload).send().await.unwrap();
+        let status = rsp.status();
+        let body: Value = rsp.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            assert!(body.get("Outputs").is_some(), "a success answers Outputs: {body}");
+            tally.succeeded += 1;
+            client.delete_message(&id, &receipt, None).await.unwrap();
+        } else if count >= MAX_DEQUEUE_COUNT {
+            tally.failed += 1;
+            tally.poisoned += 1;
+            // The host copies the message text to <queue>-poison, then deletes the original.
+            let poison = self.poison.client().unwrap();
+            poison
+                .send_message(
+                    NativeMessage {
+                        message_text: Some(text),
+                    }
+                    .try_into()
+                    .unwrap(),
+                    None,
+                )
+                .await
+                .unwrap();
+            client.delete_message(&id, &receipt, None).await.unwrap();
+        } else {
+            tally.failed += 1;
+            // visibilityTimeout 0 (the host's default): visible again at once.
+            client.update_message(&id, &receipt, 0, None).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs emulators and the built examples: ./scripts/test.sh"]
+async fn inspect_as_a_custom_handler_on_an_azurite_queue() {
+    let azure = Azure::from_connection_string(connection_string());
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        % 1_000_000_000;
+    let name = format!("inspect-{run}");
+    let queue = azure.queue(DEVELOPMENT_ACCOUNT, &name, None).unwrap();
+    queue.create().await.unwrap();
+    let poison = azure
+        .queue(DEVELOPMENT_ACCOUNT, &format!("{name}-poison"), None)
+        .unwrap();
+    poison.create().await.unwrap();
+
+    // The producer side is ordinary cloudport code on the same URL the function binds.
+    let sender = azure
+        .open_queue(&ResourceUrl::parse(&format!("azqueue://{DEVELOPMENT_ACCOUNT}/{name}")).unwrap())
+        .unwrap();
+    sender
+        .send(
+            Message::new(r#"{"id":"42"}"#)
+                .with_content_type("application/json")
+                .with_attribute("tenant", "acme"),
+        )
+        .await
+        .unwrap();
+    sender.send("fail").await.unwrap();
+    sender.send("plain text").await.unwrap();
+
+    let function = Function::start(&name).await;
+    let host = Host {
+        queue,
+        poison,
+        http: reqwest::Client::new(),
+        url: format!("http://127.0.0.1:{}/queue-inspect", function.port),
+    };
+    let tally = host.drain().await;
+
+    // Two handled on the first try; "fail" tried five times, then poisoned by the host.
+    assert_eq!(
+        tally,
+        Tally {
+            invocations: 7,
+            succeeded: 2,
+            failed: 5,
+            poisoned: 1
+        }
+    );
+    let events = std::mem::take(&mut *function.events.lock().unwrap());
+    assert_eq!(events.len(), 7, "one event per invocation: {events:#?}");
+    let json_event = events
+        .iter()
+        .find(|e| e["data"]["id"] == "42")
+        .unwrap_or_else(|| panic!("the JSON message's event: {events:#?}"));
+    assert_eq!(json_event["type"], "io.cloudport.queue.message.v1");
+    assert_eq!(json_event["subject"], "inspect", "the logical queue name");
+    assert_eq!(json_event["datacontenttype"], "application/json");
+    assert_eq!(json_event["tenant"], "acme", "attributes survive the Base64 envelope");
+    assert_eq!(json_event["deliverycount"], 1);
+    let mut counts: Vec<i64> = events
+        .iter()
+        .filter(|e| e["data"]["id"] != "42")
+        .map(|e| e["deliverycount"].as_i64().unwrap())
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        [1, 1, 2, 3, 4, 5],
+        "the plain message once, the failing one five times"
+    );
+
+    // Nothing left on the queue; the poison queue holds the failed message, as sent.
+    let leftover = host
+        .queue
+        .client()
+        .unwrap()
+        .peek_messages(None)
+        .await
+        .unwrap()
+        .into_model()
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    assert!(leftover.is_empty(), "the queue must be empty: {leftover:?}");
+    let poisoned = azure
+        .open_queue(
+            &ResourceUrl::parse(&format!(
+                "azqueue://{DEVELOPMENT_ACCOUNT}/{name}-poison?poison=false"
+            ))
+            .unwrap(),
+        )
+        .unwrap()
+        .receive(cloudport::ReceiveOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(poisoned.len(), 1);
+    assert_eq!(poisoned[0].text().unwrap(), "fail");
+}
