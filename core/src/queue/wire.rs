@@ -15,8 +15,10 @@ pub const BASE64: &str = "base64";
 pub const ENVELOPE_TYPE: &str = "io.cloudport.queue.envelope.v1";
 
 /// A message in the form a transport without message attributes (Azure Storage Queues) carries
-/// it: the body alone when the message has no content type and no attributes — so any consumer
-/// reads it as sent — else a CloudEvent in structured JSON mode (type [`ENVELOPE_TYPE`]) whose
+/// it: the body alone when the message has no attributes and its content type is absent or one a
+/// consumer assumes of text anyway (`text/plain; charset=utf-8`, `application/json`, with a UTF-8
+/// body) — so any consumer, cloudport or not, reads it as sent; that content type is not carried
+/// then — else a CloudEvent in structured JSON mode (type [`ENVELOPE_TYPE`]) whose
 /// `datacontenttype` is the content type, whose extensions are the attributes, and whose `data`
 /// (UTF-8 text) or `data_base64` (anything else) is the body, byte for byte.
 ///
@@ -36,7 +38,14 @@ pub const ENVELOPE_TYPE: &str = "io.cloudport.queue.envelope.v1";
 /// ```
 pub fn to_envelope(message: &super::Message) -> crate::Result<Vec<u8>> {
     use cloudevents::{EventBuilder, EventBuilderV10};
-    if message.content_type.is_none() && message.attributes.is_empty() {
+    let implied = match message.content_type.as_deref() {
+        None => true,
+        Some("text/plain; charset=utf-8" | "application/json") => {
+            std::str::from_utf8(&message.body).is_ok()
+        }
+        Some(_) => false,
+    };
+    if implied && message.attributes.is_empty() {
         return Ok(message.body.to_vec());
     }
     let content_type = message
