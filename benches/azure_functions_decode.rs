@@ -39,6 +39,7 @@ struct QueueMetadata {
     insertion_time: String,
     next_visible_time: String,
     pop_receipt: String,
+    #[serde(rename = "sys")]
     sys: Sys,
 }
 
@@ -90,7 +91,9 @@ fn main() {
             |iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    black_box(serde_json::from_slice::<QueueInvocation>(black_box(&payload)).unwrap());
+                    black_box(
+                        serde_json::from_slice::<QueueInvocation>(black_box(&payload)).unwrap(),
+                    );
                 }
                 start.elapsed()
             },

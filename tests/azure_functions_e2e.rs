@@ -68,7 +68,10 @@ impl Function {
             }
         });
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return Self {
                     _child: child,
                     port,
@@ -156,11 +159,20 @@ impl Host {
             }
         });
         tally.invocations += 1;
-        let rsp = self.http.post(&self.url).json(&payload).send().await.unwrap();
+        let rsp = self
+            .http
+            .post(&self.url)
+            .json(&payload)
+            .send()
+            .await
+            .unwrap();
         let status = rsp.status();
         let body: Value = rsp.json().await.unwrap_or(Value::Null);
         if status.is_success() {
-            assert!(body.get("Outputs").is_some(), "a success answers Outputs: {body}");
+            assert!(
+                body.get("Outputs").is_some(),
+                "a success answers Outputs: {body}"
+            );
             tally.succeeded += 1;
             client.delete_message(&id, &receipt, None).await.unwrap();
         } else if count >= MAX_DEQUEUE_COUNT {
@@ -207,7 +219,9 @@ async fn inspect_as_a_custom_handler_on_an_azurite_queue() {
 
     // The producer side is ordinary cloudport code on the same URL the function binds.
     let sender = azure
-        .open_queue(&ResourceUrl::parse(&format!("azqueue://{DEVELOPMENT_ACCOUNT}/{name}")).unwrap())
+        .open_queue(
+            &ResourceUrl::parse(&format!("azqueue://{DEVELOPMENT_ACCOUNT}/{name}")).unwrap(),
+        )
         .unwrap();
     sender
         .send(
@@ -248,7 +262,10 @@ async fn inspect_as_a_custom_handler_on_an_azurite_queue() {
     assert_eq!(json_event["type"], "io.cloudport.queue.message.v1");
     assert_eq!(json_event["subject"], "inspect", "the logical queue name");
     assert_eq!(json_event["datacontenttype"], "application/json");
-    assert_eq!(json_event["tenant"], "acme", "attributes survive the Base64 envelope");
+    assert_eq!(
+        json_event["tenant"], "acme",
+        "attributes survive the Base64 envelope"
+    );
     assert_eq!(json_event["deliverycount"], 1);
     let mut counts: Vec<i64> = events
         .iter()

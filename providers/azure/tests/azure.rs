@@ -45,7 +45,12 @@ async fn poison_queue_convention_from_the_url() {
         q.nack(&got[0], Duration::ZERO).await.unwrap();
     }
     // The third delivery moves it to <queue>-poison, which the provider creates on first use.
-    assert!(q.receive(opts(Duration::from_secs(30))).await.unwrap().is_empty());
+    assert!(
+        q.receive(opts(Duration::from_secs(30)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let poison = f
         .azure
         .open_queue(&url(&format!(
@@ -76,7 +81,9 @@ async fn plain_messages_are_base64_text_any_consumer_reads() {
         .unwrap();
     let text = got[0].message_text.clone().unwrap();
     assert_eq!(
-        base64::engine::general_purpose::STANDARD.decode(text).unwrap(),
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap(),
         b"hello functions"
     );
 }
@@ -88,7 +95,9 @@ async fn table_keys_with_forbidden_characters_round_trip_and_scan() {
     let kv = KvStore::new(f.table(&f.unique("esc")).await);
     let keys = ["a/b", "a/c#1", "a/d?x=1", "a/e\\f", "a/it's", "a/100%", "b"];
     for (i, k) in keys.iter().enumerate() {
-        kv.put(*k, format!("v{i}"), Precondition::None).await.unwrap();
+        kv.put(*k, format!("v{i}"), Precondition::None)
+            .await
+            .unwrap();
     }
     for (i, k) in keys.iter().enumerate() {
         let e = kv.get(*k).await.unwrap().unwrap_or_else(|| panic!("{k}"));
@@ -116,7 +125,9 @@ async fn values_over_one_table_property_span_several() {
     let f = Azurite::new();
     let kv = KvStore::new(f.table(&f.unique("big")).await);
     let value: Vec<u8> = (0..200 * 1024).map(|i| (i % 251) as u8).collect();
-    kv.put("big", value.clone(), Precondition::IfAbsent).await.unwrap();
+    kv.put("big", value.clone(), Precondition::IfAbsent)
+        .await
+        .unwrap();
     assert_eq!(kv.get("big").await.unwrap().unwrap().value, value);
 }
 
@@ -155,12 +166,18 @@ async fn missing_resources_are_not_found() {
     let b = azure
         .open_bucket(&url(&format!("azblob://{ACCOUNT}/never-created-c")))
         .unwrap();
-    assert_eq!(b.put("k", "v").await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        b.put("k", "v").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     let kv = azure
         .open_kv(&url(&format!("aztable://{ACCOUNT}/nevercreated")))
         .unwrap();
     assert_eq!(
-        kv.put("k", "v", Precondition::None).await.unwrap_err().kind(),
+        kv.put("k", "v", Precondition::None)
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
 }
@@ -185,7 +202,10 @@ async fn bad_input_fails_before_any_call() {
     let almost = Message::new(vec![b'x'; MAX_MESSAGE_TEXT / 4 * 3 - 10])
         .with_content_type("text/plain")
         .with_attribute("a", "b");
-    assert_eq!(q.send(almost).await.unwrap_err().kind(), ErrorKind::TooLarge);
+    assert_eq!(
+        q.send(almost).await.unwrap_err().kind(),
+        ErrorKind::TooLarge
+    );
     let kv = azure
         .open_kv(&url("aztable://devstoreaccount1/state"))
         .unwrap();
