@@ -1,2 +1,341 @@
-//! placeholder, being written
-fn main() {}
+//! Operation latency through cloudport vs the same call on the SDK client, on one Azurite
+//! (goal ≤ 1.03×). Starts its own Azurite (`scripts/azurite`, installed with `npm ci` when
+//! missing). `cargo bench --features azure --bench azure_latency`.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use cloudport::azure::sdk::queue::models::{QueueClientReceiveMessagesOptions, QueueMessage};
+use cloudport::azure::{Azure, DEVELOPMENT_ACCOUNT};
+use cloudport::{Bucket, KvStore, Precondition, Queue, ReceiveOptions};
+use serde::{Deserialize, Serialize};
+
+const ACCOUNT_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+struct Azurite(Child);
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Three distinct free ports (held open together so they differ).
+fn free_ports() -> [u16; 3] {
+    let listeners: Vec<_> = (0..3)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    [0, 1, 2].map(|i| listeners[i].local_addr().unwrap().port())
+}
+
+fn start_azurite() -> (Azurite, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/azurite");
+    let bin = dir.join("node_modules/.bin/azurite");
+    if !bin.exists() {
+        let installed = Command::new("npm")
+            .args(["ci", "--prefix"])
+            .arg(&dir)
+            .args(["--no-audit", "--no-fund"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed && bin.exists(),
+            "Azurite is not installed: run `npm ci --prefix scripts/azurite --no-audit --no-fund`"
+        );
+    }
+    let [blob, queue, table] = free_ports();
+    let child = Command::new(&bin)
+        .args([
+            "--silent",
+            "--inMemoryPersistence",
+            "--disableTelemetry",
+            "--skipApiVersionCheck",
+            "--blobHost",
+            "127.0.0.1",
+            "--queueHost",
+            "127.0.0.1",
+            "--tableHost",
+            "127.0.0.1",
+            "--blobPort",
+            &blob.to_string(),
+            "--queuePort",
+            &queue.to_string(),
+            "--tablePort",
+            &table.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Azurite starts (node on PATH)");
+    let azurite = Azurite(child);
+    let connection = format!(
+        "DefaultEndpointsProtocol=http;AccountName={DEVELOPMENT_ACCOUNT};AccountKey={ACCOUNT_KEY};\
+         BlobEndpoint=http://127.0.0.1:{blob}/{DEVELOPMENT_ACCOUNT};\
+         QueueEndpoint=http://127.0.0.1:{queue}/{DEVELOPMENT_ACCOUNT};\
+         TableEndpoint=http://127.0.0.1:{table}/{DEVELOPMENT_ACCOUNT};"
+    );
+    for _ in 0..400 {
+        let up = [blob, queue, table]
+            .iter()
+            .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok());
+        if up {
+            return (azurite, connection);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("Azurite did not start");
+}
+
+/// The entity the KV driver writes for a value of up to 64 KiB: the partition, the key, and the
+/// value as one `Edm.Binary` property.
+#[allow(non_snake_case)]
+#[derive(Serialize, Deserialize)]
+struct Entity {
+    PartitionKey: String,
+    RowKey: String,
+    #[serde(rename = "d0@odata.type", skip_deserializing)]
+    d0_type: &'static str,
+    d0: String,
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_azurite, connection) = start_azurite();
+    let azure = Azure::from_connection_string(connection);
+    let account = DEVELOPMENT_ACCOUNT;
+
+    let (queue_driver, rx_driver, container_driver, table_driver) = rt.block_on(async {
+        let queue = azure.queue(account, "bench", None).unwrap();
+        queue.create().await.unwrap();
+        let rx = azure.queue(account, "bench-rx", None).unwrap();
+        rx.create().await.unwrap();
+        let container = azure.container(account, "bench", None).unwrap();
+        container.create().await.unwrap();
+        let table = azure.table(account, "bench", "default", None).unwrap();
+        table.create_table().await.unwrap();
+        (queue, rx, container, table)
+    });
+    let queue_client = queue_driver.client().unwrap();
+    let rx_client = rx_driver.client().unwrap();
+    let container_client = container_driver.client().unwrap();
+    let table_client = table_driver.client().clone();
+    let queue = Queue::new(queue_driver);
+    let rx = Queue::new(rx_driver);
+    let bucket = Bucket::new(container_driver);
+    let kv = KvStore::new(table_driver);
+
+    support::header(
+        "Azure operation latency on Azurite (per call)",
+        "SDK client directly",
+    );
+    let body = "x".repeat(1024);
+    // Queue::send makes one Put Message call with the Base64 body: the baseline makes the same.
+    support::compare(
+        "Queue send (1 KiB)",
+        |n| {
+            support::time_async(&rt, n, |_| {
+                let (c, b) = (&queue_client, body.as_bytes());
+                async move {
+                    let content = QueueMessage {
+                        message_text: Some(B64.encode(b)),
+                    }
+                    .try_into()
+                    .unwrap();
+                    c.send_message(content, None).await.unwrap();
+                }
+            })
+        },
+        |n| {
+            support::time_async(&rt, n, |_| {
+                let (q, b) = (&queue, body.clone());
+                async move {
+                    q.send(b).await.unwrap();
+                }
+            })
+        },
+    );
+
+    // Each round trip takes a message for good: fill the queue with more than both sides can
+    // take while the harness measures them (2 × (15 samples × 60 ms + calibration)), sized by a
+    // probe of the round trip.
+    let fill = |count: usize| {
+        rt.block_on(async {
+            let results = rx.send_batch((0..count).map(|_| body.clone())).await;
+            assert!(results.iter().all(Result::is_ok));
+        });
+    };
+    fill(64);
+    let start = Instant::now();
+    for _ in 0..32 {
+        rt.block_on(async {
+            let got = rx.receive(ReceiveOptions::default().max_messages(1)).await;
+            rx.ack(&got.unwrap()[0]).await.unwrap();
+        });
+    }
+    let round_trip = start.elapsed() / 32;
+    fill((Duration::from_secs(4).as_nanos() / round_trip.as_nanos()) as usize);
+    support::compare(
+        "Queue receive + ack (1 KiB)",
+        |n| {
+            support::time_async(&rt, n, |_| {
+                let c = &rx_client;
+                async move {
+                    let options = QueueClientReceiveMessagesOptions {
+                        number_of_messages: Some(1),
+                        visibility_timeout: Some(30),
+                        ..Default::default()
+                    };
+                    let got = c
+                        .receive_messages(Some(options))
+                        .await
+                        .unwrap()
+                        .into_model()
+                        .unwrap();
+                    let m = got.items.unwrap().into_iter().next().unwrap();
+                    B64.decode(m.message_text.unwrap()).unwrap();
+                    c.delete_message(&m.message_id.unwrap(), &m.pop_receipt.unwrap(), None)
+                        .await
+                        .unwrap();
+                }
+            })
+        },
+        |n| {
+            support::time_async(&rt, n, |_| {
+                let q = &rx;
+                async move {
+                    let got = q
+                        .receive(ReceiveOptions::default().max_messages(1))
+                        .await
+                        .unwrap();
+                    q.ack(&got[0]).await.unwrap();
+                }
+            })
+        },
+    );
+
+    support::compare(
+        "Blob put (1 KiB)",
+        |n| {
+            support::time_async(&rt, n, |i| {
+                let (c, b) = (&container_client, body.clone());
+                async move {
+                    c.blob_client(&format!("k{}", i % 64))
+                        .upload(Bytes::from(b).into(), None)
+                        .await
+                        .unwrap();
+                }
+            })
+        },
+        |n| {
+            support::time_async(&rt, n, |i| {
+                let (bk, b) = (&bucket, body.clone());
+                async move {
+                    bk.put(format!("k{}", i % 64), b).await.unwrap();
+                }
+            })
+        },
+    );
+    rt.block_on(async {
+        for i in 0..64 {
+            bucket.put(format!("k{i}"), body.clone()).await.unwrap();
+            kv.put(format!("k{i}"), body.clone(), Precondition::None)
+                .await
+                .unwrap();
+        }
+    });
+    support::compare(
+        "Blob get (1 KiB)",
+        |n| {
+            support::time_async(&rt, n, |i| {
+                let c = &container_client;
+                async move {
+                    let out = c
+                        .blob_client(&format!("k{}", i % 64))
+                        .download(None)
+                        .await
+                        .unwrap();
+                    out.body.collect().await.unwrap();
+                }
+            })
+        },
+        |n| {
+            support::time_async(&rt, n, |i| {
+                let bk = &bucket;
+                async move {
+                    bk.get_bytes(format!("k{}", i % 64)).await.unwrap();
+                }
+            })
+        },
+    );
+    support::compare(
+        "Table KV put",
+        |n| {
+            support::time_async(&rt, n, |i| {
+                let (c, b) = (&table_client, body.as_bytes());
+                async move {
+                    let key = format!("k{}", i % 64);
+                    let entity = Entity {
+                        PartitionKey: "default".into(),
+                        RowKey: key.clone(),
+                        d0_type: "Edm.Binary",
+                        d0: B64.encode(b),
+                    };
+                    c.partition_key_client("default")
+                        .entity_client(key)
+                        .insert_or_replace(&entity)
+                        .unwrap()
+                        .await
+                        .unwrap();
+                }
+            })
+        },
+        |n| {
+            support::time_async(&rt, n, |i| {
+                let (k, b) = (&kv, body.clone());
+                async move {
+                    k.put(format!("k{}", i % 64), b, Precondition::None)
+                        .await
+                        .unwrap();
+                }
+            })
+        },
+    );
+    support::compare(
+        "Table KV get",
+        |n| {
+            support::time_async(&rt, n, |i| {
+                let c = &table_client;
+                async move {
+                    let got = c
+                        .partition_key_client("default")
+                        .entity_client(format!("k{}", i % 64))
+                        .get::<Entity>()
+                        .await
+                        .unwrap();
+                    B64.decode(got.entity.d0).unwrap();
+                }
+            })
+        },
+        |n| {
+            support::time_async(&rt, n, |i| {
+                let k = &kv;
+                async move {
+                    k.get(format!("k{}", i % 64)).await.unwrap().unwrap();
+                }
+            })
+        },
+    );
+}

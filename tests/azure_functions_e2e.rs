@@ -5,6 +5,7 @@
 //! `/queue-inspect`, deletes a message when the handler answers 2xx, makes it visible again when
 //! it does not, and moves it to `<queue>-poison` after 5 failed dequeues (`maxDequeueCount`).
 #![cfg(feature = "azure")]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -2,6 +2,8 @@
 //! convention, Table key escaping, block uploads, missing resources, bad input before any call,
 //! and Azurite going away mid-run.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::process::{Child, Command, Stdio};
