@@ -56,6 +56,30 @@ impl ErrorKind {
         matches!(self, Self::RateLimited | Self::Timeout | Self::Unavailable)
     }
 
+    /// What an HTTP status means when a service gives no more specific error code: the fallback
+    /// of every cloud provider's error mapping.
+    ///
+    /// ```
+    /// use cloudport_core::ErrorKind;
+    /// assert_eq!(ErrorKind::from_http_status(412), ErrorKind::PreconditionFailed);
+    /// assert_eq!(ErrorKind::from_http_status(502), ErrorKind::Unavailable);
+    /// ```
+    pub fn from_http_status(status: u16) -> Self {
+        match status {
+            304 => Self::NotModified,
+            400 | 416 => Self::InvalidArgument,
+            401 => Self::Unauthenticated,
+            403 => Self::PermissionDenied,
+            404 => Self::NotFound,
+            409 | 412 => Self::PreconditionFailed,
+            413 => Self::TooLarge,
+            408 => Self::Timeout,
+            429 => Self::RateLimited,
+            500..=599 => Self::Unavailable,
+            _ => Self::Other,
+        }
+    }
+
     /// A short stable name (`"not_found"`, …), used in logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {

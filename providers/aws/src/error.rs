@@ -71,17 +71,10 @@ fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
         | "ServiceUnavailable"
         | "InternalServerError"
         | "AWS.SimpleQueueService.ServiceUnavailable" => ErrorKind::Unavailable,
+        // S3 and DynamoDB send a bare 503 when they throttle (`SlowDown`).
         _ => match status.unwrap_or(0) {
-            304 => ErrorKind::NotModified,
-            400 | 416 => ErrorKind::InvalidArgument,
-            401 => ErrorKind::Unauthenticated,
-            403 => ErrorKind::PermissionDenied,
-            404 => ErrorKind::NotFound,
-            409 | 412 => ErrorKind::PreconditionFailed,
-            413 => ErrorKind::TooLarge,
-            429 | 503 => ErrorKind::RateLimited,
-            500..=599 => ErrorKind::Unavailable,
-            _ => ErrorKind::Other,
+            503 => ErrorKind::RateLimited,
+            other => ErrorKind::from_http_status(other),
         },
     }
 }

@@ -30,7 +30,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Account, Refreshing, Service};
-use crate::error::from_sdk;
+use crate::error::{created, from_sdk};
 
 /// Bodies up to this size go up in one Put Blob; larger or unsized ones as staged blocks.
 const SINGLE_PUT_MAX: u64 = 16 * 1024 * 1024;
@@ -146,13 +146,13 @@ impl AzureContainer {
 
     /// Creates the container; an existing one is fine.
     pub async fn create(&self) -> Result<()> {
-        match self.client()?.create(None).await {
-            Ok(_) => Ok(()),
-            Err(e) => match from_sdk(e) {
-                e if e.kind() == ErrorKind::AlreadyExists => Ok(()),
-                e => Err(e),
-            },
-        }
+        created(
+            self.client()?
+                .create(None)
+                .await
+                .map(drop)
+                .map_err(from_sdk),
+        )
     }
 
     fn blob(&self, key: &str) -> Result<BlobClient> {

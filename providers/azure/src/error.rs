@@ -50,19 +50,7 @@ fn kind_of(code: Option<&str>, status: u16) -> ErrorKind {
         "QueueBeingDeleted" | "ContainerBeingDeleted" | "TableBeingDeleted" => {
             ErrorKind::Unavailable
         }
-        _ => match status {
-            304 => ErrorKind::NotModified,
-            400 | 416 => ErrorKind::InvalidArgument,
-            401 => ErrorKind::Unauthenticated,
-            403 => ErrorKind::PermissionDenied,
-            404 => ErrorKind::NotFound,
-            409 | 412 => ErrorKind::PreconditionFailed,
-            413 => ErrorKind::TooLarge,
-            429 => ErrorKind::RateLimited,
-            408 => ErrorKind::Timeout,
-            500..=599 => ErrorKind::Unavailable,
-            _ => ErrorKind::Other,
-        },
+        _ => ErrorKind::from_http_status(status),
     }
 }
 
@@ -94,15 +82,10 @@ pub(crate) fn from_sdk(err: azure_core::Error) -> Error {
             let (status, code) = (u16::from(*status), error_code.clone());
             http_error(status, code.as_deref(), err)
         }
-        K::Io | K::Connection => Error::new(
-            ErrorKind::Unavailable,
-            format!("storage unreachable: {err}"),
-        )
-        .temporary(true)
-        .with_source(err),
-        K::Credential => Error::new(ErrorKind::Unauthenticated, err.to_string()).with_source(err),
-        K::DataConversion => Error::new(ErrorKind::Malformed, err.to_string()).with_source(err),
-        _ => Error::new(ErrorKind::Other, err.to_string()).with_source(err),
+        K::Io | K::Connection => unreachable_error(err),
+        K::Credential => other(ErrorKind::Unauthenticated, err),
+        K::DataConversion => other(ErrorKind::Malformed, err),
+        _ => other(ErrorKind::Other, err),
     }
 }
 
@@ -114,15 +97,31 @@ pub(crate) fn from_legacy(err: azure_core_legacy::Error) -> Error {
             let (status, code) = (u16::from(*status), error_code.clone());
             http_error(status, code.as_deref(), err)
         }
-        K::Io => Error::new(
-            ErrorKind::Unavailable,
-            format!("storage unreachable: {err}"),
-        )
-        .temporary(true)
-        .with_source(err),
-        K::Credential => Error::new(ErrorKind::Unauthenticated, err.to_string()).with_source(err),
-        K::DataConversion => Error::new(ErrorKind::Malformed, err.to_string()).with_source(err),
-        _ => Error::new(ErrorKind::Other, err.to_string()).with_source(err),
+        K::Io => unreachable_error(err),
+        K::Credential => other(ErrorKind::Unauthenticated, err),
+        K::DataConversion => other(ErrorKind::Malformed, err),
+        _ => other(ErrorKind::Other, err),
+    }
+}
+
+fn unreachable_error(err: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        format!("storage unreachable: {err}"),
+    )
+    .temporary(true)
+    .with_source(err)
+}
+
+fn other(kind: ErrorKind, err: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::new(kind, err.to_string()).with_source(err)
+}
+
+/// A create call's result, where "it exists already" is success too.
+pub(crate) fn created(result: Result<(), Error>) -> Result<(), Error> {
+    match result {
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        other => other,
     }
 }
 

@@ -25,7 +25,7 @@ use futures::StreamExt;
 use serde_json::{Map, Value};
 
 use crate::config::{Account, Service};
-use crate::error::from_legacy;
+use crate::error::{created, from_legacy};
 
 /// Table's limit on one binary property.
 const CHUNK: usize = 64 * 1024;
@@ -172,13 +172,7 @@ impl AzureTable {
 
     /// Creates the table; an existing one is fine.
     pub async fn create_table(&self) -> Result<()> {
-        match self.client.create().await {
-            Ok(_) => Ok(()),
-            Err(e) => match from_legacy(e) {
-                e if e.kind() == ErrorKind::AlreadyExists => Ok(()),
-                e => Err(e),
-            },
-        }
+        created(self.client.create().await.map(drop).map_err(from_legacy))
     }
 
     fn entity_client(&self, key: &str) -> Result<EntityClient> {

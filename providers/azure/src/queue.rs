@@ -23,7 +23,7 @@ use cloudport_core::{
 };
 
 use crate::config::{Account, Refreshing, Service};
-use crate::error::from_sdk;
+use crate::error::{created, from_sdk};
 
 /// Azure's limit on a message's (Base64) text.
 pub const MAX_MESSAGE_TEXT: usize = 64 * 1024;
@@ -121,13 +121,13 @@ impl AzureQueue {
 
     /// Creates the queue; an existing one is fine.
     pub async fn create(&self) -> Result<()> {
-        match self.client()?.create(None).await {
-            Ok(_) => Ok(()),
-            Err(e) => match from_sdk(e) {
-                e if e.kind() == ErrorKind::AlreadyExists => Ok(()),
-                e => Err(e),
-            },
-        }
+        created(
+            self.client()?
+                .create(None)
+                .await
+                .map(drop)
+                .map_err(from_sdk),
+        )
     }
 
     async fn send_one(&self, message: &Message) -> Result<String> {
