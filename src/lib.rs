@@ -42,6 +42,8 @@ pub use cloudport_aws as aws;
 #[cfg(feature = "azure")]
 pub use cloudport_azure as azure;
 pub use cloudport_core::*;
+#[cfg(feature = "gcp")]
+pub use cloudport_gcp as gcp;
 pub use cloudport_memory as memory;
 
 use cloudport_adapters::{HostKind, detect_host, local::LocalHost};
@@ -112,6 +114,8 @@ impl AppExt for App {
             HostKind::Lambda => cloudport_adapters::lambda::run(self, env).await,
             #[cfg(feature = "azure")]
             HostKind::AzureFunctions => cloudport_adapters::azure::run(self, env).await,
+            #[cfg(feature = "gcp")]
+            HostKind::CloudRun => cloudport_adapters::cloudrun::run(self, env).await,
             other => Err(Error::unsupported(format!(
                 "this process runs on {other:?}; its host needs the cargo feature {:?} of the cloudport crate",
                 other.feature().unwrap_or_default()

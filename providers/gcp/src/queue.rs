@@ -1,0 +1,388 @@
+//! Queues on Pub/Sub: a topic to send to and a subscription to receive from. Unary pull with the
+//! ack deadline as the lease, `ModifyAckDeadline` = extend / nack with delay, `Acknowledge` =
+//! ack, one `Publish` call per batch.
+//!
+//! Delivery counts come from Pub/Sub's `deliveryAttempt`, which it reports only when the
+//! subscription has a dead-letter policy; without one, the driver counts the deliveries this
+//! process saw (a lower bound: enough for the portable dead-letter policy of a single consumer).
+//! The content type travels in the `datacontenttype` attribute; an `orderingkey` attribute is
+//! also sent as the message's ordering key (the topic's publisher and the subscription must have
+//! message ordering enabled for it to order anything).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use cloudport_core::queue::wire::CONTENT_TYPE_ATTRIBUTE;
+use cloudport_core::validate::normalize_attribute_name;
+use cloudport_core::{
+    Error, ErrorKind, LeaseToken, Message, QueueCapabilities, QueueDriver, ReceiveOptions,
+    ReceivedMessage, Result,
+};
+use gcloud_gax::retry::RetrySetting;
+use gcloud_googleapis::pubsub::v1::{
+    AcknowledgeRequest, ModifyAckDeadlineRequest, PubsubMessage, PullRequest,
+};
+use gcloud_pubsub::client::{Client, ClientConfig};
+use gcloud_pubsub::publisher::{Publisher, PublisherConfig};
+use tokio::sync::OnceCell;
+
+use crate::Gcp;
+use crate::error::from_status;
+
+/// The attribute whose value is also sent as the Pub/Sub ordering key.
+pub const ORDERING_KEY_ATTRIBUTE: &str = "orderingkey";
+
+/// Pub/Sub's limits: 10 MB per message and per publish request, 1,000 messages per publish,
+/// ack deadlines and modifications up to 600 s, 100 attributes. Nothing can be delayed at send.
+fn capabilities() -> QueueCapabilities {
+    QueueCapabilities {
+        max_message_bytes: 10 * 1000 * 1000,
+        max_batch_send: 1000,
+        max_batch_bytes: 10 * 1000 * 1000 - 64 * 1024,
+        max_batch_receive: 1000,
+        min_lease: Duration::from_secs(1),
+        max_lease: Duration::from_secs(600),
+        max_delay: Duration::from_secs(600),
+        attributes: true,
+        max_attributes: 98,
+        delayed_send: false,
+        delayed_nack: true,
+        extend_lease: true,
+        delivery_count: true,
+        max_wait: Duration::from_secs(20),
+        concurrent_sends: 4,
+    }
+}
+
+/// Empty pulls are retried while a receive's `wait` lasts, from the first pause to the last,
+/// doubling.
+const POLL_BACKOFF: (Duration, Duration) = (Duration::from_millis(50), Duration::from_secs(1));
+
+/// No SDK-level retries: the portable types retry (ADR 0003).
+pub(crate) fn no_retry() -> RetrySetting {
+    RetrySetting {
+        take: 0,
+        codes: Vec::new(),
+        ..RetrySetting::default()
+    }
+}
+
+fn secs(d: Duration) -> i32 {
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    i32::try_from(s.min(600)).unwrap_or(600)
+}
+
+/// A Pub/Sub topic (and, to receive, one of its subscriptions).
+#[derive(Debug)]
+pub struct PubSubQueue {
+    gcp: Gcp,
+    project: String,
+    topic: String,
+    subscription: Option<String>,
+    client: OnceCell<Client>,
+    publisher: OnceCell<Publisher>,
+    seen: Mutex<HashMap<String, u32>>,
+    capabilities: QueueCapabilities,
+}
+
+impl PubSubQueue {
+    pub(crate) fn new(
+        gcp: Gcp,
+        project: String,
+        topic: String,
+        subscription: Option<String>,
+    ) -> Self {
+        Self {
+            gcp,
+            project,
+            topic,
+            subscription,
+            client: OnceCell::new(),
+            publisher: OnceCell::new(),
+            seen: Mutex::new(HashMap::new()),
+            capabilities: capabilities(),
+        }
+    }
+
+    /// The Pub/Sub client (connected on first use): the escape hatch.
+    pub async fn client(&self) -> Result<&Client> {
+        self.client
+            .get_or_try_init(|| async {
+                let mut config = ClientConfig {
+                    project_id: Some(self.project.clone()),
+                    pool_size: 2,
+                    ..ClientConfig::default()
+                };
+                match &self.gcp.settings().pubsub_emulator {
+                    Some(host) => {
+                        config.environment = gcloud_gax::conn::Environment::Emulator(host.clone());
+                    }
+                    None => {
+                        config = config.with_auth().await.map_err(|e| {
+                            Error::new(
+                                ErrorKind::Unauthenticated,
+                                format!("Pub/Sub credentials: {e}"),
+                            )
+                        })?;
+                    }
+                }
+                Client::new(config).await.map_err(|e| {
+                    Error::new(ErrorKind::Unavailable, format!("Pub/Sub connection: {e}"))
+                        .temporary(true)
+                })
+            })
+            .await
+    }
+
+    /// The topic's fully qualified name.
+    pub fn topic_name(&self) -> String {
+        format!("projects/{}/topics/{}", self.project, self.topic)
+    }
+
+    /// The subscription's fully qualified name, if this queue receives.
+    pub fn subscription_name(&self) -> Option<String> {
+        self.subscription
+            .as_ref()
+            .map(|s| format!("projects/{}/subscriptions/{s}", self.project))
+    }
+
+    async fn publisher(&self) -> Result<&Publisher> {
+        let client = self.client().await?;
+        Ok(self
+            .publisher
+            .get_or_init(|| async {
+                client
+                    .topic(&self.topic)
+                    .new_publisher(Some(PublisherConfig {
+                        workers: 1,
+                        ..PublisherConfig::default()
+                    }))
+            })
+            .await)
+    }
+
+    fn subscription_or_unsupported(&self) -> Result<String> {
+        self.subscription_name().ok_or_else(|| {
+            Error::unsupported(format!(
+                "topic {:?} has no subscription to receive from: add ?subscription=NAME to its URL",
+                self.topic
+            ))
+        })
+    }
+
+    fn native(message: &Message) -> PubsubMessage {
+        let mut attributes: HashMap<String, String> = message
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(ct) = &message.content_type {
+            attributes.insert(CONTENT_TYPE_ATTRIBUTE.to_owned(), ct.clone());
+        }
+        PubsubMessage {
+            data: message.body.to_vec(),
+            ordering_key: message
+                .attributes
+                .get(ORDERING_KEY_ATTRIBUTE)
+                .cloned()
+                .unwrap_or_default(),
+            attributes,
+            ..PubsubMessage::default()
+        }
+    }
+
+    fn count_delivery(&self, id: &str, reported: Option<usize>) -> u32 {
+        if let Some(n) = reported {
+            return u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        let Ok(mut seen) = self.seen.lock() else {
+            return 1;
+        };
+        if seen.len() > 100_000 {
+            seen.clear();
+        }
+        let n = seen.entry(id.to_owned()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    fn received(
+        &self,
+        ack_id: String,
+        message: PubsubMessage,
+        delivery_attempt: Option<usize>,
+    ) -> ReceivedMessage {
+        let mut attributes = BTreeMap::new();
+        let mut content_type = None;
+        for (name, value) in message.attributes {
+            if name == CONTENT_TYPE_ATTRIBUTE {
+                content_type = Some(value);
+                continue;
+            }
+            match normalize_attribute_name(&name) {
+                Some(n) => {
+                    attributes.insert(n, value);
+                }
+                None => tracing::warn!(topic = %self.topic, message_id = %message.message_id,
+                    attribute = %name, "dropping a Pub/Sub attribute whose name is not a portable attribute name"),
+            }
+        }
+        if !message.ordering_key.is_empty() {
+            attributes.insert(ORDERING_KEY_ATTRIBUTE.to_owned(), message.ordering_key);
+        }
+        let count = self.count_delivery(&message.message_id, delivery_attempt);
+        let published = message.publish_time.and_then(|t| {
+            let secs = u64::try_from(t.seconds).ok()?;
+            let nanos = u32::try_from(t.nanos).ok()?;
+            UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+        });
+        ReceivedMessage::new(message.message_id, message.data, LeaseToken::new(ack_id))
+            .with_content_type(content_type)
+            .with_attributes(attributes)
+            .with_delivery_count(count)
+            .with_enqueued_at(published.or(Some(SystemTime::now())))
+    }
+
+    async fn modify_deadline(&self, ack_ids: Vec<String>, seconds: i32) -> Result<()> {
+        let subscription = self.subscription_or_unsupported()?;
+        self.client()
+            .await?
+            .subscription(&subscription)
+            .get_client()
+            .modify_ack_deadline(
+                ModifyAckDeadlineRequest {
+                    subscription,
+                    ack_ids,
+                    ack_deadline_seconds: seconds,
+                },
+                Some(no_retry()),
+            )
+            .await
+            .map_err(lease_error)?;
+        Ok(())
+    }
+
+    async fn pull_once(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
+        let subscription = self.subscription_or_unsupported()?;
+        let client = self
+            .client()
+            .await?
+            .subscription(&subscription)
+            .get_client();
+        #[allow(deprecated)]
+        let request = PullRequest {
+            subscription: subscription.clone(),
+            return_immediately: true,
+            max_messages: i32::try_from(options.max_messages).unwrap_or(1000),
+        };
+        let pulled = client
+            .pull(request, Some(no_retry()))
+            .await
+            .map_err(from_status)?
+            .into_inner()
+            .received_messages;
+        let mut out = Vec::with_capacity(pulled.len());
+        for m in pulled {
+            let Some(message) = m.message else { continue };
+            let attempt = usize::try_from(m.delivery_attempt).ok().filter(|n| *n > 0);
+            out.push(self.received(m.ack_id, message, attempt));
+        }
+        if !out.is_empty() {
+            // The lease asked for, not the subscription's default ack deadline.
+            let ids = out.iter().map(|m| m.lease.as_str().to_owned()).collect();
+            self.modify_deadline(ids, secs(options.lease)).await?;
+        }
+        Ok(out)
+    }
+}
+
+/// A rejected ack id means the lease is gone (expired, or the message was acked).
+fn lease_error(status: gcloud_gax::grpc::Status) -> Error {
+    let e = from_status(status);
+    if e.kind() == ErrorKind::InvalidArgument && e.message().to_ascii_lowercase().contains("ack") {
+        Error::new(ErrorKind::LeaseLost, e.message().to_owned()).with_source(e)
+    } else {
+        e
+    }
+}
+
+#[async_trait]
+impl QueueDriver for PubSubQueue {
+    fn provider(&self) -> &'static str {
+        "gcp"
+    }
+
+    fn name(&self) -> &str {
+        &self.topic
+    }
+
+    fn capabilities(&self) -> &QueueCapabilities {
+        &self.capabilities
+    }
+
+    async fn send_batch(&self, messages: &[Message]) -> Result<Vec<Result<String>>> {
+        let native: Vec<PubsubMessage> = messages.iter().map(Self::native).collect();
+        let ids = self
+            .publisher()
+            .await?
+            .publish_immediately(native, Some(no_retry()))
+            .await
+            .map_err(from_status)?;
+        if ids.len() != messages.len() {
+            return Err(Error::new(
+                ErrorKind::Other,
+                format!(
+                    "Pub/Sub returned {} ids for {} messages",
+                    ids.len(),
+                    messages.len()
+                ),
+            ));
+        }
+        Ok(ids.into_iter().map(Ok).collect())
+    }
+
+    async fn receive(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
+        let deadline = Instant::now() + options.wait;
+        let mut pause = POLL_BACKOFF.0;
+        loop {
+            let got = self.pull_once(options).await?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !got.is_empty() || left.is_zero() {
+                return Ok(got);
+            }
+            tokio::time::sleep(pause.min(left)).await;
+            pause = (pause * 2).min(POLL_BACKOFF.1);
+        }
+    }
+
+    async fn ack(&self, lease: &LeaseToken) -> Result<()> {
+        let subscription = self.subscription_or_unsupported()?;
+        self.client()
+            .await?
+            .subscription(&subscription)
+            .get_client()
+            .acknowledge(
+                AcknowledgeRequest {
+                    subscription,
+                    ack_ids: vec![lease.as_str().to_owned()],
+                },
+                Some(no_retry()),
+            )
+            .await
+            .map_err(lease_error)?;
+        Ok(())
+    }
+
+    async fn nack(&self, lease: &LeaseToken, delay: Duration) -> Result<()> {
+        self.modify_deadline(vec![lease.as_str().to_owned()], secs(delay))
+            .await
+    }
+
+    async fn extend_lease(&self, lease: &LeaseToken, lease_for: Duration) -> Result<LeaseToken> {
+        self.modify_deadline(vec![lease.as_str().to_owned()], secs(lease_for))
+            .await?;
+        Ok(lease.clone())
+    }
+}
