@@ -46,8 +46,9 @@ use serde_json::value::RawValue;
 pub struct Invocation {
     #[serde(rename = "Data")]
     data: Option<BTreeMap<String, Box<RawValue>>>,
+    /// Kept raw: a queue invocation reads three of its ten entries, so each is parsed on use.
     #[serde(rename = "Metadata", default)]
-    metadata: Option<BTreeMap<String, Value>>,
+    metadata: Option<BTreeMap<String, Box<RawValue>>>,
 }
 
 fn malformed(message: impl Into<String>) -> Error {
@@ -105,7 +106,8 @@ impl Invocation {
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
                 .map(|(_, v)| v)
         })?;
-        match unwrap_encoded(raw) {
+        let value: Value = serde_json::from_str(raw.get()).ok()?;
+        match unwrap_encoded(&value) {
             Value::Null => None,
             v => Some(v),
         }
@@ -173,11 +175,14 @@ pub fn queue_body(raw: &RawValue) -> Result<String> {
     if text.starts_with('"') {
         let outer: String = serde_json::from_str(text)
             .map_err(|e| malformed(format!("the queue message is not a JSON string: {e}")))?;
-        // `SerializeObject(string)` wraps the text in one more layer of JSON string.
-        return Ok(match serde_json::from_str::<Value>(&outer) {
-            Ok(Value::String(inner)) => inner,
-            _ => outer,
-        });
+        // `SerializeObject(string)` wraps the text in one more layer of JSON string; only a
+        // string can be such a layer, so nothing else is parsed again.
+        if outer.starts_with('"')
+            && let Ok(inner) = serde_json::from_str::<String>(&outer)
+        {
+            return Ok(inner);
+        }
+        return Ok(outer);
     }
     if text == "null" {
         return Err(malformed("the queue message is null"));

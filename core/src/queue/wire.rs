@@ -111,8 +111,7 @@ pub fn from_envelope(wire: &[u8]) -> super::Message {
 }
 
 fn memchr_type(wire: &[u8]) -> Option<usize> {
-    wire.windows(ENVELOPE_TYPE.len())
-        .position(|w| w == ENVELOPE_TYPE.as_bytes())
+    memchr::memmem::find(wire, ENVELOPE_TYPE.as_bytes())
 }
 
 /// An id for an envelope: unique enough to tell envelopes apart in logs (the transport's own

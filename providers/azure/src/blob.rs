@@ -167,6 +167,8 @@ impl AzureContainer {
             metadata: Some(metadata_map(&options.metadata)),
             if_none_match,
             if_match,
+            // Set, so the SDK does not ask the OS for the core count on every upload.
+            parallel: NonZero::new(4),
             ..Default::default()
         };
         let out = self
