@@ -68,6 +68,8 @@ fn providers(builder: EnvBuilder) -> EnvBuilder {
     let builder = builder.provider(cloudport_aws::Aws::from_env());
     #[cfg(feature = "azure")]
     let builder = builder.provider(cloudport_azure::Azure::from_env());
+    #[cfg(feature = "gcp")]
+    let builder = builder.provider(cloudport_gcp::Gcp::from_env());
     builder
 }
 

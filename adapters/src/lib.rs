@@ -9,12 +9,14 @@
 //! | local development: HTTP, queue consumers, blob watchers, schedule timers | [`local`] | no platform is detected |
 //! | AWS Lambda (Runtime API) | `lambda` (feature `lambda`) | `AWS_LAMBDA_RUNTIME_API` is set |
 //! | Azure Functions custom handler | `azure` (feature `azure-functions`) | `FUNCTIONS_CUSTOMHANDLER_PORT` is set |
+//! | Cloud Functions (gen2) / Cloud Run: CloudEvents, Pub/Sub push, Cloud Scheduler, HTTP | `cloudrun` (feature `cloudrun`) | `K_SERVICE` is set |
 //!
-//! The CloudEvents HTTP (Cloud Functions gen2 / Cloud Run) host arrives with its provider.
 //! [`detect_host`] tells which platform the process runs on.
 
 #[cfg(feature = "azure-functions")]
 pub mod azure;
+#[cfg(feature = "cloudrun")]
+pub mod cloudrun;
 mod detect;
 #[cfg(feature = "lambda")]
 pub mod lambda;
