@@ -43,10 +43,15 @@ impl Service {
             .env("K_SERVICE", "inspect")
             .env("K_REVISION", "inspect-00001")
             .env("GOOGLE_CLOUD_PROJECT", PROJECT)
-            .env("PUBSUB_EMULATOR_HOST", var("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085"))
+            .env(
+                "PUBSUB_EMULATOR_HOST",
+                var("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085"),
+            )
             .env(
                 "CLOUDPORT_QUEUE_INSPECT",
-                format!("gcppubsub://projects/{PROJECT}/topics/{topic}?subscription={subscription}"),
+                format!(
+                    "gcppubsub://projects/{PROJECT}/topics/{topic}?subscription={subscription}"
+                ),
             )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -60,12 +65,17 @@ impl Service {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(json) = line.strip_prefix("cloudport-event: ") {
-                    sink.lock().unwrap().push(serde_json::from_str(json).unwrap());
+                    sink.lock()
+                        .unwrap()
+                        .push(serde_json::from_str(json).unwrap());
                 }
             }
         });
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return Self {
                     _child: child,
                     port,
@@ -78,7 +88,12 @@ impl Service {
     }
 
     fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
-        self.events.lock().unwrap().iter().filter(|e| pred(e)).count()
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| pred(e))
+            .count()
     }
 }
 
@@ -135,9 +150,16 @@ async fn inspect_behind_a_push_subscription_on_the_pubsub_emulator() {
     }
     let events = service.events.lock().unwrap().clone();
     let good: Vec<&Value> = events.iter().filter(|e| is_good(e)).collect();
-    assert_eq!(good.len(), 1, "the handled message is delivered: {events:#?}");
+    assert_eq!(
+        good.len(),
+        1,
+        "the handled message is delivered: {events:#?}"
+    );
     assert_eq!(good[0]["type"], "io.cloudport.queue.message.v1");
-    assert_eq!(good[0]["subject"], "inspect", "the subscription maps to the logical queue");
+    assert_eq!(
+        good[0]["subject"], "inspect",
+        "the subscription maps to the logical queue"
+    );
     assert_eq!(good[0]["tenant"], "acme");
     assert_eq!(good[0]["datacontenttype"], "application/json");
     assert!(

@@ -83,7 +83,7 @@ fn system_time(t: &Timestamp) -> Option<SystemTime> {
 
 /// A version is `update_time` as `SECONDS.NANOS`.
 fn version(doc: &Document) -> Version {
-    let t = doc.update_time.clone().unwrap_or_default();
+    let t = doc.update_time.unwrap_or_default();
     Version::new(format!("{}.{:09}", t.seconds, t.nanos))
 }
 
