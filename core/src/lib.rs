@@ -49,7 +49,9 @@ pub use env::{Env, EnvBuilder};
 pub use error::{Error, ErrorKind, Result};
 pub use kv::{KvDriver, KvEntry, KvPut, KvStore, Precondition, ScanPage, Version};
 pub use provider::{KNOWN_SCHEMES, Provider, ResourceKind, ResourceUrl};
-pub use queue::{LeaseToken, Message, Queue, QueueDriver, ReceiveOptions, ReceivedMessage};
+pub use queue::{
+    DeadLettered, LeaseToken, Message, Queue, QueueDriver, ReceiveOptions, ReceivedMessage,
+};
 pub use retry::{Idempotence, RetryPolicy};
 
 /// Re-exports used by the drivers and hosts of provider crates.

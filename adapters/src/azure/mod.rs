@@ -478,40 +478,17 @@ impl AzureHost {
         }
     }
 
-    /// The portable dead-letter policy, as on Lambda: a message delivered more often than its
-    /// queue's `max_deliveries` goes to the dead-letter queue unhandled (`Some(Ok)`, a log line);
-    /// a failed move is `Some(Err)` so the host retries. `None`: handle the message.
+    /// The portable dead-letter policy ([`cloudport_core::Queue::dead_letter_if_over_limit`]):
+    /// `Some(Ok)` moved, `Some(Err)` the move failed (the host retries), `None` handle it.
     async fn dead_letter_if_over_limit(
         &self,
         queue: &str,
         event: &cloudevents::Event,
     ) -> Option<Result<String>> {
-        let (dlq, max) = self
-            .env
-            .queue(queue)
-            .ok()
-            .and_then(|q| q.dead_letter().map(|(d, m)| (d.clone(), m)))?;
+        let q = self.env.queue(queue).ok()?;
         let view = Event::<QueueMessage>::try_from(event.clone()).ok()?;
-        let m = view.data();
-        if m.delivery_count <= max {
-            return None;
-        }
-        Some(match dlq.send(m.to_message()).await {
-            Ok(_) => {
-                tracing::info!(queue, dead_letter = dlq.name(), message_id = %m.id,
-                    deliveries = m.delivery_count, "moved message to the dead-letter queue");
-                Ok(format!(
-                    "message {} delivered {} times (limit {max}) moved to the dead-letter queue {}",
-                    m.id,
-                    m.delivery_count,
-                    dlq.name()
-                ))
-            }
-            Err(e) => {
-                tracing::error!(queue, message_id = %m.id, error = %e, "could not dead-letter the message; it returns");
-                Err(e)
-            }
-        })
+        let moved = q.dead_letter_if_over_limit(view.data()).await?;
+        Some(moved.map(|d| d.to_string()))
     }
 }
 

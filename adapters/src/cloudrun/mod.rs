@@ -745,41 +745,18 @@ impl CloudRunHost {
         }
     }
 
-    /// The portable dead-letter policy, as on Lambda and Azure: a message delivered more often
-    /// than its queue's `max_deliveries` goes to the dead-letter queue unhandled (`Some(Ok)`, a
-    /// description); a failed move is `Some(Err)` so Pub/Sub redelivers. `None`: handle it.
+    /// The portable dead-letter policy ([`cloudport_core::Queue::dead_letter_if_over_limit`]):
+    /// `Some(Ok)` moved (described in the answer), `Some(Err)` the move failed (Pub/Sub
+    /// redelivers), `None` handle it.
     async fn dead_letter_if_over_limit(
         &self,
         queue: &str,
         event: &cloudevents::Event,
     ) -> Option<Result<serde_json::Value>> {
-        let (dlq, max) = self
-            .env
-            .queue(queue)
-            .ok()
-            .and_then(|q| q.dead_letter().map(|(d, m)| (d.clone(), m)))?;
+        let q = self.env.queue(queue).ok()?;
         let view = Event::<QueueMessage>::try_from(event.clone()).ok()?;
-        let m = view.data();
-        if m.delivery_count <= max {
-            return None;
-        }
-        Some(match dlq.send(m.to_message()).await {
-            Ok(_) => {
-                tracing::info!(queue, dead_letter = dlq.name(), message_id = %m.id,
-                    deliveries = m.delivery_count, "moved message to the dead-letter queue");
-                Ok(json!({ "deadLettered": {
-                    "queue": queue,
-                    "deadLetterQueue": dlq.name(),
-                    "messageId": m.id,
-                    "deliveries": m.delivery_count,
-                    "maxDeliveries": max,
-                } }))
-            }
-            Err(e) => {
-                tracing::error!(queue, message_id = %m.id, error = %e, "could not dead-letter the message; it returns");
-                Err(e)
-            }
-        })
+        let moved = q.dead_letter_if_over_limit(view.data()).await?;
+        Some(moved.map(|d| json!({ "deadLettered": d })))
     }
 }
 

@@ -230,39 +230,30 @@ impl LambdaHost {
     }
 
     /// Moves records delivered more often than their queue's dead-letter policy allows to its
-    /// dead-letter queue, and returns the others. A record whose move fails is reported failed.
+    /// dead-letter queue ([`cloudport_core::Queue::dead_letter_if_over_limit`]), and returns the
+    /// others. A record whose move fails is reported failed.
     async fn dead_letter_over_limit(
         &self,
         queue: &str,
         events: Vec<(usize, cloudevents::Event)>,
         failures: &mut Vec<usize>,
     ) -> Vec<(usize, cloudevents::Event)> {
-        let Some((dlq, max)) = self
-            .env
-            .queue(queue)
-            .ok()
-            .and_then(|q| q.dead_letter().map(|(d, m)| (d.clone(), m)))
-        else {
+        let Ok(q) = self.env.queue(queue) else {
             return events;
         };
+        if q.dead_letter().is_none() {
+            return events;
+        }
         let mut keep = Vec::with_capacity(events.len());
         for (i, ev) in events {
             let Ok(view) = Event::<QueueMessage>::try_from(ev.clone()) else {
                 keep.push((i, ev));
                 continue;
             };
-            let m = view.data();
-            if m.delivery_count <= max {
-                keep.push((i, ev));
-                continue;
-            }
-            match dlq.send(m.to_message()).await {
-                Ok(_) => tracing::info!(queue, dead_letter = dlq.name(), message_id = %m.id,
-                    deliveries = m.delivery_count, "moved message to the dead-letter queue"),
-                Err(e) => {
-                    tracing::error!(queue, message_id = %m.id, error = %e, "could not dead-letter the message; it returns");
-                    failures.push(i);
-                }
+            match q.dead_letter_if_over_limit(view.data()).await {
+                None => keep.push((i, ev)),
+                Some(Ok(_)) => {}
+                Some(Err(_)) => failures.push(i),
             }
         }
         keep

@@ -17,6 +17,33 @@ pub use driver::QueueDriver;
 pub use message::{LeaseToken, Message, ReceiveOptions, ReceivedMessage};
 
 use crate::retry::{Idempotence, RetryPolicy};
+
+/// A message a host moved to the dead-letter queue ([`Queue::dead_letter_if_over_limit`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DeadLettered {
+    /// The queue the message was delivered from (its name at the provider).
+    pub queue: String,
+    /// The dead-letter queue it went to.
+    pub dead_letter_queue: String,
+    /// The message id.
+    pub message_id: String,
+    /// Deliveries so far, this one included.
+    pub deliveries: u32,
+    /// The policy's limit.
+    pub max_deliveries: u32,
+}
+
+impl std::fmt::Display for DeadLettered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "message {} delivered {} times (limit {}) moved to the dead-letter queue {}",
+            self.message_id, self.deliveries, self.max_deliveries, self.dead_letter_queue
+        )
+    }
+}
 use crate::{Error, ErrorKind, QueueCapabilities, Result, validate};
 
 /// A queue: at-least-once delivery with leases, acks, nacks, lease extension, delivery counts and an
@@ -407,6 +434,54 @@ impl Queue {
             ));
         };
         self.move_to_dead_letter(message, &dl.queue).await
+    }
+
+    /// For hosts, whose platform delivers messages and acknowledges them itself: a message
+    /// delivered more often than this queue's dead-letter policy allows is sent to the
+    /// dead-letter queue — unhandled — and reported (`Some(Ok)`); a failed move is `Some(Err)`, so
+    /// the host reports a failure and the platform delivers the message again. `None`: no policy,
+    /// or within the limit — handle the message.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use cloudport_core::{Env, event::QueueMessage};
+    /// # let memory = cloudport_memory::Memory::new();
+    /// # let env = Env::builder().provider(memory).vars([("CLOUDPORT_QUEUE_ORDERS", "mem://orders?dead_letter=mem://dlq&max_deliveries=3")]).build();
+    /// let orders = env.queue("orders")?;
+    /// let fifth = QueueMessage::new("orders", "m-1", "poison").with_delivery_count(5);
+    /// let moved = orders.dead_letter_if_over_limit(&fifth).await.unwrap()?;
+    /// assert_eq!((moved.dead_letter_queue.as_str(), moved.deliveries), ("dlq", 5));
+    /// let first = QueueMessage::new("orders", "m-2", "fine");
+    /// assert!(orders.dead_letter_if_over_limit(&first).await.is_none());
+    /// # Ok::<(), cloudport_core::Error>(()) }).unwrap();
+    /// ```
+    pub async fn dead_letter_if_over_limit(
+        &self,
+        message: &crate::event::QueueMessage,
+    ) -> Option<Result<DeadLettered>> {
+        let dl = self.dead_letter.as_ref()?;
+        if message.delivery_count <= dl.max_deliveries {
+            return None;
+        }
+        Some(match dl.queue.send(message.to_message()).await {
+            Ok(_) => {
+                tracing::info!(queue = self.name(), dead_letter = dl.queue.name(),
+                    message_id = %message.id, deliveries = message.delivery_count,
+                    "moved message to the dead-letter queue");
+                Ok(DeadLettered {
+                    queue: self.name().to_owned(),
+                    dead_letter_queue: dl.queue.name().to_owned(),
+                    message_id: message.id.clone(),
+                    deliveries: message.delivery_count,
+                    max_deliveries: dl.max_deliveries,
+                })
+            }
+            Err(e) => {
+                tracing::error!(queue = self.name(), message_id = %message.id, error = %e,
+                    "could not dead-letter the message; it returns");
+                Err(e)
+            }
+        })
     }
 
     fn check_lease(&self, lease: Duration) -> Result<()> {
