@@ -292,6 +292,7 @@ pub fn manifest_with(app: &App, env: &Env, options: &ManifestOptions) -> Result<
                     "schedule": ncrontab,
                 })
             }
+            _ => continue,
         };
         let key = name.to_ascii_lowercase();
         if let Some(other) = functions

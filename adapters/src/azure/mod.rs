@@ -113,6 +113,10 @@ pub fn function_name(trigger: &Trigger) -> String {
         Trigger::Queue(n) => format!("queue-{n}"),
         Trigger::Blob(n) => format!("blob-{n}"),
         Trigger::Schedule(n) => format!("schedule-{n}"),
+        other => format!(
+            "event-{}",
+            other.name().replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        ),
     }
 }
 
@@ -454,6 +458,9 @@ impl AzureHost {
                 n,
                 &format!("azure-functions:{function}"),
             ),
+            other => Err(Error::unsupported(format!(
+                "the Functions host has no function for {other}"
+            ))),
         });
         let event = match decoded {
             Ok(ev) => ev,

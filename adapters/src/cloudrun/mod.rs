@@ -285,7 +285,7 @@ impl Bindings {
             let kind = match &trigger {
                 Trigger::Queue(_) => ResourceKind::Queue,
                 Trigger::Blob(_) => ResourceKind::Bucket,
-                Trigger::Schedule(_) => continue,
+                _ => continue,
             };
             let Some(url) = env
                 .binding_url(kind, trigger.name())
@@ -390,10 +390,9 @@ fn not_found(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::NotFound, message.into())
 }
 
-/// The name of the pseudo trigger under which an event no named trigger takes reaches
-/// `on_any_event`: never a valid logical name, so never a named handler's.
+/// The trigger under which an event no named trigger takes reaches `on_any_event`.
 fn any_event_trigger(ty: &str) -> Trigger {
-    Trigger::Queue(format!("event:{ty}"))
+    Trigger::Event(ty.to_owned())
 }
 
 impl CloudRunHost {
@@ -407,7 +406,7 @@ impl CloudRunHost {
             match t {
                 Trigger::Queue(n) => queues.push(n),
                 Trigger::Schedule(n) => schedules.push(n),
-                Trigger::Blob(_) => {}
+                _ => {}
             }
         }
         Ok(Self {
@@ -852,8 +851,9 @@ mod tests {
     }
 
     #[test]
-    fn the_any_event_trigger_is_never_a_logical_name() {
-        let t = any_event_trigger("demo");
-        assert!(cloudport_core::validate::logical_name(t.name()).is_err());
+    fn unmapped_events_use_the_event_trigger() {
+        let t = any_event_trigger("demo.type");
+        assert_eq!(t, Trigger::Event("demo.type".into()));
+        assert_eq!(t.label(), "event/demo.type");
     }
 }

@@ -81,7 +81,7 @@ impl LambdaHost {
             let (kind, scheme) = match &trigger {
                 Trigger::Queue(_) => (ResourceKind::Queue, "sqs"),
                 Trigger::Blob(_) => (ResourceKind::Bucket, "s3"),
-                Trigger::Schedule(_) => continue,
+                _ => continue,
             };
             let native = env
                 .binding_url(kind, trigger.name())

@@ -174,6 +174,7 @@ impl LocalHost {
                     };
                     tasks.spawn(timer.run(stop_rx.clone()));
                 }
+                _ => {}
             }
         }
         Ok(RunningApp {

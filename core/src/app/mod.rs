@@ -39,6 +39,7 @@ async fn http_invocation(
 
 /// A trigger, by kind and logical name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Trigger {
     /// Messages of the queue bound to this name.
     Queue(String),
@@ -46,6 +47,9 @@ pub enum Trigger {
     Blob(String),
     /// Ticks of the schedule of this name.
     Schedule(String),
+    /// A CloudEvent of this type that no named trigger takes, for [`App::on_any_event`]; hosts
+    /// dispatch platform events they cannot map to a named trigger under it.
+    Event(String),
 }
 
 impl Trigger {
@@ -55,13 +59,14 @@ impl Trigger {
             Self::Queue(n) => format!("queue/{n}"),
             Self::Blob(n) => format!("blob/{n}"),
             Self::Schedule(n) => format!("schedule/{n}"),
+            Self::Event(ty) => format!("event/{ty}"),
         }
     }
 
-    /// The logical name.
+    /// The logical name (the event type, for [`Trigger::Event`]).
     pub fn name(&self) -> &str {
         match self {
-            Self::Queue(n) | Self::Blob(n) | Self::Schedule(n) => n,
+            Self::Queue(n) | Self::Blob(n) | Self::Schedule(n) | Self::Event(n) => n,
         }
     }
 }
@@ -72,6 +77,7 @@ impl std::fmt::Display for Trigger {
             Self::Queue(n) => write!(f, "queue {n:?}"),
             Self::Blob(n) => write!(f, "blob {n:?}"),
             Self::Schedule(n) => write!(f, "schedule {n:?}"),
+            Self::Event(ty) => write!(f, "event {ty:?}"),
         }
     }
 }
@@ -270,6 +276,7 @@ impl App {
                 Trigger::Queue(n) => self.queues.contains_key(n),
                 Trigger::Blob(n) => self.blobs.contains_key(n),
                 Trigger::Schedule(n) => self.schedules.contains_key(n),
+                Trigger::Event(_) => false,
             }
     }
 
@@ -321,6 +328,7 @@ impl App {
             Trigger::Queue(_) => ("pubsub", "queue"),
             Trigger::Blob(_) => ("datasource", ""),
             Trigger::Schedule(_) => ("timer", ""),
+            Trigger::Event(_) => ("other", ""),
         };
         let span = tracing::info_span!(
             "invocation",
@@ -374,6 +382,7 @@ impl App {
                 self.route(self.schedules.get(n).map(|(_, h)| h), event, env)
                     .await
             }
+            Trigger::Event(_) => self.route::<cloudevents::Event>(None, event, env).await,
         };
         result.map_err(|e| {
             e.with_operation("app.dispatch")
