@@ -118,7 +118,10 @@ impl AppExt for App {
             HostKind::AzureFunctions => cloudport_adapters::azure::run(self, env).await,
             #[cfg(feature = "gcp")]
             HostKind::CloudRun => cloudport_adapters::cloudrun::run(self, env).await,
-            #[allow(unreachable_patterns, reason = "reachable unless every cloud feature is on")]
+            #[allow(
+                unreachable_patterns,
+                reason = "reachable unless every cloud feature is on"
+            )]
             other => Err(Error::unsupported(format!(
                 "this process runs on {other:?}; its host needs the cargo feature {:?} of the cloudport crate",
                 other.feature().unwrap_or_default()
