@@ -26,12 +26,12 @@ fn per_op(mut run: impl FnMut(u64) -> Duration, iters: u64) -> f64 {
     run(iters).as_nanos() as f64 / iters as f64
 }
 
-fn calibrate(run: &mut impl FnMut(u64) -> Duration) -> u64 {
+fn calibrate(run: &mut impl FnMut(u64) -> Duration, sample_time: Duration) -> u64 {
     let mut iters = 1u64;
     loop {
         let t = run(iters);
-        if t >= SAMPLE_TIME / 4 || iters >= 1 << 30 {
-            let scale = SAMPLE_TIME.as_nanos() as f64 / t.as_nanos().max(1) as f64;
+        if t >= sample_time / 4 || iters >= 1 << 30 {
+            let scale = sample_time.as_nanos() as f64 / t.as_nanos().max(1) as f64;
             return ((iters as f64) * scale).max(1.0) as u64;
         }
         iters *= 4;
@@ -47,14 +47,26 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// returns the time taken.
 pub(crate) fn compare(
     name: &str,
+    baseline: impl FnMut(u64) -> Duration,
+    subject: impl FnMut(u64) -> Duration,
+) -> Comparison {
+    compare_with(name, SAMPLES, SAMPLE_TIME, baseline, subject)
+}
+
+/// [`compare`] with `samples` alternating samples of about `sample_time` each: for operations
+/// whose timings vary more than in-process ones do (calls to emulators that share the machine).
+pub(crate) fn compare_with(
+    name: &str,
+    samples: usize,
+    sample_time: Duration,
     mut baseline: impl FnMut(u64) -> Duration,
     mut subject: impl FnMut(u64) -> Duration,
 ) -> Comparison {
-    let base_iters = calibrate(&mut baseline);
-    let subj_iters = calibrate(&mut subject);
-    let mut b = Vec::with_capacity(SAMPLES);
-    let mut s = Vec::with_capacity(SAMPLES);
-    for _ in 0..SAMPLES {
+    let base_iters = calibrate(&mut baseline, sample_time);
+    let subj_iters = calibrate(&mut subject, sample_time);
+    let mut b = Vec::with_capacity(samples);
+    let mut s = Vec::with_capacity(samples);
+    for _ in 0..samples {
         b.push(per_op(&mut baseline, base_iters));
         s.push(per_op(&mut subject, subj_iters));
     }
