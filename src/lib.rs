@@ -109,6 +109,10 @@ pub trait AppExt {
 impl AppExt for App {
     async fn run(self) -> Result<()> {
         let host = detect_host(|v| std::env::var(v).ok());
+        if host != HostKind::Local {
+            // The platform's native structured log lines, unless the app set a subscriber.
+            cloudport_adapters::logs::init(host);
+        }
         let env = self.env().cloned().unwrap_or_else(|| default_env(host));
         match host {
             HostKind::Local => LocalHost::from_env()?.run(self, env).await,

@@ -11,7 +11,8 @@
 //! | Azure Functions custom handler | `azure` (feature `azure-functions`) | `FUNCTIONS_CUSTOMHANDLER_PORT` is set |
 //! | Cloud Functions (gen2) / Cloud Run: CloudEvents, Pub/Sub push, Cloud Scheduler, HTTP | `cloudrun` (feature `cloudrun`) | `K_SERVICE` is set |
 //!
-//! [`detect_host`] tells which platform the process runs on.
+//! [`detect_host`] tells which platform the process runs on; [`logs`] writes `tracing` events as
+//! each platform's native structured log lines.
 
 #[cfg(feature = "azure-functions")]
 pub mod azure;
@@ -21,5 +22,6 @@ mod detect;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod local;
+pub mod logs;
 
 pub use detect::{HostKind, detect_host};

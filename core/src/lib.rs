@@ -36,6 +36,7 @@ pub mod kv;
 mod provider;
 pub mod queue;
 pub mod retry;
+mod telemetry;
 pub mod trace;
 pub mod validate;
 

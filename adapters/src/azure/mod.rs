@@ -115,7 +115,9 @@ pub fn function_name(trigger: &Trigger) -> String {
         Trigger::Schedule(n) => format!("schedule-{n}"),
         other => format!(
             "event-{}",
-            other.name().replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+            other
+                .name()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
         ),
     }
 }
@@ -127,6 +129,16 @@ pub async fn run(app: App, env: Env) -> Result<()> {
     if emit_manifest_if_requested(&app, &env)? {
         return Ok(());
     }
+    let app = if app.has_metrics_sink() || env.var("CLOUDPORT_METRICS").as_deref() == Some("off") {
+        app
+    } else {
+        let site = env.var("WEBSITE_SITE_NAME").unwrap_or_default();
+        app.metrics_sink(crate::logs::metrics_sink(
+            crate::HostKind::AzureFunctions,
+            site,
+            None,
+        ))
+    };
     let port = env.var(PORT_VAR).ok_or_else(|| {
         Error::invalid(format!(
             "{PORT_VAR} is not set: is this an Azure Functions custom handler?"

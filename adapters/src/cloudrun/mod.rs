@@ -109,6 +109,17 @@ pub const SCHEDULE_PATH: &str = "/_cloudport/schedule";
 
 /// Runs `app` on `0.0.0.0:$PORT` (default 8080) until SIGTERM or Ctrl-C.
 pub async fn run(app: App, env: Env) -> Result<()> {
+    let app = if app.has_metrics_sink() || env.var("CLOUDPORT_METRICS").as_deref() == Some("off") {
+        app
+    } else {
+        let service = env.var("K_SERVICE").unwrap_or_default();
+        let project = env.var("GOOGLE_CLOUD_PROJECT");
+        app.metrics_sink(crate::logs::metrics_sink(
+            crate::HostKind::CloudRun,
+            service,
+            project,
+        ))
+    };
     let port = match env.var(PORT_VAR) {
         None => DEFAULT_PORT,
         Some(p) => p

@@ -38,6 +38,25 @@ pub struct InvocationRecord {
     pub trace_id: Option<String>,
 }
 
+impl InvocationRecord {
+    /// A record (sinks are usually handed these; tests build them).
+    pub fn new(
+        trigger: Trigger,
+        duration: Duration,
+        failed: bool,
+        cold_start: bool,
+        trace_id: Option<String>,
+    ) -> Self {
+        Self {
+            trigger,
+            duration,
+            failed,
+            cold_start,
+            trace_id,
+        }
+    }
+}
+
 /// Receives every finished invocation (to print CloudWatch EMF, say).
 pub type MetricsSink = std::sync::Arc<dyn Fn(&InvocationRecord) + Send + Sync>;
 

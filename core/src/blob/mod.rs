@@ -6,6 +6,7 @@ mod types;
 
 use std::any::Any;
 use std::sync::Arc;
+use tracing::Instrument;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -113,6 +114,10 @@ impl Bucket {
         (self.driver.as_ref() as &dyn Any).downcast_ref::<D>()
     }
 
+    fn span(&self, op: &'static str) -> tracing::Span {
+        crate::telemetry::operation_span(op, self.driver.provider(), self.driver.name())
+    }
+
     fn context(&self, op: &'static str, key: Option<&str>, err: Error) -> Error {
         let resource = match key {
             Some(k) => format!("{}/{}", self.driver.name(), validate::truncate(k)),
@@ -211,9 +216,15 @@ impl Bucket {
                     .run(idempotence, || {
                         self.driver.put(key, Body::from(bytes.clone()), &options)
                     })
+                    .instrument(self.span(OP))
                     .await
             }
-            None => self.driver.put(key, body, &options).await,
+            None => {
+                self.driver
+                    .put(key, body, &options)
+                    .instrument(self.span(OP))
+                    .await
+            }
         };
         result.map_err(|e| self.context(OP, Some(key), e))
     }
@@ -269,6 +280,7 @@ impl Bucket {
         }
         self.retry
             .run(Idempotence::Safe, || self.driver.get(key, &options))
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, Some(key), e))
     }
@@ -317,6 +329,7 @@ impl Bucket {
         self.check_key(OP, key)?;
         self.retry
             .run(Idempotence::Safe, || self.driver.head(key))
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, Some(key), e))
     }
@@ -337,6 +350,7 @@ impl Bucket {
         self.check_key(OP, key)?;
         self.retry
             .run(Idempotence::Safe, || self.driver.delete(key))
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, Some(key), e))
     }
@@ -367,6 +381,7 @@ impl Bucket {
         check().map_err(|e| self.context(OP, None, e))?;
         self.retry
             .run(Idempotence::Safe, || self.driver.list(&options))
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, None, e))
     }
@@ -416,6 +431,7 @@ impl Bucket {
         };
         self.retry
             .run(idempotence, || self.driver.copy(from, to, &condition))
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, Some(from), e))
     }

@@ -6,6 +6,7 @@ mod types;
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -99,6 +100,10 @@ impl KvStore {
         (self.driver.as_ref() as &dyn Any).downcast_ref::<D>()
     }
 
+    fn span(&self, op: &'static str) -> tracing::Span {
+        crate::telemetry::operation_span(op, self.driver.provider(), self.driver.name())
+    }
+
     fn context(&self, op: &'static str, key: &str, err: Error) -> Error {
         err.with_provider(self.driver.provider())
             .with_operation(op)
@@ -133,6 +138,7 @@ impl KvStore {
         self.check_key(OP, key)?;
         self.retry
             .run(Idempotence::Safe, || self.driver.get(key))
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, key, e))
     }
@@ -203,6 +209,7 @@ impl KvStore {
                 self.driver
                     .put(key, value.clone(), &how.precondition, how.ttl)
             })
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, key, e))
     }
@@ -248,6 +255,7 @@ impl KvStore {
         };
         self.retry
             .run(idempotence, || self.driver.delete(key, &precondition))
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, key, e))
     }
@@ -282,6 +290,7 @@ impl KvStore {
                 self.driver
                     .scan(prefix, limit, page_token.map(str::to_owned))
             })
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, prefix, e))
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde::Serialize;
+use tracing::Instrument;
 
 #[cfg(feature = "mock")]
 pub use driver::MockQueueDriver;
@@ -152,6 +153,10 @@ impl Queue {
         (self.driver.as_ref() as &dyn Any).downcast_ref::<D>()
     }
 
+    fn span(&self, op: &'static str) -> tracing::Span {
+        crate::telemetry::operation_span(op, self.driver.provider(), self.driver.name())
+    }
+
     fn context(&self, op: &'static str, err: Error) -> Error {
         err.with_provider(self.driver.provider())
             .with_operation(op)
@@ -237,6 +242,7 @@ impl Queue {
             .run(Idempotence::Unsafe, || {
                 self.driver.send_batch(std::slice::from_ref(&message))
             })
+            .instrument(self.span("queue.send"))
             .await
             .map_err(|e| self.context("queue.send", e))?;
         match results.pop() {
@@ -315,6 +321,7 @@ impl Queue {
                     let result = self
                         .retry
                         .run(Idempotence::Unsafe, || self.driver.send_batch(&chunk))
+                        .instrument(self.span("queue.send_batch"))
                         .await;
                     (range, result)
                 }
@@ -396,6 +403,7 @@ impl Queue {
         let received = self
             .retry
             .run(Idempotence::Safe, || self.driver.receive(&options))
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, e))?;
         let Some(dl) = &self.dead_letter else {
@@ -499,6 +507,7 @@ impl Queue {
     pub async fn ack(&self, message: &ReceivedMessage) -> Result<()> {
         self.retry
             .run(Idempotence::Safe, || self.driver.ack(&message.lease))
+            .instrument(self.span("queue.ack"))
             .await
             .map_err(|e| self.context("queue.ack", e))
     }
@@ -522,6 +531,7 @@ impl Queue {
             .run(Idempotence::Safe, || {
                 self.driver.nack(&message.lease, delay)
             })
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, e))
     }
@@ -544,6 +554,7 @@ impl Queue {
             .run(Idempotence::Safe, || {
                 self.driver.extend_lease(lease, lease_for)
             })
+            .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, e))?;
         Ok(())

@@ -1,0 +1,62 @@
+//! Spans for the portable operations (queue, blob and KV calls) with OpenTelemetry semantic
+//! conventions. They cost a callsite check when no subscriber listens.
+
+/// The OpenTelemetry `cloud.provider` of a cloudport provider name.
+fn cloud_provider(provider: &str) -> &str {
+    match provider {
+        "aws" => "aws",
+        "azure" => "azure",
+        "gcp" => "gcp",
+        other => other,
+    }
+}
+
+/// The OpenTelemetry `messaging.system` of a provider's queues.
+fn messaging_system(provider: &str) -> &str {
+    match provider {
+        "aws" => "aws_sqs",
+        "azure" => "azure_storage_queues",
+        "gcp" => "gcp_pubsub",
+        other => other,
+    }
+}
+
+/// The span of one portable operation (`queue.send`, `blob.get`, `kv.put`, …) on `resource`:
+/// queue operations carry `messaging.*` attributes, blob and KV ones `db.*`.
+pub(crate) fn operation_span(
+    op: &'static str,
+    provider: &'static str,
+    resource: &str,
+) -> tracing::Span {
+    let (kind, verb) = op.split_once('.').unwrap_or((op, op));
+    if kind == "queue" {
+        let operation = match verb {
+            "send" | "send_batch" => "publish",
+            "receive" => "receive",
+            _ => "settle",
+        };
+        tracing::debug_span!(
+            "queue operation",
+            otel.name = op,
+            otel.kind = if operation == "publish" {
+                "producer"
+            } else {
+                "consumer"
+            },
+            cloud.provider = cloud_provider(provider),
+            messaging.system = messaging_system(provider),
+            messaging.operation = operation,
+            messaging.destination.name = resource,
+        )
+    } else {
+        tracing::debug_span!(
+            "storage operation",
+            otel.name = op,
+            otel.kind = "client",
+            cloud.provider = cloud_provider(provider),
+            db.system = provider,
+            db.operation = verb,
+            db.collection.name = resource,
+        )
+    }
+}
