@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cloudport::aws::sdk::dynamodb::primitives::Blob;
@@ -14,35 +14,20 @@ use cloudport::aws::sdk::s3::primitives::ByteStream;
 use cloudport::aws::{Aws, Settings};
 use cloudport::{Bucket, KvStore, Precondition, Queue};
 
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_moto() -> (Moto, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+fn start_moto() -> (support::Processes, String) {
+    let [port] = support::free_ports();
     let child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("moto_server on PATH (pip install 'moto[server]')");
-    let moto = Moto(child);
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (moto, format!("http://127.0.0.1:{port}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("moto did not start");
+    let moto = support::Processes(vec![child]);
+    assert!(
+        support::wait_ports(&[port], Duration::from_secs(10)),
+        "moto did not start"
+    );
+    (moto, format!("http://127.0.0.1:{port}"))
 }
 
 fn main() {

@@ -7,7 +7,7 @@ mod support;
 
 use std::num::NonZero;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
@@ -22,24 +22,7 @@ use serde::{Deserialize, Serialize};
 const ACCOUNT_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-struct Azurite(Child);
-
-impl Drop for Azurite {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Three distinct free ports (held open together so they differ).
-fn free_ports() -> [u16; 3] {
-    let listeners: Vec<_> = (0..3)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    [0, 1, 2].map(|i| listeners[i].local_addr().unwrap().port())
-}
-
-fn start_azurite() -> (Azurite, String) {
+fn start_azurite() -> (support::Processes, String) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/azurite");
     let bin = dir.join("node_modules/.bin/azurite");
     if !bin.exists() {
@@ -54,7 +37,7 @@ fn start_azurite() -> (Azurite, String) {
             "Azurite is not installed: run `npm ci --prefix scripts/azurite --no-audit --no-fund`"
         );
     }
-    let [blob, queue, table] = free_ports();
+    let [blob, queue, table] = support::free_ports();
     let child = Command::new(&bin)
         .args([
             "--silent",
@@ -78,23 +61,18 @@ fn start_azurite() -> (Azurite, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("Azurite starts (node on PATH)");
-    let azurite = Azurite(child);
+    let azurite = support::Processes(vec![child]);
     let connection = format!(
         "DefaultEndpointsProtocol=http;AccountName={DEVELOPMENT_ACCOUNT};AccountKey={ACCOUNT_KEY};\
          BlobEndpoint=http://127.0.0.1:{blob}/{DEVELOPMENT_ACCOUNT};\
          QueueEndpoint=http://127.0.0.1:{queue}/{DEVELOPMENT_ACCOUNT};\
          TableEndpoint=http://127.0.0.1:{table}/{DEVELOPMENT_ACCOUNT};"
     );
-    for _ in 0..400 {
-        let up = [blob, queue, table]
-            .iter()
-            .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok());
-        if up {
-            return (azurite, connection);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("Azurite did not start");
+    assert!(
+        support::wait_ports(&[blob, queue, table], Duration::from_secs(20)),
+        "Azurite did not start"
+    );
+    (azurite, connection)
 }
 
 /// The entity the KV driver writes for a value of up to 64 KiB: the partition, the key, and the

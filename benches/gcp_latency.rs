@@ -48,26 +48,7 @@ const CHILD_ENV: &str = "CLOUDPORT_BENCH_GCP";
 
 /// The emulator processes, killed (by PID) when dropped. The jars run directly: each PID is the
 /// JVM itself.
-struct Emulators(Vec<Child>);
-
-impl Drop for Emulators {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-        }
-        for child in &mut self.0 {
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Three distinct free ports (held open together so they differ).
-fn free_ports() -> [u16; 3] {
-    let listeners: Vec<_> = (0..3)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    [0, 1, 2].map(|i| listeners[i].local_addr().unwrap().port())
-}
+type Emulators = support::Processes;
 
 /// The file of a Debian package whose path ends with `suffix`.
 fn packaged(package: &str, suffix: &str) -> String {
@@ -111,14 +92,14 @@ fn spawn(program: &str, args: &[String]) -> Child {
 /// Starts the three emulators; returns them with the Pub/Sub, Firestore and Cloud Storage
 /// addresses once all three listen.
 fn start_emulators() -> (Emulators, [String; 3]) {
-    let [pubsub, firestore, gcs] = free_ports();
+    let [pubsub, firestore, gcs] = support::free_ports();
     let pubsub_jar = packaged("google-cloud-cli-pubsub-emulator", "all.jar");
     let firestore_jar = packaged(
         "google-cloud-cli-firestore-emulator",
         "cloud-firestore-emulator.jar",
     );
     let gcs_bin = fake_gcs_server();
-    let mut emulators = Emulators(Vec::new());
+    let mut emulators = support::Processes(Vec::new());
     emulators.0.push(spawn(
         "java",
         &[

@@ -9,6 +9,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cloudport-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Two cores: one build at a time, test binaries on both.
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+# CI builds a fresh clone each time: incremental caches would only pile up in the shared target.
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"; fi
 
 step() { printf '\n==> %s\n' "$*"; }
 

@@ -9,8 +9,6 @@
 
 mod support;
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -20,7 +18,7 @@ use cloudport::azure::sdk::queue::models::{
 use cloudport::azure::{Azure, AzureQueue, DEVELOPMENT_ACCOUNT};
 use cloudport::{Message, Provider, ResourceUrl};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use support::inspect::Inspect;
 
 const MAX_DEQUEUE_COUNT: i64 = 5;
 
@@ -28,61 +26,19 @@ fn connection_string() -> String {
     std::env::var("CLOUDPORT_TEST_AZURITE").unwrap_or_else(|_| "UseDevelopmentStorage=true".into())
 }
 
-struct Function {
-    _child: tokio::process::Child,
-    port: u16,
-    events: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Function {
-    async fn start(queue: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = tokio::process::Command::new(support::binaries::example("inspect"))
-            .env_clear()
-            .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
-            .env("FUNCTIONS_WORKER_RUNTIME", "custom")
-            .env("AzureWebJobsStorage", connection_string())
-            .env(
-                "CLOUDPORT_QUEUE_INSPECT",
-                format!("azqueue://{DEVELOPMENT_ACCOUNT}/{queue}"),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn inspect");
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().expect("stdout");
-        let sink = events.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(json) = line.strip_prefix("cloudport-event: ") {
-                    sink.lock()
-                        .unwrap()
-                        .push(serde_json::from_str(json).expect("event JSON"));
-                }
-            }
-        });
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Self {
-                    _child: child,
-                    port,
-                    events,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("inspect did not listen on {port}");
-    }
+async fn start_function(queue: &str) -> (Inspect, u16) {
+    let port = support::inspect::free_port();
+    let function = Inspect::spawn([
+        ("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string()),
+        ("FUNCTIONS_WORKER_RUNTIME", "custom".to_owned()),
+        ("AzureWebJobsStorage", connection_string()),
+        (
+            "CLOUDPORT_QUEUE_INSPECT",
+            format!("azqueue://{DEVELOPMENT_ACCOUNT}/{queue}"),
+        ),
+    ]);
+    function.wait_port(port).await;
+    (function, port)
 }
 
 /// The Functions host's role for one queue trigger.
@@ -235,12 +191,12 @@ async fn inspect_as_a_custom_handler_on_an_azurite_queue() {
     sender.send("fail").await.unwrap();
     sender.send("plain text").await.unwrap();
 
-    let function = Function::start(&name).await;
+    let (function, port) = start_function(&name).await;
     let host = Host {
         queue,
         poison,
         http: reqwest::Client::new(),
-        url: format!("http://127.0.0.1:{}/queue-inspect", function.port),
+        url: format!("http://127.0.0.1:{port}/queue-inspect"),
     };
     let tally = host.drain().await;
 
@@ -254,7 +210,7 @@ async fn inspect_as_a_custom_handler_on_an_azurite_queue() {
             poisoned: 1
         }
     );
-    let events = std::mem::take(&mut *function.events.lock().unwrap());
+    let events = function.take_events();
     assert_eq!(events.len(), 7, "one event per invocation: {events:#?}");
     let json_event = events
         .iter()

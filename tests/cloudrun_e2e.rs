@@ -7,8 +7,6 @@
 
 mod support;
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cloudport::gcp::sdk::googleapis::pubsub::v1::PushConfig;
@@ -16,7 +14,7 @@ use cloudport::gcp::sdk::pubsub::subscription::SubscriptionConfig;
 use cloudport::gcp::{Gcp, Settings};
 use cloudport::{Message, Queue};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use support::inspect::Inspect;
 
 const PROJECT: &str = "cloudport-test";
 
@@ -24,77 +22,24 @@ fn var(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
-struct Service {
-    _child: tokio::process::Child,
-    port: u16,
-    events: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Service {
-    async fn start(topic: &str, subscription: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = tokio::process::Command::new(support::binaries::example("inspect"))
-            .env_clear()
-            .env("PORT", port.to_string())
-            .env("K_SERVICE", "inspect")
-            .env("K_REVISION", "inspect-00001")
-            .env("GOOGLE_CLOUD_PROJECT", PROJECT)
-            .env(
-                "PUBSUB_EMULATOR_HOST",
-                var("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085"),
-            )
-            .env(
-                "CLOUDPORT_QUEUE_INSPECT",
-                format!(
-                    "gcppubsub://projects/{PROJECT}/topics/{topic}?subscription={subscription}"
-                ),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn inspect");
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().unwrap();
-        let sink = events.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(json) = line.strip_prefix("cloudport-event: ") {
-                    sink.lock()
-                        .unwrap()
-                        .push(serde_json::from_str(json).unwrap());
-                }
-            }
-        });
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Self {
-                    _child: child,
-                    port,
-                    events,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("inspect did not listen on {port}");
-    }
-
-    fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| pred(e))
-            .count()
-    }
+async fn start_service(topic: &str, subscription: &str) -> (Inspect, u16) {
+    let port = support::inspect::free_port();
+    let service = Inspect::spawn([
+        ("PORT", port.to_string()),
+        ("K_SERVICE", "inspect".to_owned()),
+        ("K_REVISION", "inspect-00001".to_owned()),
+        ("GOOGLE_CLOUD_PROJECT", PROJECT.to_owned()),
+        (
+            "PUBSUB_EMULATOR_HOST",
+            var("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085"),
+        ),
+        (
+            "CLOUDPORT_QUEUE_INSPECT",
+            format!("gcppubsub://projects/{PROJECT}/topics/{topic}?subscription={subscription}"),
+        ),
+    ]);
+    service.wait_port(port).await;
+    (service, port)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +53,7 @@ async fn inspect_behind_a_push_subscription_on_the_pubsub_emulator() {
     let run = format!("{:x}", std::process::id());
     let topic = format!("push-{run}");
     let subscription = format!("push-{run}-inspect");
-    let service = Service::start(&topic, &subscription).await;
+    let (service, port) = start_service(&topic, &subscription).await;
 
     let sender = gcp.pubsub_queue(PROJECT, &topic, None).unwrap();
     let client = sender.client().await.unwrap().clone();
@@ -119,7 +64,7 @@ async fn inspect_behind_a_push_subscription_on_the_pubsub_emulator() {
             &topic,
             SubscriptionConfig {
                 push_config: Some(PushConfig {
-                    push_endpoint: format!("http://127.0.0.1:{}/_cloudport/events", service.port),
+                    push_endpoint: format!("http://127.0.0.1:{port}/_cloudport/events"),
                     ..Default::default()
                 }),
                 ack_deadline_seconds: 10,

@@ -5,72 +5,49 @@
 
 mod support;
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::inspect::Inspect;
 use support::runtime_api::{Outcome, RuntimeApi};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-struct Function {
-    child: tokio::process::Child,
-    events: Arc<Mutex<Vec<Value>>>,
-    metrics: Arc<Mutex<Vec<Value>>>,
-}
+struct Function(Inspect);
 
 impl Function {
     async fn start(api: &RuntimeApi) -> Self {
-        let mut child = tokio::process::Command::new(support::binaries::example("inspect"))
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", api.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "inspect")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_REGION", "us-east-1")
-            .env(
+        Self(Inspect::spawn([
+            ("AWS_LAMBDA_RUNTIME_API", api.address()),
+            ("AWS_LAMBDA_FUNCTION_NAME", "inspect".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            (
                 "CLOUDPORT_QUEUE_INSPECT",
-                "sqs://inspect-queue?dead_letter=mem://inspect-dlq&max_deliveries=3",
-            )
-            .env("CLOUDPORT_BUCKET_INSPECT", "s3://inspect-bucket")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn inspect");
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let metrics = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().expect("stdout");
-        let sink = events.clone();
-        let emf = metrics.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let json_line = serde_json::from_str::<Value>(&line).ok();
-                if let Some(metric) = json_line.filter(|v| v.get("_aws").is_some()) {
-                    emf.lock().expect("lock").push(metric);
-                } else if let Some(json) = line.strip_prefix("cloudport-event: ") {
-                    sink.lock()
-                        .expect("lock")
-                        .push(serde_json::from_str(json).expect("event JSON"));
-                }
-            }
-        });
-        Self {
-            child,
-            events,
-            metrics,
-        }
+                "sqs://inspect-queue?dead_letter=mem://inspect-dlq&max_deliveries=3".to_owned(),
+            ),
+            ("CLOUDPORT_BUCKET_INSPECT", "s3://inspect-bucket".to_owned()),
+        ]))
     }
 
+    /// Waits (up to 2 s) for `n` events, then takes all received so far.
     async fn events(&self, n: usize) -> Vec<Value> {
         for _ in 0..200 {
-            if self.events.lock().expect("lock").len() >= n {
+            if self.0.events.lock().expect("lock").len() >= n {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        std::mem::take(&mut *self.events.lock().expect("lock"))
+        self.0.take_events()
+    }
+
+    /// The CloudWatch EMF lines printed so far, taken.
+    fn metrics(&self) -> Vec<Value> {
+        let mut lines = self.0.json_lines.lock().expect("lock");
+        let (emf, rest): (Vec<Value>, Vec<Value>) = std::mem::take(&mut *lines)
+            .into_iter()
+            .partition(|v| v.get("_aws").is_some());
+        *lines = rest;
+        emf
     }
 }
 
@@ -251,7 +228,7 @@ async fn inspect_on_the_lambda_runtime_api() {
     function.events(1).await;
 
     // Every invocation reported CloudWatch metrics in EMF.
-    let emf = std::mem::take(&mut *function.metrics.lock().expect("lock"));
+    let emf = function.metrics();
     assert!(emf.len() >= 3, "one EMF line per handled message: {emf:?}");
     assert_eq!(
         emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
@@ -284,7 +261,7 @@ async fn inspect_on_the_lambda_runtime_api() {
         .await;
     assert_eq!(again, Outcome::Response(json!({"batchItemFailures": []})));
     assert!(
-        function.child.try_wait().expect("status").is_none(),
+        function.0.child.try_wait().expect("status").is_none(),
         "the function must still run"
     );
 }

@@ -19,6 +19,8 @@ pub mod azure;
 #[cfg(feature = "cloudrun")]
 pub mod cloudrun;
 mod detect;
+#[cfg(any(feature = "azure-functions", feature = "cloudrun"))]
+mod http_host;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod local;

@@ -4,6 +4,8 @@
 // Test helpers outside `#[test]` functions unwrap too.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +15,6 @@ use cloudport_core::event::{BlobEvent, QueueMessage, ScheduleTick};
 use cloudport_core::{App, Env, Error, Schedule};
 use cloudport_memory::Memory;
 use serde_json::{Value, json};
-use std::io::{Read, Write};
 
 /// What the handlers saw: (event type, data view as JSON).
 type Seen = Arc<Mutex<Vec<(String, Value)>>>;
@@ -137,7 +138,7 @@ impl Server {
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
-    /// One HTTP/1.1 exchange (`Connection: close`): status, headers, body.
+    /// One HTTP exchange, with the invocation id header the Functions host sends.
     async fn send(
         &self,
         method: &str,
@@ -145,71 +146,14 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, Vec<(String, String)>, Vec<u8>) {
-        let mut request = format!(
-            "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\nx-azure-functions-invocationid: inv-1\r\n",
-            body.len()
-        )
-        .into_bytes();
-        for (name, value) in headers {
-            request.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-        }
-        request.extend_from_slice(b"\r\n");
-        request.extend_from_slice(body);
-        // A blocking client on the blocking pool: the server runs on the test's runtime.
-        let addr = self.addr;
-        let raw = tokio::task::spawn_blocking(move || {
-            let mut stream = std::net::TcpStream::connect(addr).unwrap();
-            stream.write_all(&request).unwrap();
-            let mut raw = Vec::new();
-            stream.read_to_end(&mut raw).unwrap();
-            raw
-        })
-        .await
-        .unwrap();
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-        let head = String::from_utf8(raw[..split].to_vec()).unwrap();
-        let mut body = raw[split + 4..].to_vec();
-        let mut lines = head.split("\r\n");
-        let status: u16 = lines
-            .next()
-            .unwrap()
-            .split(' ')
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        if headers
-            .iter()
-            .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"))
-        {
-            body = dechunk(&body);
-        }
-        (status, headers, body)
+        let mut all = vec![("x-azure-functions-invocationid", "inv-1")];
+        all.extend_from_slice(headers);
+        support::send(self.addr, method, path, &all, body).await
     }
 
     async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         self.task.await.unwrap().unwrap();
-    }
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let Some(end) = raw.windows(2).position(|w| w == b"\r\n") else {
-            return out;
-        };
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&raw[..end]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&raw[end + 2..end + 2 + size]);
-        raw = &raw[end + 4 + size..];
     }
 }
 

@@ -2,4 +2,5 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod binaries;
+pub mod inspect;
 pub mod runtime_api;

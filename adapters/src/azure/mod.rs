@@ -73,6 +73,7 @@ use cloudport_core::{App, Env, Error, ErrorKind, ResourceKind, ResourceUrl, Resu
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use crate::http_host;
 use decode::Invocation;
 pub use manifest::{
     CONNECTION_VAR, EMIT_MANIFEST_VAR, EXECUTABLE_VAR, EXTENSION_BUNDLE_VERSION, MAX_DEQUEUE_COUNT,
@@ -144,23 +145,14 @@ pub async fn run(app: App, env: Env) -> Result<()> {
             "{PORT_VAR} is not set: is this an Azure Functions custom handler?"
         ))
     })?;
-    let port: u16 = port
-        .trim()
-        .parse()
-        .map_err(|e| Error::invalid(format!("{PORT_VAR} {port:?} is not a port: {e}")))?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|e| {
-            Error::from(e)
-                .with_operation("azure.bind")
-                .with_resource(format!("127.0.0.1:{port}"))
-        })?;
+    let port = http_host::parse_port(PORT_VAR, &port)?;
+    let listener = http_host::bind("127.0.0.1", port, "azure.bind").await?;
     serve(listener, app, env).await
 }
 
 /// Serves `app` on `listener` until SIGTERM or Ctrl-C, then lets in-flight invocations finish.
 pub async fn serve(listener: tokio::net::TcpListener, app: App, env: Env) -> Result<()> {
-    serve_with_shutdown(listener, app, env, shutdown_signal()).await
+    serve_with_shutdown(listener, app, env, http_host::shutdown_signal()).await
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight invocations finish.
@@ -183,35 +175,14 @@ pub async fn serve_with_shutdown(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let router = router(app, env)?;
-    let addr = listener.local_addr().map_err(Error::from)?;
-    tracing::info!(%addr, "serving Azure Functions invocations");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::from(e).with_operation("azure.serve"))
-}
-
-/// Completes on SIGTERM (the Functions host's stop) or Ctrl-C.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    tracing::info!("stopping");
+    http_host::serve(
+        listener,
+        router,
+        shutdown,
+        "Azure Functions invocations",
+        "azure.serve",
+    )
+    .await
 }
 
 /// The custom handler as an axum [`Router`] (to serve on a listener of your own, or in tests).

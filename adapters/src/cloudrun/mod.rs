@@ -72,6 +72,7 @@
 
 pub mod decode;
 
+use crate::http_host;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -122,24 +123,15 @@ pub async fn run(app: App, env: Env) -> Result<()> {
     };
     let port = match env.var(PORT_VAR) {
         None => DEFAULT_PORT,
-        Some(p) => p
-            .trim()
-            .parse()
-            .map_err(|e| Error::invalid(format!("{PORT_VAR} {p:?} is not a port: {e}")))?,
+        Some(p) => http_host::parse_port(PORT_VAR, &p)?,
     };
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
-        .await
-        .map_err(|e| {
-            Error::from(e)
-                .with_operation("cloudrun.bind")
-                .with_resource(format!("0.0.0.0:{port}"))
-        })?;
+    let listener = http_host::bind("0.0.0.0", port, "cloudrun.bind").await?;
     serve(listener, app, env).await
 }
 
 /// Serves `app` on `listener` until SIGTERM or Ctrl-C, then lets in-flight requests finish.
 pub async fn serve(listener: tokio::net::TcpListener, app: App, env: Env) -> Result<()> {
-    serve_with_shutdown(listener, app, env, shutdown_signal()).await
+    serve_with_shutdown(listener, app, env, http_host::shutdown_signal()).await
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
@@ -162,35 +154,14 @@ pub async fn serve_with_shutdown(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let router = router(app, env)?;
-    let addr = listener.local_addr().map_err(Error::from)?;
-    tracing::info!(%addr, "serving Cloud Run requests");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::from(e).with_operation("cloudrun.serve"))
-}
-
-/// Completes on SIGTERM (Cloud Run's stop) or Ctrl-C.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    tracing::info!("stopping: finishing in-flight requests");
+    http_host::serve(
+        listener,
+        router,
+        shutdown,
+        "Cloud Run requests",
+        "cloudrun.serve",
+    )
+    .await
 }
 
 /// The host as an axum [`Router`] (to serve on a listener of your own, or in tests).

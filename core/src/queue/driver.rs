@@ -42,3 +42,40 @@ pub trait QueueDriver: Any + Debug + Send + Sync {
     /// (some providers issue a new receipt).
     async fn extend_lease(&self, lease: &LeaseToken, lease_for: Duration) -> Result<LeaseToken>;
 }
+
+/// For drivers of services without long polling (Azure Storage Queues, Pub/Sub's unary pull):
+/// calls `pull` until it returns messages or `wait` has passed, pausing between empty pulls from
+/// 50 ms, doubling, up to 1 s (never past the end of `wait`). With a zero `wait`, one pull.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// use std::time::Duration;
+/// use cloudport_core::queue::poll_while_empty;
+/// let mut calls = 0;
+/// let got: Vec<u32> = poll_while_empty(Duration::from_millis(200), || {
+///     calls += 1;
+///     let n = calls;
+///     async move { Ok(if n < 3 { vec![] } else { vec![n] }) }
+/// }).await?;
+/// assert_eq!(got, [3]);
+/// # Ok::<(), cloudport_core::Error>(()) }).unwrap();
+/// ```
+pub async fn poll_while_empty<T, F, Fut>(wait: Duration, mut pull: F) -> Result<Vec<T>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>>>,
+{
+    const FIRST: Duration = Duration::from_millis(50);
+    const LONGEST: Duration = Duration::from_secs(1);
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut pause = FIRST;
+    loop {
+        let got = pull().await?;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !got.is_empty() || left.is_zero() {
+            return Ok(got);
+        }
+        tokio::time::sleep(pause.min(left)).await;
+        pause = (pause * 2).min(LONGEST);
+    }
+}

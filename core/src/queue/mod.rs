@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 #[cfg(feature = "mock")]
 pub use driver::MockQueueDriver;
-pub use driver::QueueDriver;
+pub use driver::{QueueDriver, poll_while_empty};
 pub use message::{LeaseToken, Message, ReceiveOptions, ReceivedMessage};
 
 use crate::retry::{Idempotence, RetryPolicy};

@@ -6,7 +6,7 @@
 //! body. Either way the text is Base64 and at most 64 KiB, checked before the call.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use azure_core::http::headers::HeaderName;
@@ -16,6 +16,7 @@ use azure_storage_queue::models::{
     ReceivedMessage as NativeMessage,
 };
 use base64::Engine;
+use cloudport_core::queue::poll_while_empty;
 use cloudport_core::queue::wire::{from_envelope, to_envelope};
 use cloudport_core::{
     Error, ErrorKind, LeaseToken, Message, QueueCapabilities, QueueDriver, ReceiveOptions,
@@ -27,10 +28,6 @@ use crate::error::{created, from_sdk};
 
 /// Azure's limit on a message's (Base64) text.
 pub const MAX_MESSAGE_TEXT: usize = 64 * 1024;
-
-/// How often an empty receive is retried while a long-poll `wait` lasts (Storage Queues have no
-/// long polling of their own): from the first to the last value, doubling.
-const POLL_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(1));
 
 /// An Azure Storage queue.
 #[derive(Debug)]
@@ -260,17 +257,8 @@ impl QueueDriver for AzureQueue {
     }
 
     async fn receive(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
-        let deadline = Instant::now() + options.wait;
-        let mut pause = POLL_BACKOFF.0;
-        loop {
-            let got = self.receive_once(options).await?;
-            let left = deadline.saturating_duration_since(Instant::now());
-            if !got.is_empty() || left.is_zero() {
-                return Ok(got);
-            }
-            tokio::time::sleep(pause.min(left)).await;
-            pause = (pause * 2).min(POLL_BACKOFF.1);
-        }
+        // Storage Queues have no long polling: poll while the receive's `wait` lasts.
+        poll_while_empty(options.wait, || self.receive_once(options)).await
     }
 
     async fn ack(&self, lease: &LeaseToken) -> Result<()> {

@@ -11,9 +11,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use cloudport_core::queue::poll_while_empty;
 use cloudport_core::queue::wire::CONTENT_TYPE_ATTRIBUTE;
 use cloudport_core::validate::normalize_attribute_name;
 use cloudport_core::{
@@ -55,10 +56,6 @@ fn capabilities() -> QueueCapabilities {
         concurrent_sends: 4,
     }
 }
-
-/// Empty pulls are retried while a receive's `wait` lasts, from the first pause to the last,
-/// doubling.
-const POLL_BACKOFF: (Duration, Duration) = (Duration::from_millis(50), Duration::from_secs(1));
 
 /// No SDK-level retries: the portable types retry (ADR 0003).
 pub(crate) fn no_retry() -> RetrySetting {
@@ -344,17 +341,8 @@ impl QueueDriver for PubSubQueue {
     }
 
     async fn receive(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
-        let deadline = Instant::now() + options.wait;
-        let mut pause = POLL_BACKOFF.0;
-        loop {
-            let got = self.pull_once(options).await?;
-            let left = deadline.saturating_duration_since(Instant::now());
-            if !got.is_empty() || left.is_zero() {
-                return Ok(got);
-            }
-            tokio::time::sleep(pause.min(left)).await;
-            pause = (pause * 2).min(POLL_BACKOFF.1);
-        }
+        // Unary pulls return at once: poll while the receive's `wait` lasts.
+        poll_while_empty(options.wait, || self.pull_once(options)).await
     }
 
     async fn ack(&self, lease: &LeaseToken) -> Result<()> {
