@@ -213,3 +213,78 @@ async fn http_to_queue_to_worker_is_one_trace() {
     );
     assert_eq!(seen[1], parents[1].trace_id());
 }
+
+/// Records the spans opened while it is the default subscriber: name and fields.
+#[derive(Clone, Default)]
+struct SpanLog(std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>)>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanLog {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _id: &tracing::span::Id,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Fields(Vec<(String, String)>);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                self.0.push((f.name().to_owned(), format!("{v:?}")));
+            }
+            fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+                self.0.push((f.name().to_owned(), v.to_owned()));
+            }
+        }
+        let mut fields = Fields(Vec::new());
+        attrs.record(&mut fields);
+        self.0
+            .lock()
+            .unwrap()
+            .push((attrs.metadata().name().to_owned(), fields.0));
+    }
+}
+
+#[test]
+fn every_portable_operation_runs_in_a_span_with_semantic_attributes() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let log = SpanLog::default();
+    let subscriber = tracing_subscriber::registry().with(log.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let memory = Memory::new();
+            let queue = memory.queue("orders");
+            queue.send("hello").await.unwrap();
+            let kv = memory.kv("state");
+            kv.put("k", "v", Precondition::None).await.unwrap();
+        });
+    });
+    let spans = log.0.lock().unwrap().clone();
+    let field = |span: &(String, Vec<(String, String)>), name: &str| {
+        span.1
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let send = spans
+        .iter()
+        .find(|s| field(s, "otel.name").as_deref() == Some("queue.send"))
+        .unwrap_or_else(|| panic!("a queue.send span: {spans:?}"));
+    assert_eq!(
+        field(send, "messaging.operation").as_deref(),
+        Some("publish")
+    );
+    assert_eq!(
+        field(send, "messaging.destination.name").as_deref(),
+        Some("orders")
+    );
+    assert_eq!(field(send, "cloud.provider").as_deref(), Some("memory"));
+    let put = spans
+        .iter()
+        .find(|s| field(s, "otel.name").as_deref() == Some("kv.put"))
+        .unwrap_or_else(|| panic!("a kv.put span: {spans:?}"));
+    assert_eq!(field(put, "db.operation").as_deref(), Some("put"));
+    assert_eq!(field(put, "db.collection.name").as_deref(), Some("state"));
+}

@@ -530,6 +530,9 @@ async fn plain_http_reaches_the_router_unchanged() {
     // The app's own 404.
     let r = server.send("GET", "/missing", &[], b"").await;
     assert_eq!(r.status, 404);
+    // A warm-up ping runs no handler.
+    let r = server.send("POST", "/_cloudport/warmup", &[], b"").await;
+    assert_eq!((r.status, r.json()), (200, json!({"warm": true})));
     assert!(server.seen().is_empty());
     server.stop().await;
 }

@@ -479,6 +479,16 @@ impl CloudRunHost {
             };
             return self.event_request(request, Target::Queue(queue)).await;
         }
+        if rest == "/warmup" {
+            // A warmer (a Cloud Scheduler job, a deploy hook) starts the instance: answered
+            // without running any handler, as the Lambda host answers its warm-up ping.
+            return (
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                r#"{"warm":true}"#,
+            )
+                .into_response();
+        }
         if rest == "/schedule" {
             return self.schedule(request.headers(), None).await;
         }
@@ -486,7 +496,7 @@ impl CloudRunHost {
             return self.schedule(request.headers(), Some(name)).await;
         }
         rejected(&not_found(format!(
-            "{} {path}: paths under {RESERVED_PREFIX}/ are the host's: {EVENTS_PATH}, {QUEUE_PATH}/<name>, {SCHEDULE_PATH}[/<name>]",
+            "{} {path}: paths under {RESERVED_PREFIX}/ are the host's: {EVENTS_PATH}, {QUEUE_PATH}/<name>, {SCHEDULE_PATH}[/<name>], {RESERVED_PREFIX}/warmup",
             request.method()
         )))
     }
