@@ -214,9 +214,12 @@ async fn http_to_queue_to_worker_is_one_trace() {
     assert_eq!(seen[1], parents[1].trace_id());
 }
 
-/// Records the spans opened while it is the default subscriber: name and fields.
+/// A span's name and fields.
+type SpanRecord = (String, Vec<(String, String)>);
+
+/// Records the spans opened while it is the default subscriber.
 #[derive(Clone, Default)]
-struct SpanLog(std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>)>>>);
+struct SpanLog(std::sync::Arc<std::sync::Mutex<Vec<SpanRecord>>>);
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanLog {
     fn on_new_span(
@@ -236,10 +239,9 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanLog {
         }
         let mut fields = Fields(Vec::new());
         attrs.record(&mut fields);
-        self.0
-            .lock()
-            .unwrap()
-            .push((attrs.metadata().name().to_owned(), fields.0));
+        if let Ok(mut spans) = self.0.lock() {
+            spans.push((attrs.metadata().name().to_owned(), fields.0));
+        }
     }
 }
 
@@ -262,7 +264,7 @@ fn every_portable_operation_runs_in_a_span_with_semantic_attributes() {
         });
     });
     let spans = log.0.lock().unwrap().clone();
-    let field = |span: &(String, Vec<(String, String)>), name: &str| {
+    let field = |span: &SpanRecord, name: &str| {
         span.1
             .iter()
             .find(|(k, _)| k == name)
