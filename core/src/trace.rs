@@ -79,6 +79,16 @@ impl TraceContext {
         format!("{:016x}", self.span_id)
     }
 
+    /// The trace id, formatted only when displayed (for span fields that may never be recorded).
+    pub fn trace_id_display(&self) -> impl std::fmt::Display + use<> {
+        Hex32(self.trace_id)
+    }
+
+    /// The span id, formatted only when displayed.
+    pub fn span_id_display(&self) -> impl std::fmt::Display + use<> {
+        Hex16(self.span_id)
+    }
+
     /// Whether the trace is sampled.
     pub fn sampled(&self) -> bool {
         self.sampled
@@ -240,5 +250,21 @@ mod tests {
             TraceContext::new_root().trace_id(),
             TraceContext::new_root().trace_id()
         );
+    }
+}
+
+struct Hex32(u128);
+
+impl std::fmt::Display for Hex32 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+struct Hex16(u64);
+
+impl std::fmt::Display for Hex16 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
     }
 }

@@ -341,8 +341,9 @@ impl App {
             messaging.destination.name = trigger.name(),
             messaging.message.id = event.id(),
             cloudevents.event_type = event.ty(),
-            trace_id = %trace.trace_id(),
-            span_id = %trace.span_id(),
+            // Formatted only if a subscriber records them.
+            trace_id = %trace.trace_id_display(),
+            span_id = %trace.span_id_display(),
             otel.status_code = tracing::field::Empty,
         );
         let cold = ctx.cold_start;
