@@ -204,6 +204,22 @@ impl TraceContext {
     }
 }
 
+struct Hex32(u128);
+
+impl std::fmt::Display for Hex32 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+struct Hex16(u64);
+
+impl std::fmt::Display for Hex16 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,21 +266,5 @@ mod tests {
             TraceContext::new_root().trace_id(),
             TraceContext::new_root().trace_id()
         );
-    }
-}
-
-struct Hex32(u128);
-
-impl std::fmt::Display for Hex32 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:032x}", self.0)
-    }
-}
-
-struct Hex16(u64);
-
-impl std::fmt::Display for Hex16 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:016x}", self.0)
     }
 }
