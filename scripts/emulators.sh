@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts and stops the local cloud emulators the emulator-backed tests use; sourced by test.sh.
 # Each emulator listens on 127.0.0.1 only, is recorded by PID, and is stopped by that PID.
-# Which emulators start follows the providers in the workspace: none yet for the memory provider.
+# One per cloud provider: moto (AWS), Azurite (Azure), the Pub/Sub and Firestore emulators and
+# fake-gcs-server (GCP). The memory provider needs none.
 
 EMULATOR_PIDS=()
 EMULATOR_DIR="${EMULATOR_DIR:-${TMPDIR:-/tmp}/cloudport-emulators}"

@@ -54,7 +54,7 @@ run_tests --workspace --all-features --locked -- --ignored
 step "the quickstart end to end, in memory"
 cargo run --example quickstart --all-features --locked
 
-step "benchmarks compile"
+step "benchmarks compile in release (default features; clippy above builds the cloud benches too)"
 cargo bench --no-run --locked
 
 echo

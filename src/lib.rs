@@ -39,9 +39,11 @@ pub use cloudport_adapters as hosts;
 /// The AWS provider (feature `aws`): SQS, S3, DynamoDB.
 #[cfg(feature = "aws")]
 pub use cloudport_aws as aws;
+/// The Azure provider (feature `azure`): Storage Queues, Blob Storage, Table Storage.
 #[cfg(feature = "azure")]
 pub use cloudport_azure as azure;
 pub use cloudport_core::*;
+/// The GCP provider (feature `gcp`): Pub/Sub, Cloud Storage, Firestore.
 #[cfg(feature = "gcp")]
 pub use cloudport_gcp as gcp;
 pub use cloudport_memory as memory;

@@ -63,9 +63,8 @@ pub const SCHEDULER_HEADER: &str = "x-cloudscheduler";
 pub const SCHEDULER_JOB_HEADER: &str = "x-cloudscheduler-jobname";
 /// Header carrying the schedule time of a unix-cron Cloud Scheduler job (RFC 3339, UTC).
 pub const SCHEDULER_TIME_HEADER: &str = "x-cloudscheduler-scheduletime";
-/// The attribute carrying a message's ordering key (`orderingKey`), as the GCP queue driver
-/// (`cloudport-gcp`) writes it on receive and reads it on send.
-pub const ORDERING_KEY_ATTRIBUTE: &str = "orderingkey";
+/// The attribute carrying a message's ordering key (defined once in `core::queue::wire`).
+pub use cloudport_core::queue::wire::ORDERING_KEY_ATTRIBUTE;
 /// The largest Pub/Sub message body (decoded `data`) taken: Pub/Sub's own limit is 10 MB.
 pub const MAX_MESSAGE_BYTES: usize = 10 * 1024 * 1024;
 /// The largest request body read for an event: a 10 MiB message grows by a third in base64,

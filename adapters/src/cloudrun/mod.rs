@@ -744,7 +744,15 @@ impl CloudRunHost {
         queue: &str,
         event: &cloudevents::Event,
     ) -> Option<Result<serde_json::Value>> {
-        let q = self.env.queue(queue).ok()?;
+        let q = match self.env.queue(queue) {
+            Ok(q) => q,
+            Err(e) => {
+                // The handler runs; the binding's error surfaces wherever the queue is used.
+                tracing::warn!(queue, error = %e,
+                    "cannot open the queue to apply its dead-letter policy");
+                return None;
+            }
+        };
         let view = Event::<QueueMessage>::try_from(event.clone()).ok()?;
         let moved = q.dead_letter_if_over_limit(view.data()).await?;
         Some(moved.map(|d| json!({ "deadLettered": d })))

@@ -226,7 +226,7 @@ impl Bucket {
                     .await
             }
         };
-        result.map_err(|e| self.context(OP, Some(key), e))
+        result.map_err(|e| self.context(OP, Some(key), options.condition.failure(e)))
     }
 
     /// Writes `value` as a JSON object (content type `application/json`).
@@ -433,6 +433,13 @@ impl Bucket {
             .run(idempotence, || self.driver.copy(from, to, &condition))
             .instrument(self.span(OP))
             .await
-            .map_err(|e| self.context(OP, Some(from), e))
+            .map_err(|e| {
+                // A missing source is NotFound, whatever the condition says.
+                let e = match e.kind() {
+                    ErrorKind::NotFound => e,
+                    _ => condition.failure(e),
+                };
+                self.context(OP, Some(from), e)
+            })
     }
 }

@@ -39,6 +39,37 @@ pub enum WriteCondition {
     IfMatch(ETag),
 }
 
+impl WriteCondition {
+    /// What a failed write under this condition means, whatever the service said: a create-only
+    /// write that found the object (HTTP 412, or 409) is `AlreadyExists`; an if-match write whose
+    /// object is gone (S3 answers 404) is `PreconditionFailed`. [`Bucket`](crate::Bucket) applies
+    /// it to every driver's writes, so drivers return the service's error as it is.
+    ///
+    /// ```
+    /// use cloudport_core::{ETag, Error, ErrorKind, WriteCondition};
+    /// let e = WriteCondition::IfNotExists.failure(Error::new(ErrorKind::PreconditionFailed, "412"));
+    /// assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    /// let e = WriteCondition::IfMatch(ETag::new("v1")).failure(Error::new(ErrorKind::NotFound, "404"));
+    /// assert_eq!(e.kind(), ErrorKind::PreconditionFailed);
+    /// ```
+    pub fn failure(&self, err: crate::Error) -> crate::Error {
+        use crate::{Error, ErrorKind};
+        match (err.kind(), self) {
+            (ErrorKind::PreconditionFailed, Self::IfNotExists) => Error::new(
+                ErrorKind::AlreadyExists,
+                "the object exists (create-only write)",
+            )
+            .with_source(err),
+            (ErrorKind::NotFound, Self::IfMatch(_)) => Error::new(
+                ErrorKind::PreconditionFailed,
+                "the object does not exist (if-match write)",
+            )
+            .with_source(err),
+            _ => err,
+        }
+    }
+}
+
 /// Options of [`Bucket::put_with`](crate::Bucket::put_with).
 ///
 /// ```

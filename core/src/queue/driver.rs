@@ -79,3 +79,17 @@ where
         pause = (pause * 2).min(LONGEST);
     }
 }
+
+/// A duration in whole seconds, rounded up (a lease of 1.2 s must not end at 1 s), saturating at
+/// `i32::MAX`: what queue services that count in seconds take.
+///
+/// ```
+/// use std::time::Duration;
+/// use cloudport_core::queue::whole_seconds;
+/// assert_eq!(whole_seconds(Duration::from_millis(1200)), 2);
+/// assert_eq!(whole_seconds(Duration::ZERO), 0);
+/// ```
+pub fn whole_seconds(d: Duration) -> i32 {
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    i32::try_from(s).unwrap_or(i32::MAX)
+}

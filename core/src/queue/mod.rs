@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 #[cfg(feature = "mock")]
 pub use driver::MockQueueDriver;
-pub use driver::{QueueDriver, poll_while_empty};
+pub use driver::{QueueDriver, poll_while_empty, whole_seconds};
 pub use message::{LeaseToken, Message, ReceiveOptions, ReceivedMessage};
 
 use crate::retry::{Idempotence, RetryPolicy};

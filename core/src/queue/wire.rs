@@ -8,6 +8,10 @@ pub const CONTENT_TYPE_ATTRIBUTE: &str = "datacontenttype";
 /// (`base64`); absent when the body travels as is.
 pub const BODY_ENCODING_ATTRIBUTE: &str = "cloudportencoding";
 
+/// The attribute that is also a message's ordering key where the transport has one (Pub/Sub's
+/// `orderingKey`).
+pub const ORDERING_KEY_ATTRIBUTE: &str = "orderingkey";
+
 /// The value of [`BODY_ENCODING_ATTRIBUTE`] for base64 bodies.
 pub const BASE64: &str = "base64";
 

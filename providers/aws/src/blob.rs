@@ -38,23 +38,6 @@ fn system_time(t: Option<&DateTime>) -> Option<SystemTime> {
     t.and_then(|t| SystemTime::try_from(*t).ok())
 }
 
-/// Maps a write's 412 to what its condition means.
-fn condition_error(err: Error, condition: &WriteCondition) -> Error {
-    match (err.kind(), condition) {
-        (ErrorKind::PreconditionFailed, WriteCondition::IfNotExists) => Error::new(
-            ErrorKind::AlreadyExists,
-            "the object exists (create-only write)",
-        )
-        .with_source(err),
-        (ErrorKind::NotFound, WriteCondition::IfMatch(_)) => Error::new(
-            ErrorKind::PreconditionFailed,
-            "the object does not exist (If-Match write)",
-        )
-        .with_source(err),
-        _ => err,
-    }
-}
-
 /// The `If-None-Match` and `If-Match` headers of a write condition.
 fn condition_headers(condition: &WriteCondition) -> (Option<String>, Option<String>) {
     match condition {
@@ -149,7 +132,7 @@ impl S3Bucket {
             .set_if_match(if_match)
             .send()
             .await
-            .map_err(|e| condition_error(from_sdk(e), &options.condition))?;
+            .map_err(from_sdk)?;
         Ok(written(key, size, out.e_tag, options))
     }
 
@@ -263,7 +246,7 @@ impl S3Bucket {
             .set_if_match(if_match)
             .send()
             .await
-            .map_err(|e| condition_error(from_sdk(e), &options.condition))?;
+            .map_err(from_sdk)?;
         Ok(written(key, size, out.e_tag, options))
     }
 }
@@ -437,14 +420,8 @@ impl BlobDriver for S3Bucket {
             .metadata_directive(MetadataDirective::Copy);
         let (if_none_match, if_match) = condition_headers(condition);
         req = req.set_if_none_match(if_none_match).set_if_match(if_match);
-        req.send().await.map_err(|e| {
-            let err = from_sdk(e);
-            match err.kind() {
-                // A missing source is NotFound, whatever the condition says.
-                ErrorKind::NotFound => err,
-                _ => condition_error(err, condition),
-            }
-        })?;
+        // The condition's meaning of a failure is applied by `Bucket`.
+        req.send().await.map_err(from_sdk)?;
         self.head(to).await
     }
 }

@@ -10,6 +10,7 @@ use aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
 };
 use base64::Engine;
+use cloudport_core::queue::whole_seconds;
 use cloudport_core::validate::normalize_attribute_name;
 use cloudport_core::{
     Error, ErrorKind, LeaseToken, Message, QueueCapabilities, QueueDriver, ReceiveOptions,
@@ -55,12 +56,6 @@ fn capabilities() -> QueueCapabilities {
         max_attributes: 8,
         ..QueueCapabilities::default()
     }
-}
-
-/// Whole seconds, rounded up (SQS takes integer seconds).
-fn secs_ceil(d: Duration) -> i32 {
-    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-    i32::try_from(s).unwrap_or(i32::MAX)
 }
 
 /// Whether SQS can carry this text as a message body (its XML character rule).
@@ -159,7 +154,7 @@ impl SqsQueue {
         SendMessageBatchRequestEntry::builder()
             .id(id.to_string())
             .message_body(body)
-            .set_delay_seconds(msg.delay.map(secs_ceil))
+            .set_delay_seconds(msg.delay.map(whole_seconds))
             .set_message_attributes(Some(attributes))
             .build()
             .map_err(|e| Error::invalid(format!("SQS batch entry: {e}")))
@@ -317,8 +312,8 @@ impl QueueDriver for SqsQueue {
             .receive_message()
             .queue_url(url)
             .max_number_of_messages(i32::try_from(options.max_messages).unwrap_or(10))
-            .visibility_timeout(secs_ceil(options.lease))
-            .wait_time_seconds(secs_ceil(options.wait))
+            .visibility_timeout(whole_seconds(options.lease))
+            .wait_time_seconds(whole_seconds(options.wait))
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .message_attribute_names("All")
@@ -363,7 +358,7 @@ impl SqsQueue {
             .change_message_visibility()
             .queue_url(url)
             .receipt_handle(lease.as_str())
-            .visibility_timeout(secs_ceil(timeout))
+            .visibility_timeout(whole_seconds(timeout))
             .send()
             .await
             .map_err(from_sdk)?;

@@ -65,25 +65,6 @@ fn condition_etags(condition: &WriteCondition) -> (Option<Etag>, Option<Etag>) {
     }
 }
 
-/// Maps a write's failure to what its condition means (409 BlobAlreadyExists / 412 / 404).
-fn condition_error(err: Error, condition: &WriteCondition) -> Error {
-    match (err.kind(), condition) {
-        (ErrorKind::PreconditionFailed | ErrorKind::AlreadyExists, WriteCondition::IfNotExists) => {
-            Error::new(
-                ErrorKind::AlreadyExists,
-                "the blob exists (create-only write)",
-            )
-            .with_source(err)
-        }
-        (ErrorKind::NotFound, WriteCondition::IfMatch(_)) => Error::new(
-            ErrorKind::PreconditionFailed,
-            "the blob does not exist (If-Match write)",
-        )
-        .with_source(err),
-        _ => err,
-    }
-}
-
 /// Parses `bytes START-END/TOTAL`.
 fn parse_content_range(header: &str) -> Option<(std::ops::Range<u64>, u64)> {
     let spec = header.strip_prefix("bytes ")?;
@@ -409,7 +390,8 @@ impl BlobDriver for AzureContainer {
             }
             _ => self.put_blocks(key, body, options).await,
         };
-        result.map_err(|e| condition_error(e, &options.condition))
+        // `Bucket` maps 409 `BlobAlreadyExists` / 412 to what the condition means.
+        result
     }
 
     async fn get(&self, key: &str, options: &GetOptions) -> Result<GetResult> {
@@ -545,8 +527,7 @@ impl BlobDriver for AzureContainer {
         self.blob(to)?
             .start_copy_from_url(source, Some(native))
             .await
-            .map_err(from_sdk)
-            .map_err(|e| condition_error(e, condition))?;
+            .map_err(from_sdk)?;
         self.wait_for_copy(to).await
     }
 }

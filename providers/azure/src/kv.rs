@@ -27,6 +27,8 @@ use serde_json::{Map, Value};
 use crate::config::{Account, Service};
 use crate::error::{created, from_legacy};
 
+/// Rounds of read-then-delete before a delete of a key that keeps changing gives up.
+const MAX_DELETE_ROUNDS: usize = 8;
 /// Table's limit on one binary property.
 const CHUNK: usize = 64 * 1024;
 /// Table's limit on a key (PartitionKey or RowKey), in bytes once escaped.
@@ -260,6 +262,36 @@ impl AzureTable {
             })?;
         Ok(version(&rsp.etag))
     }
+
+    /// One read-then-delete under the version read; `None` when the entry changed in between.
+    async fn delete_once(&self, key: &str, precondition: &Precondition) -> Result<Option<bool>> {
+        let client = self.entity_client(key)?;
+        let (condition, live) = match precondition {
+            Precondition::IfVersion(v) => (
+                IfMatchCondition::Etag(Etag::from(v.as_str().to_owned())),
+                true,
+            ),
+            _ => match self.read(key).await? {
+                None => return Ok(Some(false)),
+                // Delete exactly what was read, so "was it live" stays true of what went.
+                Some((entity, etag)) => (IfMatchCondition::Etag(etag), is_live(&entity)),
+            },
+        };
+        match client.delete().if_match(condition).await {
+            Ok(_) => Ok(Some(live)),
+            Err(e) => match (from_legacy(e), precondition) {
+                (e, Precondition::IfVersion(_)) if e.kind() == ErrorKind::NotFound => Err(
+                    Error::new(ErrorKind::PreconditionFailed, "the entry does not exist")
+                        .with_source(e),
+                ),
+                (e, Precondition::IfVersion(_)) => Err(e),
+                // Changed between read and delete: start over.
+                (e, _) if e.kind() == ErrorKind::PreconditionFailed => Ok(None),
+                (e, _) if e.kind() == ErrorKind::NotFound => Ok(Some(false)),
+                (e, _) => Err(e),
+            },
+        }
+    }
 }
 
 #[async_trait]
@@ -314,7 +346,15 @@ impl KvDriver for AzureTable {
                         // An expired entry counts as absent: replace exactly that one.
                         match self.read(key).await? {
                             Some((old, etag)) if !is_live(&old) => {
-                                self.replace_if(key, &entity, etag).await.map_err(|_| e)
+                                // Someone else replaced it first: the key exists. Any other
+                                // failure is reported as it is.
+                                self.replace_if(key, &entity, etag).await.map_err(|r| {
+                                    if r.kind() == ErrorKind::PreconditionFailed {
+                                        e
+                                    } else {
+                                        r
+                                    }
+                                })
                             }
                             _ => Err(e),
                         }
@@ -338,34 +378,18 @@ impl KvDriver for AzureTable {
     }
 
     async fn delete(&self, key: &str, precondition: &Precondition) -> Result<bool> {
-        let client = self.entity_client(key)?;
-        let (condition, live) = match precondition {
-            Precondition::IfVersion(v) => (
-                IfMatchCondition::Etag(Etag::from(v.as_str().to_owned())),
-                true,
-            ),
-            _ => match self.read(key).await? {
-                None => return Ok(false),
-                // Delete exactly what was read, so "was it live" stays true of what went.
-                Some((entity, etag)) => (IfMatchCondition::Etag(etag), is_live(&entity)),
-            },
-        };
-        match client.delete().if_match(condition).await {
-            Ok(_) => Ok(live),
-            Err(e) => match (from_legacy(e), precondition) {
-                (e, Precondition::IfVersion(_)) if e.kind() == ErrorKind::NotFound => Err(
-                    Error::new(ErrorKind::PreconditionFailed, "the entry does not exist")
-                        .with_source(e),
-                ),
-                (e, Precondition::IfVersion(_)) => Err(e),
-                // Changed between read and delete: start over.
-                (e, _) if e.kind() == ErrorKind::PreconditionFailed => {
-                    Box::pin(self.delete(key, precondition)).await
-                }
-                (e, _) if e.kind() == ErrorKind::NotFound => Ok(false),
-                (e, _) => Err(e),
-            },
+        // The entry may change between the read and the conditional delete; a few rounds settle
+        // it, and a key that keeps changing is a temporary error for the portable retry.
+        for _ in 0..MAX_DELETE_ROUNDS {
+            if let Some(live) = self.delete_once(key, precondition).await? {
+                return Ok(live);
+            }
         }
+        Err(Error::new(
+            ErrorKind::Unavailable,
+            "the entry kept changing while it was being deleted",
+        )
+        .temporary(true))
     }
 
     async fn scan(

@@ -17,6 +17,7 @@ use azure_storage_queue::models::{
 };
 use base64::Engine;
 use cloudport_core::queue::poll_while_empty;
+use cloudport_core::queue::whole_seconds;
 use cloudport_core::queue::wire::{from_envelope, to_envelope};
 use cloudport_core::{
     Error, ErrorKind, LeaseToken, Message, QueueCapabilities, QueueDriver, ReceiveOptions,
@@ -60,12 +61,6 @@ fn capabilities() -> QueueCapabilities {
         max_wait: Duration::from_secs(20),
         concurrent_sends: 2,
     }
-}
-
-/// Whole seconds, rounded up (Azure takes integer seconds).
-fn secs_ceil(d: Duration) -> i32 {
-    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-    i32::try_from(s).unwrap_or(i32::MAX)
 }
 
 /// A lease is the message id and its current pop receipt.
@@ -131,7 +126,7 @@ impl AzureQueue {
         let text = encode(message)?;
         let send = || async {
             let options = QueueClientSendMessageOptions {
-                visibility_timeout: message.delay.map(secs_ceil),
+                visibility_timeout: message.delay.map(whole_seconds),
                 ..Default::default()
             };
             let content = QueueMessage {
@@ -146,12 +141,17 @@ impl AzureQueue {
                 .map_err(from_sdk)?
                 .into_model()
                 .map_err(from_sdk)?;
-            Ok::<_, Error>(
-                sent.items
-                    .and_then(|items| items.into_iter().next())
-                    .and_then(|m| m.message_id)
-                    .unwrap_or_default(),
-            )
+            // The message is stored once Put Message succeeds; an answer without its id is a
+            // malformed answer, not a failed send (sending again would duplicate it).
+            sent.items
+                .and_then(|items| items.into_iter().next())
+                .and_then(|m| m.message_id)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Malformed,
+                        "Put Message succeeded but its answer carries no message id",
+                    )
+                })
         };
         match send().await {
             Err(e) if e.kind() == ErrorKind::NotFound && self.create_if_missing => {
@@ -164,7 +164,12 @@ impl AzureQueue {
     }
 
     fn received(&self, m: NativeMessage) -> Result<ReceivedMessage> {
-        let id = m.message_id.unwrap_or_default();
+        let id = m.message_id.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Malformed,
+                "Azure returned a message without a message id",
+            )
+        })?;
         let receipt = m.pop_receipt.ok_or_else(|| {
             Error::new(
                 ErrorKind::Malformed,
@@ -199,7 +204,7 @@ impl AzureQueue {
     async fn receive_once(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
         let native = QueueClientReceiveMessagesOptions {
             number_of_messages: Some(i32::try_from(options.max_messages).unwrap_or(32)),
-            visibility_timeout: Some(secs_ceil(options.lease)),
+            visibility_timeout: Some(whole_seconds(options.lease)),
             ..Default::default()
         };
         let got = self
@@ -221,7 +226,7 @@ impl AzureQueue {
         let (id, receipt) = parse_lease(lease)?;
         let rsp = self
             .client()?
-            .update_message(id, receipt, secs_ceil(timeout), None)
+            .update_message(id, receipt, whole_seconds(timeout), None)
             .await
             .map_err(from_sdk)?;
         // The SDK has no typed accessor for the new receipt (Update Message REST reference).

@@ -84,23 +84,6 @@ fn if_generation(condition: &WriteCondition) -> Result<Option<i64>> {
     })
 }
 
-/// A write's 412 means what its condition says.
-fn condition_error(err: Error, condition: &WriteCondition) -> Error {
-    match (err.kind(), condition) {
-        (ErrorKind::PreconditionFailed, WriteCondition::IfNotExists) => Error::new(
-            ErrorKind::AlreadyExists,
-            "the object exists (create-only write)",
-        )
-        .with_source(err),
-        (ErrorKind::NotFound, WriteCondition::IfMatch(_)) => Error::new(
-            ErrorKind::PreconditionFailed,
-            "the object does not exist (if-match write)",
-        )
-        .with_source(err),
-        _ => err,
-    }
-}
-
 impl GcsBucket {
     pub(crate) fn new(gcp: Gcp, name: String) -> Self {
         Self {
@@ -312,7 +295,8 @@ impl BlobDriver for GcsBucket {
             }
             _ => self.put_resumable(key, body, options).await,
         };
-        result.map_err(|e| condition_error(e, &options.condition))
+        // `Bucket` maps a 412 to what the condition means.
+        result
     }
 
     async fn get(&self, key: &str, options: &GetOptions) -> Result<GetResult> {
@@ -448,8 +432,7 @@ impl BlobDriver for GcsBucket {
             .await?
             .copy_object(&request)
             .await
-            .map_err(from_storage)
-            .map_err(|e| condition_error(e, condition))?;
+            .map_err(from_storage)?;
         Ok(meta(object))
     }
 }

@@ -23,6 +23,8 @@ use tokio::sync::OnceCell;
 
 use crate::error::from_firestore;
 
+/// Rounds of read-then-delete before a delete of a key that keeps changing gives up.
+const MAX_DELETE_ROUNDS: usize = 8;
 const VALUE: &str = "v";
 const EXPIRES_AT: &str = "expires_at";
 /// Firestore's limit on a document id, in bytes.
@@ -234,6 +236,44 @@ impl FirestoreKv {
             ))),
         })
     }
+
+    /// One read-then-delete under the version read; `None` when the entry changed in between.
+    async fn delete_once(&self, key: &str, precondition: &Precondition) -> Result<Option<bool>> {
+        let id = self.id(key)?;
+        let (at, live) = match precondition {
+            Precondition::IfVersion(v) => (update_time(v)?, true),
+            _ => match self.read(&id).await? {
+                None => return Ok(Some(false)),
+                // Delete exactly what was read, so "was it live" stays true of what went.
+                Some(doc) => (update_time(&version(&doc))?, is_live(&doc)),
+            },
+        };
+        let result = self
+            .db()
+            .await?
+            .fluent()
+            .delete()
+            .from(&self.collection)
+            .precondition(FirestoreWritePrecondition::UpdateTime(at))
+            .document_id(&id)
+            .execute()
+            .await
+            .map_err(from_firestore);
+        match (result, precondition) {
+            (Ok(()), _) => Ok(Some(live)),
+            (Err(e), Precondition::IfVersion(_)) => Err(version_error(e)),
+            (Err(e), _)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::PreconditionFailed | ErrorKind::NotFound
+                ) =>
+            {
+                // Changed or gone between read and delete: start over.
+                Ok(None)
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
 }
 
 /// A write whose version precondition failed: Firestore says NOT_FOUND (gone) or
@@ -296,8 +336,13 @@ impl KvDriver for FirestoreKv {
                                 let at = update_time(&version(&old))?;
                                 self.update(doc, Some(FirestoreWritePrecondition::UpdateTime(at)))
                                     .await
-                                    .map_err(|_| {
-                                        Error::new(ErrorKind::AlreadyExists, "the key exists")
+                                    .map_err(|r| match r.kind() {
+                                        // Someone else replaced it first: the key exists.
+                                        ErrorKind::PreconditionFailed | ErrorKind::NotFound => {
+                                            Error::new(ErrorKind::AlreadyExists, "the key exists")
+                                                .with_source(r)
+                                        }
+                                        _ => r,
                                     })
                             }
                             _ => Err(Error::new(ErrorKind::AlreadyExists, "the key exists")
@@ -318,40 +363,18 @@ impl KvDriver for FirestoreKv {
     }
 
     async fn delete(&self, key: &str, precondition: &Precondition) -> Result<bool> {
-        let id = self.id(key)?;
-        let (at, live) = match precondition {
-            Precondition::IfVersion(v) => (update_time(v)?, true),
-            _ => match self.read(&id).await? {
-                None => return Ok(false),
-                // Delete exactly what was read, so "was it live" stays true of what went.
-                Some(doc) => (update_time(&version(&doc))?, is_live(&doc)),
-            },
-        };
-        let result = self
-            .db()
-            .await?
-            .fluent()
-            .delete()
-            .from(&self.collection)
-            .precondition(FirestoreWritePrecondition::UpdateTime(at))
-            .document_id(&id)
-            .execute()
-            .await
-            .map_err(from_firestore);
-        match (result, precondition) {
-            (Ok(()), _) => Ok(live),
-            (Err(e), Precondition::IfVersion(_)) => Err(version_error(e)),
-            (Err(e), _)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::PreconditionFailed | ErrorKind::NotFound
-                ) =>
-            {
-                // Changed or gone between read and delete: start over.
-                Box::pin(self.delete(key, precondition)).await
+        // The entry may change between the read and the conditional delete; a few rounds settle
+        // it, and a key that keeps changing is a temporary error for the portable retry.
+        for _ in 0..MAX_DELETE_ROUNDS {
+            if let Some(live) = self.delete_once(key, precondition).await? {
+                return Ok(live);
             }
-            (Err(e), _) => Err(e),
         }
+        Err(Error::new(
+            ErrorKind::Unavailable,
+            "the entry kept changing while it was being deleted",
+        )
+        .temporary(true))
     }
 
     async fn scan(

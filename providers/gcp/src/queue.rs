@@ -32,8 +32,9 @@ use tokio::sync::OnceCell;
 use crate::Gcp;
 use crate::error::from_status;
 
-/// The attribute whose value is also sent as the Pub/Sub ordering key.
-pub const ORDERING_KEY_ATTRIBUTE: &str = "orderingkey";
+/// The attribute whose value is also sent as the Pub/Sub ordering key (defined in
+/// [`cloudport_core::queue::wire`], which the Cloud Run host reads too).
+pub use cloudport_core::queue::wire::ORDERING_KEY_ATTRIBUTE;
 
 /// Pub/Sub's limits: 10 MB per message and per publish request, 1,000 messages per publish,
 /// ack deadlines and modifications up to 600 s, 100 attributes. Nothing can be delayed at send.
@@ -66,9 +67,9 @@ pub(crate) fn no_retry() -> RetrySetting {
     }
 }
 
+/// Whole seconds for `ModifyAckDeadline`, which takes 0..=600.
 fn secs(d: Duration) -> i32 {
-    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-    i32::try_from(s.min(600)).unwrap_or(600)
+    cloudport_core::queue::whole_seconds(d).min(600)
 }
 
 /// A Pub/Sub topic (and, to receive, one of its subscriptions).
@@ -282,7 +283,13 @@ impl PubSubQueue {
             .received_messages;
         let mut out = Vec::with_capacity(pulled.len());
         for m in pulled {
-            let Some(message) = m.message else { continue };
+            let Some(message) = m.message else {
+                // Pub/Sub always sends one; an entry without it cannot be delivered, and its
+                // lease ends on its own.
+                tracing::warn!(topic = %self.topic, ack_id = %m.ack_id,
+                    "Pub/Sub returned a pulled entry without a message; skipping it");
+                continue;
+            };
             let attempt = usize::try_from(m.delivery_attempt).ok().filter(|n| *n > 0);
             out.push(self.received(m.ack_id, message, attempt));
         }
