@@ -18,6 +18,8 @@
 pub mod azure;
 #[cfg(feature = "cloudrun")]
 pub mod cloudrun;
+#[cfg(any(feature = "azure-functions", feature = "cloudrun"))]
+mod dead_letter;
 mod detect;
 #[cfg(any(feature = "azure-functions", feature = "cloudrun"))]
 mod http_host;

@@ -67,7 +67,6 @@ use axum::body::Body;
 use axum::extract::{OriginalUri, Request};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use cloudport_core::event::{Event, QueueMessage};
 use cloudport_core::export::cloudevents;
 use cloudport_core::{App, Env, Error, ErrorKind, ResourceKind, ResourceUrl, Result, Trigger};
 use serde_json::{Value, json};
@@ -475,17 +474,7 @@ impl AzureHost {
         queue: &str,
         event: &cloudevents::Event,
     ) -> Option<Result<String>> {
-        let q = match self.env.queue(queue) {
-            Ok(q) => q,
-            Err(e) => {
-                // The handler runs; the binding's error surfaces wherever the queue is used.
-                tracing::warn!(queue, error = %e,
-                    "cannot open the queue to apply its dead-letter policy");
-                return None;
-            }
-        };
-        let view = Event::<QueueMessage>::try_from(event.clone()).ok()?;
-        let moved = q.dead_letter_if_over_limit(view.data()).await?;
+        let moved = crate::dead_letter::if_over_limit(&self.env, queue, event).await?;
         Some(moved.map(|d| d.to_string()))
     }
 }

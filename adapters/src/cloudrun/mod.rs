@@ -83,7 +83,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use cloudevents::AttributesReader;
-use cloudport_core::event::{Event, QueueMessage, carries_cloudevent};
+use cloudport_core::event::carries_cloudevent;
 use cloudport_core::export::cloudevents;
 use cloudport_core::trace::TraceContext;
 use cloudport_core::{App, Env, Error, ErrorKind, ResourceKind, ResourceUrl, Result, Trigger};
@@ -744,17 +744,7 @@ impl CloudRunHost {
         queue: &str,
         event: &cloudevents::Event,
     ) -> Option<Result<serde_json::Value>> {
-        let q = match self.env.queue(queue) {
-            Ok(q) => q,
-            Err(e) => {
-                // The handler runs; the binding's error surfaces wherever the queue is used.
-                tracing::warn!(queue, error = %e,
-                    "cannot open the queue to apply its dead-letter policy");
-                return None;
-            }
-        };
-        let view = Event::<QueueMessage>::try_from(event.clone()).ok()?;
-        let moved = q.dead_letter_if_over_limit(view.data()).await?;
+        let moved = crate::dead_letter::if_over_limit(&self.env, queue, event).await?;
         Some(moved.map(|d| json!({ "deadLettered": d })))
     }
 }

@@ -53,3 +53,36 @@ pub trait KvDriver: Any + Debug + Send + Sync {
         page_token: Option<String>,
     ) -> Result<ScanPage>;
 }
+
+/// For drivers whose unconditional delete is a read and a delete under the version read (so
+/// "was a live entry deleted" stays exact): runs `round` until it settles (`Some(live)`), at most
+/// 8 times; a key that keeps changing is a temporary `Unavailable` error for the portable retry.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let mut rounds = 0;
+/// let deleted = cloudport_core::kv::delete_in_rounds(|| {
+///     rounds += 1;
+///     let settled = (rounds == 2).then_some(true);
+///     async move { Ok(settled) }
+/// }).await?;
+/// assert!(deleted);
+/// # Ok::<(), cloudport_core::Error>(()) }).unwrap();
+/// ```
+pub async fn delete_in_rounds<F, Fut>(mut round: F) -> Result<bool>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<bool>>>,
+{
+    const MAX_ROUNDS: usize = 8;
+    for _ in 0..MAX_ROUNDS {
+        if let Some(live) = round().await? {
+            return Ok(live);
+        }
+    }
+    Err(crate::Error::new(
+        crate::ErrorKind::Unavailable,
+        "the entry kept changing while it was being deleted",
+    )
+    .temporary(true))
+}

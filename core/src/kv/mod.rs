@@ -12,9 +12,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use driver::KvDriver;
 #[cfg(feature = "mock")]
 pub use driver::MockKvDriver;
+pub use driver::{KvDriver, delete_in_rounds};
 pub use types::{KvEntry, KvPut, Precondition, ScanPage, Version};
 
 use crate::retry::{Idempotence, RetryPolicy};

@@ -27,8 +27,6 @@ use serde_json::{Map, Value};
 use crate::config::{Account, Service};
 use crate::error::{created, from_legacy};
 
-/// Rounds of read-then-delete before a delete of a key that keeps changing gives up.
-const MAX_DELETE_ROUNDS: usize = 8;
 /// Table's limit on one binary property.
 const CHUNK: usize = 64 * 1024;
 /// Table's limit on a key (PartitionKey or RowKey), in bytes once escaped.
@@ -378,18 +376,8 @@ impl KvDriver for AzureTable {
     }
 
     async fn delete(&self, key: &str, precondition: &Precondition) -> Result<bool> {
-        // The entry may change between the read and the conditional delete; a few rounds settle
-        // it, and a key that keeps changing is a temporary error for the portable retry.
-        for _ in 0..MAX_DELETE_ROUNDS {
-            if let Some(live) = self.delete_once(key, precondition).await? {
-                return Ok(live);
-            }
-        }
-        Err(Error::new(
-            ErrorKind::Unavailable,
-            "the entry kept changing while it was being deleted",
-        )
-        .temporary(true))
+        // The entry may change between the read and the conditional delete.
+        cloudport_core::kv::delete_in_rounds(|| self.delete_once(key, precondition)).await
     }
 
     async fn scan(

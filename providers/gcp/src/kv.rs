@@ -23,8 +23,6 @@ use tokio::sync::OnceCell;
 
 use crate::error::from_firestore;
 
-/// Rounds of read-then-delete before a delete of a key that keeps changing gives up.
-const MAX_DELETE_ROUNDS: usize = 8;
 const VALUE: &str = "v";
 const EXPIRES_AT: &str = "expires_at";
 /// Firestore's limit on a document id, in bytes.
@@ -363,18 +361,8 @@ impl KvDriver for FirestoreKv {
     }
 
     async fn delete(&self, key: &str, precondition: &Precondition) -> Result<bool> {
-        // The entry may change between the read and the conditional delete; a few rounds settle
-        // it, and a key that keeps changing is a temporary error for the portable retry.
-        for _ in 0..MAX_DELETE_ROUNDS {
-            if let Some(live) = self.delete_once(key, precondition).await? {
-                return Ok(live);
-            }
-        }
-        Err(Error::new(
-            ErrorKind::Unavailable,
-            "the entry kept changing while it was being deleted",
-        )
-        .temporary(true))
+        // The entry may change between the read and the conditional delete.
+        cloudport_core::kv::delete_in_rounds(|| self.delete_once(key, precondition)).await
     }
 
     async fn scan(
