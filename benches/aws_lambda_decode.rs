@@ -1,5 +1,8 @@
 //! Decoding an SQS batch event into portable CloudEvents vs plain `serde_json` into
-//! `aws_lambda_events::sqs::SqsEvent` (goal ≤ 1.2×). `cargo bench --features aws --bench aws_lambda_decode`.
+//! `aws_lambda_events::sqs::SqsEvent` (goal ≤ 1.2×); and what instrumentation (invocation span +
+//! metrics, no subscriber) costs on one whole Lambda SQS invocation — payload in, response out —
+//! against the same host with `instrumented(false)` (goal ≤ 1.05×).
+//! `cargo bench --features aws --bench aws_lambda_decode`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod support;
@@ -64,4 +67,51 @@ fn main() {
             },
         );
     }
+
+    instrumentation();
+}
+
+/// One whole Lambda SQS invocation (`LambdaHost::handle`: decode, dispatch, batch response),
+/// instrumented vs not.
+fn instrumentation() {
+    use cloudport::hosts::lambda::LambdaHost;
+    use cloudport::prelude::*;
+    async fn handler(event: Event<QueueMessage>, _env: Env) -> Result<()> {
+        black_box(event.data().body.len());
+        Ok(())
+    }
+    support::header(
+        "Instrumentation, one whole Lambda SQS invocation",
+        "span and metrics off",
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let env = || {
+        Env::builder()
+            .provider(cloudport::memory::Memory::new())
+            .bind_queue("orders", "sqs://orders")
+            .build()
+    };
+    let on = LambdaHost::new(App::new().on_queue("orders", handler), env());
+    let off = LambdaHost::new(
+        App::new().on_queue("orders", handler).instrumented(false),
+        env(),
+    );
+    let payload = String::from_utf8(batch(1, 256)).unwrap();
+    let invoke = |host: &LambdaHost, iters: u64| {
+        support::time_async(&rt, iters, |_| {
+            let raw = serde_json::value::RawValue::from_string(payload.clone()).unwrap();
+            let event = lambda_runtime::LambdaEvent::new(raw, lambda_runtime::Context::default());
+            async move {
+                black_box(host.handle(event).await.unwrap());
+            }
+        })
+    };
+    support::compare(
+        "1 SQS record × 256 B, span + metrics on",
+        |iters| invoke(&off, iters),
+        |iters| invoke(&on, iters),
+    );
 }

@@ -49,9 +49,10 @@ pub(crate) fn first_invocation() -> bool {
     !STARTED.swap(true, Ordering::Relaxed)
 }
 
-/// Runs `fut` as the invocation `ctx`.
-pub async fn scope<F: Future>(ctx: InvocationContext, fut: F) -> F::Output {
-    CURRENT.scope(ctx, fut).await
+/// Runs `fut` as the invocation `ctx`. A plain wrapper (no `async fn` layer of its own), so the
+/// future is not copied once more on every poll path.
+pub fn scope<F: Future>(ctx: InvocationContext, fut: F) -> impl Future<Output = F::Output> {
+    CURRENT.scope(ctx, fut)
 }
 
 /// Spawns a task that runs inside the current invocation's context (deadline, trace), which a plain

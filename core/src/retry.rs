@@ -82,7 +82,6 @@ impl RetryPolicy {
     /// The pause before attempt `attempt + 1`: uniformly random up to `base · 2^attempt`, capped
     /// ("full jitter").
     pub fn backoff(&self, attempt: u32) -> Duration {
-        use std::hash::BuildHasher;
         let cap = self
             .base_delay
             .saturating_mul(1u32 << attempt.min(20))
@@ -91,8 +90,7 @@ impl RetryPolicy {
         if nanos == 0 {
             return Duration::ZERO;
         }
-        let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
-        Duration::from_nanos(random % nanos)
+        Duration::from_nanos(fastrand::u64(..nanos))
     }
 
     /// Runs `op` until it succeeds, fails with an error not worth retrying, runs out of attempts,

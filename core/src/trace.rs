@@ -6,9 +6,6 @@
 //! `X-Cloud-Trace-Context`. A malformed or oversize header is ignored — a new trace starts — and is
 //! never an error.
 
-use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 /// The message attribute (and CloudEvents extension) that carries the trace.
 pub const TRACEPARENT: &str = "traceparent";
 
@@ -33,10 +30,9 @@ pub struct TraceContext {
     sampled: bool,
 }
 
+/// A random id part: `fastrand`'s per-thread generator, seeded from the OS's randomness.
 fn random_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    std::collections::hash_map::RandomState::new().hash_one(n)
+    fastrand::u64(..)
 }
 
 /// Exactly `n` lowercase hex digits (no sign, unlike `from_str_radix`).
@@ -53,7 +49,7 @@ fn nonzero(v: u64) -> u64 {
 impl TraceContext {
     /// A new trace (sampled).
     pub fn new_root() -> Self {
-        let trace_id = (u128::from(random_u64()) << 64) | u128::from(random_u64());
+        let trace_id = fastrand::u128(..);
         Self {
             trace_id: if trace_id == 0 { 1 } else { trace_id },
             span_id: nonzero(random_u64()),

@@ -364,8 +364,6 @@ pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// A short random pause after a write conflict, so contending writers spread out.
 fn conflict_backoff(attempt: u32) -> Duration {
-    use std::hash::BuildHasher;
     let cap_micros = 200u64 << attempt.min(8);
-    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
-    Duration::from_micros(random % cap_micros.max(1))
+    Duration::from_micros(fastrand::u64(..cap_micros))
 }
