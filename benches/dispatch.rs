@@ -1,8 +1,10 @@
 //! Event dispatch overhead of `App` per invocation: `App::dispatch` of a queue-message CloudEvent
 //! to a handler, against calling the same handler directly with an event built by hand; and what
 //! instrumentation costs: span and metrics on (the default) vs `instrumented(false)`, no tracing
-//! subscriber installed (goal ≤ 1.05×; OpenTelemetry export is not compiled in).
-//! `cargo bench --bench dispatch`.
+//! subscriber installed (goal ≤ 1.05×). `cargo bench --bench dispatch` has OpenTelemetry
+//! compiled out; `cargo bench --features otel --bench dispatch` measures the same with it compiled
+//! in but not installed, and adds the cost of exporting every invocation span (OpenTelemetry layer
+//! installed, in-memory exporter).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod support;
@@ -51,7 +53,15 @@ fn main() {
         },
     );
 
-    support::header("Instrumentation (per invocation)", "span and metrics off");
+    let otel = if cfg!(feature = "otel") {
+        "OpenTelemetry compiled in, not installed"
+    } else {
+        "OpenTelemetry compiled out"
+    };
+    support::header(
+        &format!("Instrumentation (per invocation; {otel})"),
+        "span and metrics off",
+    );
     let off = App::new().on_queue("orders", handler).instrumented(false);
     support::compare(
         "App::dispatch, span + metrics on",
@@ -68,4 +78,50 @@ fn main() {
             })
         },
     );
+
+    #[cfg(feature = "otel")]
+    exported(&rt, &env, &app, &off, &trigger, &cloudevent);
+}
+
+/// What exporting every invocation span costs: the OpenTelemetry layer installed (batching to an
+/// in-memory exporter) vs instrumentation off.
+#[cfg(feature = "otel")]
+fn exported(
+    rt: &tokio::runtime::Runtime,
+    env: &Env,
+    app: &App,
+    off: &App,
+    trigger: &Trigger,
+    cloudevent: &cloudport::cloudevents::Event,
+) {
+    use cloudport::hosts::{HostKind, otel};
+    use tracing_subscriber::layer::SubscriberExt;
+    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let provider = otel::provider_with(exporter.clone(), HostKind::Local);
+    let subscriber = tracing_subscriber::registry().with(otel::layer(provider.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::callsite::rebuild_interest_cache();
+        support::header(
+            "Instrumentation exported (per invocation)",
+            "span and metrics off",
+        );
+        support::compare(
+            "App::dispatch, span exported to OpenTelemetry",
+            |iters| {
+                support::time_async(rt, iters, |_| {
+                    let (app, env, trigger, ce) = (off, env, trigger, cloudevent.clone());
+                    async move { app.dispatch(env, trigger, ce).await.unwrap() }
+                })
+            },
+            |iters| {
+                let took = support::time_async(rt, iters, |_| {
+                    let (app, env, trigger, ce) = (app, env, trigger, cloudevent.clone());
+                    async move { app.dispatch(env, trigger, ce).await.unwrap() }
+                });
+                exporter.reset();
+                took
+            },
+        );
+    });
+    let _ = provider.shutdown();
 }

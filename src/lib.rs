@@ -99,6 +99,14 @@ impl EnvExt for Env {
     }
 }
 
+/// Whether OpenTelemetry export is compiled in and asked for by the environment.
+fn otel_configured() -> bool {
+    #[cfg(feature = "otel")]
+    return cloudport_adapters::otel::configured(|v| std::env::var(v).ok());
+    #[cfg(not(feature = "otel"))]
+    false
+}
+
 /// Running an [`App`] on the host the process finds itself on.
 #[allow(async_fn_in_trait)]
 pub trait AppExt {
@@ -111,8 +119,9 @@ pub trait AppExt {
 impl AppExt for App {
     async fn run(self) -> Result<()> {
         let host = detect_host(|v| std::env::var(v).ok());
-        if host != HostKind::Local {
-            // The platform's native structured log lines, unless the app set a subscriber.
+        if host != HostKind::Local || otel_configured() {
+            // The platform's native structured log lines (and OpenTelemetry export when
+            // configured), unless the app set a subscriber.
             cloudport_adapters::logs::init(host);
         }
         let env = self.env().cloned().unwrap_or_else(|| default_env(host));

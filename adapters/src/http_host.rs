@@ -35,10 +35,14 @@ pub(crate) async fn serve(
 ) -> Result<()> {
     let addr = listener.local_addr().map_err(Error::from)?;
     tracing::info!(%addr, "serving {what}");
-    axum::serve(listener, router)
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| Error::from(e).with_operation(operation))
+        .map_err(|e| Error::from(e).with_operation(operation));
+    // The instance is stopping: export the spans still buffered.
+    #[cfg(feature = "otel")]
+    crate::otel::shutdown().await;
+    served
 }
 
 /// Completes on SIGTERM (how both platforms stop an instance) or Ctrl-C.

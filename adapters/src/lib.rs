@@ -12,7 +12,8 @@
 //! | Cloud Functions (gen2) / Cloud Run: CloudEvents, Pub/Sub push, Cloud Scheduler, HTTP | `cloudrun` (feature `cloudrun`) | `K_SERVICE` is set |
 //!
 //! [`detect_host`] tells which platform the process runs on; [`logs`] writes `tracing` events as
-//! each platform's native structured log lines.
+//! each platform's native structured log lines; `otel` (feature `otel`) exports cloudport's spans
+//! to OpenTelemetry.
 
 #[cfg(feature = "azure-functions")]
 pub mod azure;
@@ -27,5 +28,7 @@ mod http_host;
 pub mod lambda;
 pub mod local;
 pub mod logs;
+#[cfg(feature = "otel")]
+pub mod otel;
 
 pub use detect::{HostKind, detect_host};

@@ -190,27 +190,50 @@ where
 }
 
 /// Installs a global subscriber writing `host`'s log lines to stdout (human-readable lines for the
-/// local host), filtered by `RUST_LOG` (default `info`). Returns `false` when a subscriber was
-/// set already (the application's own wins) or `CLOUDPORT_LOG=off`.
+/// local host), filtered by `RUST_LOG` (default `info`) — and, with the `otel` feature and an
+/// `OTEL_EXPORTER_OTLP_*ENDPOINT` set, exporting cloudport's spans over OTLP (see `otel`).
+/// `CLOUDPORT_LOG=off` turns the log lines off. Returns `false` when a subscriber was set already
+/// (the application's own wins) or there is nothing to install.
 pub fn init(host: HostKind) -> bool {
-    use tracing_subscriber::EnvFilter;
-    if std::env::var("CLOUDPORT_LOG").as_deref() == Ok("off") {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer, Registry};
+    let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = Vec::new();
+    if std::env::var("CLOUDPORT_LOG").as_deref() != Ok("off") {
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        layers.push(match host {
+            HostKind::Local => tracing_subscriber::fmt::layer().with_filter(filter).boxed(),
+            _ => {
+                let project = ["GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"]
+                    .iter()
+                    .find_map(|v| std::env::var(v).ok());
+                tracing_subscriber::fmt::layer()
+                    .event_format(PlatformFormat::new(host, project))
+                    .with_filter(filter)
+                    .boxed()
+            }
+        });
+    }
+    #[allow(unused_mut, reason = "set only with the otel feature")]
+    let mut otel_error: Option<cloudport_core::Error> = None;
+    #[cfg(feature = "otel")]
+    if crate::otel::configured(|v| std::env::var(v).ok()) {
+        match crate::otel::otlp_provider(host) {
+            Ok(provider) => layers.push(crate::otel::layer(provider).boxed()),
+            Err(e) => otel_error = Some(e),
+        }
+    }
+    if layers.is_empty() {
         return false;
     }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = match host {
-        HostKind::Local => builder.try_init(),
-        _ => {
-            let project = ["GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"]
-                .iter()
-                .find_map(|v| std::env::var(v).ok());
-            builder
-                .event_format(PlatformFormat::new(host, project))
-                .try_init()
-        }
-    };
-    result.is_ok()
+    let installed = tracing_subscriber::registry()
+        .with(layers)
+        .try_init()
+        .is_ok();
+    if let Some(e) = otel_error {
+        tracing::warn!(error = %e, "OpenTelemetry export is off");
+    }
+    installed
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ mod error;
 pub mod event;
 pub mod idempotency;
 pub mod kv;
+mod otel;
 mod provider;
 pub mod queue;
 pub mod retry;

@@ -57,6 +57,25 @@ impl TraceContext {
         }
     }
 
+    /// A context from its parts; `None` when the trace or span id is zero (invalid in W3C).
+    pub fn from_ids(trace_id: u128, span_id: u64, sampled: bool) -> Option<Self> {
+        (trace_id != 0 && span_id != 0).then_some(Self {
+            trace_id,
+            span_id,
+            sampled,
+        })
+    }
+
+    /// The trace id as a number.
+    pub fn trace_id_u128(&self) -> u128 {
+        self.trace_id
+    }
+
+    /// The span id as a number.
+    pub fn span_id_u64(&self) -> u64 {
+        self.span_id
+    }
+
     /// A new span in the same trace.
     pub fn child(&self) -> Self {
         Self {

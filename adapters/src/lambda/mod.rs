@@ -37,7 +37,13 @@ pub async fn run(app: App, env: Env) -> Result<()> {
     let host = Arc::new(LambdaHost::new(app, env));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let host = host.clone();
-        async move { Box::pin(host.handle(event)).await.map_err(diagnostic) }
+        async move {
+            let response = Box::pin(host.handle(event)).await;
+            // The process freezes once the response is sent: export this invocation's spans now.
+            #[cfg(feature = "otel")]
+            crate::otel::flush().await;
+            response.map_err(diagnostic)
+        }
     }))
     .await
     .map_err(|e| {

@@ -191,7 +191,10 @@ impl LocalHost {
         let running = self.start(app, env).await?;
         tokio::signal::ctrl_c().await.map_err(Error::from)?;
         tracing::info!("stopping");
-        running.shutdown().await
+        let stopped = running.shutdown().await;
+        #[cfg(feature = "otel")]
+        crate::otel::shutdown().await;
+        stopped
     }
 }
 

@@ -30,12 +30,40 @@ async fn http_invocation(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    use tracing::Instrument;
     let incoming = crate::trace::TraceContext::from_headers(request.headers());
     let mut ctx = crate::context::current().unwrap_or_default();
     ctx.cold_start = crate::context::first_invocation();
     let parent = incoming.or(ctx.trace);
-    ctx.trace = Some(parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child()));
-    crate::context::scope(ctx, next.run(request)).await
+    let trace = parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child());
+    let span = tracing::info_span!(
+        "invocation",
+        otel.name = %format_args!("{} {}", request.method(), request.uri().path()),
+        otel.kind = "server",
+        faas.trigger = "http",
+        faas.invocation_id = %ctx.invocation_id,
+        faas.coldstart = ctx.cold_start,
+        http.request.method = %request.method(),
+        url.path = request.uri().path(),
+        http.response.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let trace = crate::otel::adopt(&span, parent, trace);
+    record_trace(&span, &trace);
+    ctx.trace = Some(trace);
+    let response = crate::context::scope(ctx, next.run(request))
+        .instrument(span.clone())
+        .await;
+    if !span.is_disabled() {
+        let status = response.status();
+        span.record("http.response.status_code", status.as_u16());
+        if status.is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
+    }
+    response
 }
 
 /// The `invocation` span, with OpenTelemetry FaaS and messaging attributes. Its fields cost
@@ -44,7 +72,6 @@ fn invocation_span(
     trigger: &Trigger,
     ctx: &crate::context::InvocationContext,
     event: &cloudevents::Event,
-    trace: &crate::trace::TraceContext,
 ) -> tracing::Span {
     use cloudevents::AttributesReader;
     let (faas_trigger, messaging_system) = match trigger {
@@ -64,10 +91,21 @@ fn invocation_span(
         messaging.destination.name = trigger.name(),
         messaging.message.id = event.id(),
         cloudevents.event_type = event.ty(),
-        trace_id = %trace.trace_id_display(),
-        span_id = %trace.span_id_display(),
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
     )
+}
+
+/// Records the invocation's trace on its span (formatted only if a subscriber records it).
+fn record_trace(span: &tracing::Span, trace: &crate::trace::TraceContext) {
+    if !span.is_disabled() {
+        span.record(
+            "trace_id",
+            tracing::field::display(trace.trace_id_display()),
+        );
+        span.record("span_id", tracing::field::display(trace.span_id_display()));
+    }
 }
 
 /// A trigger, by kind and logical name.
@@ -352,9 +390,15 @@ impl App {
             .extension(crate::trace::TRACEPARENT)
             .and_then(|v| crate::trace::TraceContext::parse_traceparent(&v.to_string()))
             .or(ctx.trace);
-        let trace = parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child());
+        let mut trace = parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child());
+        let span = (!self.uninstrumented).then(|| {
+            let span = invocation_span(trigger, &ctx, &event);
+            // With OpenTelemetry export, the invocation is the exported span.
+            trace = crate::otel::adopt(&span, parent, trace);
+            record_trace(&span, &trace);
+            span
+        });
         ctx.trace = Some(trace);
-        let span = (!self.uninstrumented).then(|| invocation_span(trigger, &ctx, &event, &trace));
         // Boxed once: the wrappers below (context, span) then move a pointer, not the whole
         // routing future (kilobytes) on every move on the way to the executor.
         let routed: Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> =

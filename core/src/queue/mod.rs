@@ -212,21 +212,25 @@ impl Queue {
         Ok(())
     }
 
-    /// Adds the current invocation's trace as the `traceparent` attribute, when the message has
-    /// none and the queue carries attributes with room for one more.
-    fn with_trace(&self, mut message: Message) -> Message {
+    /// Adds the current trace as the `traceparent` attribute, when the message has none and the
+    /// queue carries attributes with room for one more: the exported `span`'s ids with
+    /// OpenTelemetry export, else a child of the invocation's trace.
+    fn with_trace(&self, mut message: Message, span: &tracing::Span) -> Message {
         const TRACE_BYTES: usize = 11 + 55;
         let caps = self.capabilities();
         if caps.attributes
             && message.attributes.len() < caps.max_attributes
             && message.size() + TRACE_BYTES <= caps.max_message_bytes
             && !message.attributes.contains_key(crate::trace::TRACEPARENT)
-            && let Some(trace) = crate::context::current().and_then(|c| c.trace)
+            && let Some(trace) = crate::otel::span_trace(span).or_else(|| {
+                crate::context::current()
+                    .and_then(|c| c.trace)
+                    .map(|t| t.child())
+            })
         {
-            message.attributes.insert(
-                crate::trace::TRACEPARENT.to_owned(),
-                trace.child().to_traceparent(),
-            );
+            message
+                .attributes
+                .insert(crate::trace::TRACEPARENT.to_owned(), trace.to_traceparent());
         }
         message
     }
@@ -234,7 +238,8 @@ impl Queue {
     /// Sends one message; returns its id. Inside an invocation, the message carries its trace
     /// (`traceparent`), so its consumer continues it.
     pub async fn send(&self, message: impl Into<Message>) -> Result<String> {
-        let message = self.with_trace(message.into());
+        let span = self.span("queue.send");
+        let message = self.with_trace(message.into(), &span);
         self.check_message(&message)
             .map_err(|e| self.context("queue.send", e))?;
         let mut results = self
@@ -242,7 +247,7 @@ impl Queue {
             .run(Idempotence::Unsafe, || {
                 self.driver.send_batch(std::slice::from_ref(&message))
             })
-            .instrument(self.span("queue.send"))
+            .instrument(span)
             .await
             .map_err(|e| self.context("queue.send", e))?;
         match results.pop() {
@@ -278,9 +283,11 @@ impl Queue {
         &self,
         messages: impl IntoIterator<Item = M>,
     ) -> Vec<Result<String>> {
+        // One producer span for the whole batch names the messages' sender.
+        let span = self.span("queue.send_batch");
         let messages: Vec<Message> = messages
             .into_iter()
-            .map(|m| self.with_trace(m.into()))
+            .map(|m| self.with_trace(m.into(), &span))
             .collect();
         let mut results: Vec<Option<Result<String>>> = Vec::with_capacity(messages.len());
         let mut pending: Vec<usize> = Vec::new();
@@ -317,11 +324,12 @@ impl Queue {
                     .iter()
                     .map(|&i| messages[i].clone())
                     .collect();
+                let span = span.clone();
                 async move {
                     let result = self
                         .retry
                         .run(Idempotence::Unsafe, || self.driver.send_batch(&chunk))
-                        .instrument(self.span("queue.send_batch"))
+                        .instrument(span)
                         .await;
                     (range, result)
                 }
