@@ -247,6 +247,21 @@ async fn queue_invocations_succeed_fail_and_dead_letter() {
 }
 
 #[tokio::test]
+async fn the_warmup_trigger_is_answered_without_running_a_handler() {
+    let server = Server::start().await;
+    // What the Functions host sends when it adds an instance.
+    let warmup = json!({
+        "Data": { "warmupContext": {} },
+        "Metadata": { "sys": { "MethodName": "warmup", "UtcNow": "2026-11-26T03:00:00Z", "RandGuid": "g" } }
+    });
+    let (status, body) = server.post_json("/warmup", &warmup).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["Outputs"], json!({}));
+    assert!(server.seen().is_empty(), "no handler ran");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn blob_and_timer_invocations_become_portable_events() {
     let server = Server::start().await;
     let blob = json!({
@@ -478,8 +493,13 @@ fn the_manifest_describes_every_function() {
             "http",
             "queue-orders",
             "schedule-every-5-min",
-            "schedule-nightly"
+            "schedule-nightly",
+            "warmup"
         ]
+    );
+    assert_eq!(
+        read("warmup/function.json"),
+        json!({"bindings": [{"name": "warmupContext", "type": "warmupTrigger", "direction": "in"}]})
     );
     std::fs::remove_dir_all(&dir).unwrap();
 

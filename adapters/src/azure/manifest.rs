@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use super::{
     BLOB_BINDING, DEFAULT_ROUTE_PREFIX, HTTP_BINDING, HTTP_FUNCTION, HTTP_OUTPUT_BINDING,
-    QUEUE_BINDING, ROUTE_PREFIX_VAR, TIMER_BINDING, function_name,
+    QUEUE_BINDING, ROUTE_PREFIX_VAR, TIMER_BINDING, WARMUP_BINDING, WARMUP_FUNCTION, function_name,
 };
 
 /// The variable that makes [`emit_manifest_if_requested`] write the manifest into a directory.
@@ -35,6 +35,9 @@ pub const EXECUTABLE_VAR: &str = "CLOUDPORT_AZURE_EXECUTABLE";
 /// The variable naming the app setting that holds the storage connection of queue and blob
 /// triggers (default `AzureWebJobsStorage`).
 pub const CONNECTION_VAR: &str = "CLOUDPORT_AZURE_CONNECTION";
+
+/// The variable that leaves the warm-up function out of the manifest (`off`).
+pub const WARMUP_VAR: &str = "CLOUDPORT_AZURE_WARMUP";
 
 /// Dequeues before the Functions host moves a failing message to `<queue>-poison` (its default).
 pub const MAX_DEQUEUE_COUNT: u32 = 5;
@@ -56,23 +59,26 @@ pub struct ManifestOptions {
     connection: String,
     route_prefix: String,
     auth_level: String,
+    warmup: bool,
 }
 
 impl ManifestOptions {
     /// Options for the custom handler executable at `executable` (relative to the app root):
-    /// connection `AzureWebJobsStorage`, route prefix `api`, HTTP `authLevel` `anonymous`.
+    /// connection `AzureWebJobsStorage`, route prefix `api`, HTTP `authLevel` `anonymous`, with
+    /// the warm-up function.
     pub fn new(executable: impl Into<String>) -> Self {
         Self {
             executable: executable.into(),
             connection: "AzureWebJobsStorage".to_owned(),
             route_prefix: DEFAULT_ROUTE_PREFIX.to_owned(),
             auth_level: "anonymous".to_owned(),
+            warmup: true,
         }
     }
 
     /// From `env`: [`EXECUTABLE_VAR`] (else the running binary's file name, else `handler`),
-    /// [`CONNECTION_VAR`] and the route prefix variable `CLOUDPORT_AZURE_ROUTE_PREFIX`, which the
-    /// host reads too.
+    /// [`CONNECTION_VAR`], [`WARMUP_VAR`] and the route prefix variable
+    /// `CLOUDPORT_AZURE_ROUTE_PREFIX`, which the host reads too.
     pub fn from_env(env: &Env) -> Self {
         let executable = env.var(EXECUTABLE_VAR).unwrap_or_else(|| {
             std::env::current_exe()
@@ -87,7 +93,16 @@ impl ManifestOptions {
         if let Some(p) = env.var(ROUTE_PREFIX_VAR) {
             options.route_prefix = p;
         }
+        options.warmup = env.var(WARMUP_VAR).is_none_or(|v| v != "off");
         options
+    }
+
+    /// Whether to generate the function [`WARMUP_FUNCTION`] (`warmup`, a `warmupTrigger`): the
+    /// platform calls it when it adds an instance — on the Premium and Dedicated plans; other
+    /// plans never do — and the host answers it without running any handler.
+    pub fn warmup(mut self, on: bool) -> Self {
+        self.warmup = on;
+        self
     }
 
     /// The app setting holding the storage connection of every queue and blob trigger.
@@ -226,7 +241,9 @@ fn native_name(
 }
 
 /// The manifest of `app`: one function per trigger, named by [`function_name`], plus the
-/// function [`HTTP_FUNCTION`] when the app serves HTTP. Queue and container names come from the
+/// function [`HTTP_FUNCTION`] when the app serves HTTP and [`WARMUP_FUNCTION`] unless
+/// [`ManifestOptions::warmup`] is off. [`App::on_any_event`] has no function: no Azure trigger
+/// delivers arbitrary events. Queue and container names come from the
 /// `azqueue://` / `azblob://` bindings in `env` (the logical name when unbound; another scheme is
 /// an error). `extensions.queues.maxDequeueCount` is [`MAX_DEQUEUE_COUNT`], raised above any
 /// queue's portable `max_deliveries` so the portable dead-letter policy acts first.
@@ -322,6 +339,14 @@ pub fn manifest_with(app: &App, env: &Env, options: &ManifestOptions) -> Result<
             ] }),
         );
     }
+    if options.warmup {
+        functions.insert(
+            WARMUP_FUNCTION.to_owned(),
+            json!({ "bindings": [
+                { "name": WARMUP_BINDING, "type": "warmupTrigger", "direction": "in" },
+            ] }),
+        );
+    }
     let mut host = json!({
         "version": "2.0",
         "customHandler": {
@@ -332,7 +357,8 @@ pub fn manifest_with(app: &App, env: &Env, options: &ManifestOptions) -> Result<
         host["customHandler"]["enableForwardingHttpRequest"] = json!(true);
         host["extensions"]["http"] = json!({ "routePrefix": options.route_prefix });
     }
-    if storage {
+    // The storage and warm-up triggers come from the extension bundle.
+    if storage || options.warmup {
         host["extensionBundle"] = json!({
             "id": "Microsoft.Azure.Functions.ExtensionBundle",
             "version": EXTENSION_BUNDLE_VERSION,

@@ -26,6 +26,7 @@
 //! | request | answered by |
 //! |---|---|
 //! | `POST /queue-…`, `/blob-…`, `/schedule-…` | the trigger's handler, through its portable CloudEvent |
+//! | `POST /warmup` (the `warmupTrigger` Azure calls when it adds an instance) | the host: `200`, no handler runs |
 //! | `POST /http` with `{"Data": {"req": …}}` (forwarding off) | the app's router; the response goes back as the `res` output |
 //! | a path under the route prefix (forwarded HTTP) | the app's router, with the prefix removed |
 //! | anything else | `404` with a JSON error |
@@ -76,7 +77,8 @@ use crate::http_host;
 use decode::Invocation;
 pub use manifest::{
     CONNECTION_VAR, EMIT_MANIFEST_VAR, EXECUTABLE_VAR, EXTENSION_BUNDLE_VERSION, MAX_DEQUEUE_COUNT,
-    Manifest, ManifestOptions, emit_manifest_if_requested, manifest, manifest_with, ncrontab,
+    Manifest, ManifestOptions, WARMUP_VAR, emit_manifest_if_requested, manifest, manifest_with,
+    ncrontab,
 };
 
 /// The variable the Functions host sets to the port the custom handler must listen on.
@@ -97,6 +99,11 @@ pub const TIMER_BINDING: &str = "timer";
 pub const HTTP_BINDING: &str = "req";
 /// Binding name of the HTTP output in `Outputs`.
 pub const HTTP_OUTPUT_BINDING: &str = "res";
+/// The warm-up function: Azure calls the function of this name (a `warmupTrigger`) when it adds
+/// an instance; the host answers without running any handler.
+pub const WARMUP_FUNCTION: &str = "warmup";
+/// The binding name of the warm-up trigger.
+pub const WARMUP_BINDING: &str = "warmupContext";
 /// The largest invocation payload read (blob triggers carry the blob's content).
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024 * 1024;
 
@@ -315,6 +322,10 @@ impl AzureHost {
                     Err(r) => return r,
                 };
                 return self.invoke_event(name, trigger, &body).await;
+            }
+            if name.eq_ignore_ascii_case(WARMUP_FUNCTION) {
+                // The instance is up and its clients are built lazily: nothing to run.
+                return ok_response(json!({}), vec!["cloudport: warm".to_owned()]);
             }
             if name == HTTP_FUNCTION && self.http.is_some() {
                 let (parts, body) = request.into_parts();
