@@ -213,3 +213,74 @@ async fn http_to_queue_to_worker_is_one_trace() {
     );
     assert_eq!(seen[1], parents[1].trace_id());
 }
+
+#[tokio::test]
+async fn throttled_entries_of_a_batch_send_are_sent_again_and_only_they() {
+    use cloudport::memory::ENTRY_SEND;
+    let memory = Memory::new();
+    let queue = memory.queue("q").with_retry(fast());
+    // The service takes the call but refuses two entries (throttled), as SQS reports failed
+    // entries of SendMessageBatch.
+    memory.faults().inject(
+        Fault::error(ErrorKind::RateLimited)
+            .on_operation(ENTRY_SEND)
+            .times(2),
+    );
+    let results = queue.send_batch((0..5).map(|i| format!("m{i}"))).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(memory.faults().pending(), 0);
+    let received = queue
+        .receive(cloudport::ReceiveOptions::default().max_messages(10))
+        .await
+        .unwrap();
+    let mut bodies: Vec<String> = received
+        .iter()
+        .map(|m| m.text().unwrap().to_owned())
+        .collect();
+    bodies.sort();
+    assert_eq!(bodies, ["m0", "m1", "m2", "m3", "m4"], "each sent once");
+
+    // A permanent refusal is reported for that message alone, without a repeat.
+    memory.faults().inject(
+        Fault::error(ErrorKind::PermissionDenied)
+            .on_operation(ENTRY_SEND)
+            .times(1),
+    );
+    let results = queue.send_batch(["a", "b"]).await;
+    assert_eq!(
+        results[0].as_ref().unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert!(results[1].is_ok());
+
+    // A single send refused until the attempts run out reports the throttling.
+    memory.faults().inject(
+        Fault::error(ErrorKind::RateLimited)
+            .on_operation(ENTRY_SEND)
+            .times(3),
+    );
+    let err = queue.send("c").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(memory.faults().pending(), 0, "three attempts");
+}
+
+#[tokio::test]
+async fn a_long_poll_inside_an_invocation_ends_before_its_deadline() {
+    let memory = Memory::new();
+    let queue = memory.queue("empty");
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1300);
+    let started = std::time::Instant::now();
+    let received = context::scope(
+        InvocationContext::new("req-1", Some(deadline)),
+        queue.receive(cloudport::ReceiveOptions::default().wait(Duration::from_secs(20))),
+    )
+    .await
+    .unwrap();
+    assert!(received.is_empty());
+    // 20 s asked; the invocation had 1.3 s: the poll ended a second before the deadline.
+    assert!(
+        started.elapsed() < Duration::from_millis(1300),
+        "{:?}",
+        started.elapsed()
+    );
+}

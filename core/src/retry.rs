@@ -122,6 +122,108 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// Runs a batch call — `op` gets the items still to send and returns one result per item —
+    /// and repeats it, under this policy, for the items whose result is a temporary error: the
+    /// service reported those refused, so repeating them cannot duplicate them. A failure of the
+    /// whole call is retried only when it proves nothing was taken (`RateLimited`). Returns one
+    /// result per item, in order.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use cloudport_core::{Error, ErrorKind, RetryPolicy};
+    /// use std::time::Duration;
+    /// let policy = RetryPolicy::default().base_delay(Duration::from_millis(1));
+    /// let calls = std::sync::atomic::AtomicU32::new(0);
+    /// let results = policy
+    ///     .run_batch(vec!["a", "b", "c"], |items: Vec<&str>| {
+    ///         let first = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
+    ///         let out = items
+    ///             .into_iter()
+    ///             .map(|i| match (first, i) {
+    ///                 (true, "b") => Err(Error::new(ErrorKind::RateLimited, "slow down")),
+    ///                 _ => Ok(i.to_uppercase()),
+    ///             })
+    ///             .collect();
+    ///         async move { Ok(out) }
+    ///     })
+    ///     .await;
+    /// assert_eq!(results.into_iter().map(Result::unwrap).collect::<Vec<_>>(), ["A", "B", "C"]);
+    /// assert_eq!(calls.into_inner(), 2, "the second call sent \"b\" alone");
+    /// # }
+    /// ```
+    pub async fn run_batch<I, T, F, Fut>(&self, items: Vec<I>, mut op: F) -> Vec<Result<T>>
+    where
+        I: Clone,
+        F: FnMut(Vec<I>) -> Fut,
+        Fut: Future<Output = Result<Vec<Result<T>>>>,
+    {
+        let deadline = crate::context::deadline();
+        let mut results: Vec<Option<Result<T>>> = items.iter().map(|_| None).collect();
+        let mut pending: Vec<usize> = (0..items.len()).collect();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            let batch: Vec<I> = pending.iter().map(|&i| items[i].clone()).collect();
+            let outcome = op(batch).await;
+            attempt += 1;
+            let again: Vec<usize> = match outcome {
+                Ok(round) if round.len() == pending.len() => {
+                    let mut again = Vec::new();
+                    for (&i, result) in pending.iter().zip(round) {
+                        if result.as_ref().is_err_and(Error::is_temporary) {
+                            again.push(i);
+                        }
+                        results[i] = Some(result);
+                    }
+                    again
+                }
+                Ok(round) => {
+                    let msg = format!(
+                        "the driver returned {} results for {} items; their fate is unknown",
+                        round.len(),
+                        pending.len()
+                    );
+                    for &i in &pending {
+                        results[i] = Some(Err(Error::new(ErrorKind::Other, msg.clone())));
+                    }
+                    Vec::new()
+                }
+                Err(err) => {
+                    let retry = worth_retrying(&err, Idempotence::Unsafe);
+                    // The last item keeps the error itself (with its source): a single send's.
+                    if let Some((&last, others)) = pending.split_last() {
+                        for &i in others {
+                            results[i] = Some(Err(err.clone_without_source()));
+                        }
+                        results[last] = Some(Err(err));
+                    }
+                    if retry { pending.clone() } else { Vec::new() }
+                }
+            };
+            if again.is_empty() || attempt >= self.max_attempts {
+                break;
+            }
+            let pause = self.backoff(attempt - 1);
+            if deadline.is_some_and(|d| Instant::now() + pause >= d) {
+                tracing::debug!("not retrying failed entries: the invocation's deadline is near");
+                break;
+            }
+            tracing::debug!(
+                entries = again.len(),
+                attempt,
+                ?pause,
+                "retrying refused entries"
+            );
+            tokio::time::sleep(pause).await;
+            pending = again;
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::new(ErrorKind::Other, "not attempted"))))
+            .collect()
+    }
+}
+
 fn worth_retrying(err: &Error, idempotence: Idempotence) -> bool {
     err.is_temporary() && (idempotence == Idempotence::Safe || err.kind() == ErrorKind::RateLimited)
 }

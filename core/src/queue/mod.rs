@@ -242,24 +242,17 @@ impl Queue {
         let message = self.with_trace(message.into(), &span);
         self.check_message(&message)
             .map_err(|e| self.context("queue.send", e))?;
-        let mut results = self
+        // A message the service refused (throttled) is sent again under the retry policy.
+        let result = self
             .retry
-            .run(Idempotence::Unsafe, || {
-                self.driver.send_batch(std::slice::from_ref(&message))
+            .run_batch(vec![message], |batch: Vec<Message>| async move {
+                self.driver.send_batch(&batch).await
             })
             .instrument(span)
             .await
-            .map_err(|e| self.context("queue.send", e))?;
-        match results.pop() {
-            Some(result) => result.map_err(|e| self.context("queue.send", e)),
-            None => Err(self.context(
-                "queue.send",
-                Error::new(
-                    ErrorKind::Other,
-                    "the driver returned no result for the message",
-                ),
-            )),
-        }
+            .pop()
+            .unwrap_or_else(|| Err(Error::new(ErrorKind::Other, "message not sent")));
+        result.map_err(|e| self.context("queue.send", e))
     }
 
     /// Sends `value` as a JSON message.
@@ -317,54 +310,33 @@ impl Queue {
             start = end;
         }
         // Chunks go out `concurrent_sends` at a time; `buffered` keeps their results in order.
-        type ChunkResult = (std::ops::Range<usize>, Result<Vec<Result<String>>>);
-        let sent: Vec<ChunkResult> = futures::stream::iter(chunks)
-            .map(|range| {
-                let chunk: Vec<Message> = pending[range.clone()]
-                    .iter()
-                    .map(|&i| messages[i].clone())
-                    .collect();
-                let span = span.clone();
-                async move {
-                    let result = self
-                        .retry
-                        .run(Idempotence::Unsafe, || self.driver.send_batch(&chunk))
-                        .instrument(span)
-                        .await;
-                    (range, result)
-                }
-            })
-            .buffered(caps.concurrent_sends.max(1))
-            .collect()
-            .await;
-        for (range, result) in sent {
-            let indexes = &pending[range];
-            match result {
-                Ok(chunk_results) if chunk_results.len() == indexes.len() => {
-                    for (&i, r) in indexes.iter().zip(chunk_results) {
-                        results[i] = Some(r.map_err(|e| self.context("queue.send_batch", e)));
+        // Within a chunk, messages the service refused for a temporary reason (throttled) are
+        // sent again under the retry policy; the others keep their first result.
+        let sent: Vec<(std::ops::Range<usize>, Vec<Result<String>>)> =
+            futures::stream::iter(chunks)
+                .map(|range| {
+                    let chunk: Vec<Message> = pending[range.clone()]
+                        .iter()
+                        .map(|&i| messages[i].clone())
+                        .collect();
+                    let span = span.clone();
+                    async move {
+                        let results = self
+                            .retry
+                            .run_batch(chunk, |batch: Vec<Message>| async move {
+                                self.driver.send_batch(&batch).await
+                            })
+                            .instrument(span)
+                            .await;
+                        (range, results)
                     }
-                }
-                Ok(chunk_results) => {
-                    let msg = format!(
-                        "the driver returned {} results for {} messages; their fate is unknown",
-                        chunk_results.len(),
-                        indexes.len()
-                    );
-                    for &i in indexes {
-                        results[i] = Some(Err(self.context(
-                            "queue.send_batch",
-                            Error::new(ErrorKind::Other, msg.clone()),
-                        )));
-                    }
-                }
-                Err(e) => {
-                    for &i in indexes {
-                        results[i] = Some(Err(
-                            self.context("queue.send_batch", e.clone_without_source())
-                        ));
-                    }
-                }
+                })
+                .buffered(caps.concurrent_sends.max(1))
+                .collect()
+                .await;
+        for (range, chunk_results) in sent {
+            for (&i, r) in pending[range].iter().zip(chunk_results) {
+                results[i] = Some(r.map_err(|e| self.context("queue.send_batch", e)));
             }
         }
         results
@@ -408,6 +380,7 @@ impl Queue {
                 ),
             ));
         }
+        let options = within_deadline(options);
         let received = self
             .retry
             .run(Idempotence::Safe, || self.driver.receive(&options))
@@ -567,4 +540,20 @@ impl Queue {
             .map_err(|e| self.context(OP, e))?;
         Ok(())
     }
+}
+
+/// Time a receive inside an invocation leaves for the call itself and for handling what it got.
+const RECEIVE_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Inside an invocation, a long poll ends [`RECEIVE_MARGIN`] before the invocation's deadline
+/// (a short poll when less is left), so waiting for messages never runs the invocation out.
+fn within_deadline(mut options: ReceiveOptions) -> ReceiveOptions {
+    if let Some(left) = crate::context::remaining() {
+        let cap = left.saturating_sub(RECEIVE_MARGIN);
+        if options.wait > cap {
+            tracing::debug!(wait = ?options.wait, ?cap, "long poll shortened to the invocation's deadline");
+            options.wait = cap;
+        }
+    }
+    options
 }

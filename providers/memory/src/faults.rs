@@ -46,6 +46,9 @@ impl Fault {
     }
 
     /// Only calls whose operation starts with this (`"kv"`, `"queue.send"`, `"blob.get"`, …).
+    ///
+    /// [`ENTRY_SEND`] (`"queue.send.entry"`, named exactly) instead fails single messages inside a
+    /// batch send whose call succeeds, as SQS reports failed entries of `SendMessageBatch`.
     pub fn on_operation(mut self, operation: impl Into<String>) -> Self {
         self.operation = Some(operation.into());
         self
@@ -69,6 +72,12 @@ impl Fault {
         self
     }
 
+    fn matches_exactly(&self, operation: &str, resource: &str) -> bool {
+        self.times > 0
+            && self.operation.as_deref() == Some(operation)
+            && self.resource.as_deref().is_none_or(|r| r == resource)
+    }
+
     fn matches(&self, operation: &str, resource: &str) -> bool {
         self.times > 0
             && self
@@ -78,6 +87,9 @@ impl Fault {
             && self.resource.as_deref().is_none_or(|r| r == resource)
     }
 }
+
+/// The operation of a fault that fails one message of a batch send, not the call.
+pub const ENTRY_SEND: &str = "queue.send.entry";
 
 /// The faults of a memory world, shared by all its resources.
 #[derive(Debug, Clone, Default)]
@@ -116,18 +128,24 @@ impl Faults {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Fails one entry of a batch if a fault names exactly `operation` (consuming one time).
+    pub(crate) fn check_entry(&self, operation: &str, resource: &str) -> Result<()> {
+        self.fail_first(operation, |f| f.matches_exactly(operation, resource))
+    }
+
     /// Applies latency, then fails if a fault matches (consuming one of its times).
     pub(crate) async fn check(&self, operation: &str, resource: &str) -> Result<()> {
         let latency = self.lock().latency;
         if let Some(d) = latency {
             tokio::time::sleep(d).await;
         }
+        self.fail_first(operation, |f| f.matches(operation, resource))
+    }
+
+    /// Fails with the first fault `matches` picks, consuming one of its times.
+    fn fail_first(&self, operation: &str, matches: impl Fn(&Fault) -> bool) -> Result<()> {
         let mut state = self.lock();
-        let Some(fault) = state
-            .faults
-            .iter_mut()
-            .find(|f| f.matches(operation, resource))
-        else {
+        let Some(fault) = state.faults.iter_mut().find(|f| matches(f)) else {
             return Ok(());
         };
         fault.times -= 1;

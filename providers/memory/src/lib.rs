@@ -43,7 +43,7 @@ use cloudport_core::{BlobCapabilities, Bucket, KvCapabilities, KvStore, Queue, Q
 
 pub use blob::MemoryBucket;
 pub use clock::Clock;
-pub use faults::{Fault, Faults};
+pub use faults::{ENTRY_SEND, Fault, Faults};
 pub use kv::MemoryKv;
 pub use queue::MemoryQueue;
 

@@ -13,6 +13,7 @@ use cloudport_core::{
 use tokio::sync::Notify;
 
 use crate::World;
+use crate::faults::ENTRY_SEND;
 
 #[derive(Debug)]
 struct Stored {
@@ -178,6 +179,11 @@ impl QueueDriver for MemoryQueue {
         {
             let mut data = self.data();
             for msg in messages {
+                // A failed entry is not stored, as a batch send's failed entries are not sent.
+                if let Err(e) = self.world.faults.check_entry(ENTRY_SEND, &self.name) {
+                    ids.push(Err(e));
+                    continue;
+                }
                 data.next_seq += 1;
                 let seq = data.next_seq;
                 let id = format!("{}-{seq}", self.world.id);
