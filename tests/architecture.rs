@@ -1,6 +1,6 @@
 //! The boundaries ARCHITECTURE.md states, checked: core depends on no cloud SDK; providers never
 //! depend on each other; adapters know hosts, not services; function code names no provider;
-//! every provider has the same file layout.
+//! every provider has the same file layout; OpenTelemetry is compiled only behind `otel`.
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +50,24 @@ fn core_depends_on_no_cloud_sdk() {
     let deps = dependencies(&root().join("core/Cargo.toml"));
     let bad: Vec<_> = deps.iter().filter(|d| is_cloud_sdk(d)).collect();
     assert!(bad.is_empty(), "core depends on cloud SDKs: {bad:?}");
+}
+
+#[test]
+fn opentelemetry_is_compiled_only_behind_the_otel_feature() {
+    for crate_dir in ["core", "adapters"] {
+        let text = std::fs::read_to_string(root().join(crate_dir).join("Cargo.toml")).unwrap();
+        let doc: toml::Table = text.parse().unwrap();
+        let deps = doc["dependencies"].as_table().unwrap();
+        for (name, spec) in deps {
+            if name.contains("opentelemetry") {
+                assert_eq!(
+                    spec.get("optional").and_then(toml::Value::as_bool),
+                    Some(true),
+                    "{crate_dir} depends on {name} unconditionally"
+                );
+            }
+        }
+    }
 }
 
 #[test]
