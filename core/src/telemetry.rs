@@ -21,6 +21,27 @@ fn messaging_system(provider: &str) -> &str {
     }
 }
 
+/// The cloudport provider of an event's `source` when it is a resource URL (`sqs://orders`,
+/// `gcppubsub://…`): the invocation span's `cloud.provider` and `messaging.system`.
+pub(crate) fn provider_of_source(source: &str) -> Option<&'static str> {
+    let (scheme, _) = source.split_once("://")?;
+    crate::provider::KNOWN_SCHEMES
+        .iter()
+        .find(|(s, ..)| *s == scheme)
+        .map(|(_, provider, ..)| *provider)
+}
+
+/// The `messaging.system` of a queue trigger whose events come from `source`.
+pub(crate) fn queue_system_of_source(source: &str) -> &'static str {
+    match provider_of_source(source) {
+        Some("aws") => "aws_sqs",
+        Some("azure") => "azure_storage_queues",
+        Some("gcp") => "gcp_pubsub",
+        Some("memory") => "memory",
+        _ => "queue",
+    }
+}
+
 /// The span of one portable operation (`queue.send`, `blob.get`, `kv.put`, …) on `resource`:
 /// queue operations carry `messaging.*` attributes, blob and KV ones `db.*`.
 pub(crate) fn operation_span(

@@ -74,19 +74,27 @@ fn invocation_span(
     event: &cloudevents::Event,
 ) -> tracing::Span {
     use cloudevents::AttributesReader;
-    let (faas_trigger, messaging_system) = match trigger {
-        Trigger::Queue(_) => ("pubsub", "queue"),
-        Trigger::Blob(_) => ("datasource", ""),
-        Trigger::Schedule(_) => ("timer", ""),
-        Trigger::Event(_) => ("other", ""),
+    let faas_trigger = match trigger {
+        Trigger::Queue(_) => "pubsub",
+        Trigger::Blob(_) => "datasource",
+        Trigger::Schedule(_) => "timer",
+        Trigger::Event(_) => "other",
+    };
+    let source = event.source().as_str();
+    // Evaluated only when a subscriber takes the span.
+    let messaging_system = || match trigger {
+        Trigger::Queue(_) => crate::telemetry::queue_system_of_source(source),
+        _ => "",
     };
     tracing::info_span!(
         "invocation",
         otel.name = %trigger,
+        otel.kind = "consumer",
+        cloud.provider = crate::telemetry::provider_of_source(source).unwrap_or(""),
         faas.trigger = faas_trigger,
         faas.invocation_id = %ctx.invocation_id,
         faas.coldstart = ctx.cold_start,
-        messaging.system = messaging_system,
+        messaging.system = messaging_system(),
         messaging.operation = "process",
         messaging.destination.name = trigger.name(),
         messaging.message.id = event.id(),

@@ -15,6 +15,7 @@
 //! Checks panic with a message naming what failed, like assertions.
 
 mod blob;
+mod cold_start;
 mod events;
 mod idempotency;
 mod kv;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use blob::*;
+pub use cold_start::*;
 pub use events::*;
 pub use idempotency::*;
 pub use kv::*;

@@ -280,21 +280,8 @@ async fn an_unreachable_endpoint_is_unavailable_and_temporary() {
 /// Cold starts pay for nothing before the first use: opening resources makes no connection.
 #[tokio::test]
 async fn opening_resources_does_no_network_work() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("listener");
-    let addr = listener.local_addr().expect("addr");
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counter = connections.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            drop(stream);
-        }
-    });
-    let endpoint = format!("http://{addr}");
+    let counter = cloudport_core::conformance::ConnectionCounter::start().await;
+    let endpoint = counter.endpoint();
     let env = cloudport_core::Env::builder()
         .provider(support::aws())
         .vars([
@@ -315,15 +302,8 @@ async fn opening_resources_does_no_network_work() {
     let queue = env.queue("orders").expect("open");
     let _bucket = env.bucket("files").expect("open");
     let _kv = env.kv("state").expect("open");
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(
-        connections.load(Ordering::SeqCst),
-        0,
-        "opening must not connect"
-    );
+    counter.settle().await;
+    assert_eq!(counter.connections(), 0, "opening must not connect");
     let _ = tokio::time::timeout(Duration::from_secs(10), queue.send("x")).await;
-    assert!(
-        connections.load(Ordering::SeqCst) > 0,
-        "the first use connects"
-    );
+    assert!(counter.connections() > 0, "the first use connects");
 }

@@ -184,6 +184,29 @@ async fn missing_resources_are_not_found() {
     );
 }
 
+/// Cold starts pay for nothing before the first use: opening resources makes no connection.
+#[tokio::test]
+async fn opening_resources_does_no_network_work() {
+    let counter = cloudport_core::conformance::ConnectionCounter::start().await;
+    let base = format!("{}/devstoreaccount1", counter.endpoint());
+    let azure = Azure::from_connection_string(&format!(
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;QueueEndpoint={base};BlobEndpoint={base};TableEndpoint={base}"
+    ));
+    let queue = azure
+        .open_queue(&url("azqueue://devstoreaccount1/orders"))
+        .unwrap();
+    let _bucket = azure
+        .open_bucket(&url("azblob://devstoreaccount1/files"))
+        .unwrap();
+    let _kv = azure
+        .open_kv(&url("aztable://devstoreaccount1/state"))
+        .unwrap();
+    counter.settle().await;
+    assert_eq!(counter.connections(), 0, "opening must not connect");
+    let _ = tokio::time::timeout(Duration::from_secs(10), queue.send("x")).await;
+    assert!(counter.connections() > 0, "the first use connects");
+}
+
 /// Points at a port nothing listens on: any network call would fail with `Unavailable`, so a
 /// different error proves the input was refused first.
 fn unreachable() -> Azure {

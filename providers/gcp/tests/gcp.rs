@@ -20,6 +20,30 @@ fn url(s: &str) -> ResourceUrl {
     ResourceUrl::parse(s).unwrap()
 }
 
+/// Cold starts pay for nothing before the first use: opening Pub/Sub and Cloud Storage resources
+/// makes no connection (Firestore's client takes its endpoint from the process environment, which
+/// the test command points at the emulator; it is built on first use the same way).
+#[tokio::test]
+async fn opening_resources_does_no_network_work() {
+    let counter = cloudport_core::conformance::ConnectionCounter::start().await;
+    let gcp = Gcp::with_settings(Settings {
+        project: Some("p1".into()),
+        pubsub_emulator: Some(counter.addr().to_string()),
+        storage_emulator: Some(counter.endpoint()),
+    });
+    let queue = gcp
+        .open_queue(&url(
+            "gcppubsub://projects/p1/topics/orders?subscription=orders-sub",
+        ))
+        .unwrap();
+    let bucket = gcp.open_bucket(&url("gs://files")).unwrap();
+    counter.settle().await;
+    assert_eq!(counter.connections(), 0, "opening must not connect");
+    let _ = tokio::time::timeout(Duration::from_secs(5), queue.send("x")).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), bucket.head("k")).await;
+    assert!(counter.connections() > 0, "the first use connects");
+}
+
 /// Every endpoint on a port nothing listens on: a call would fail `Unavailable`, so another
 /// error proves the input was refused first.
 fn unreachable() -> Gcp {
