@@ -45,8 +45,7 @@ use chrono::{DateTime, Utc};
 use cloudevents::AttributesReader;
 use cloudport_core::event::{BlobEvent, QueueMessage, ScheduleTick};
 use cloudport_core::export::cloudevents;
-use cloudport_core::queue::wire::CONTENT_TYPE_ATTRIBUTE;
-use cloudport_core::validate::normalize_attribute_name;
+use cloudport_core::queue::wire::from_native_attributes;
 use cloudport_core::{Error, ErrorKind, Result};
 use serde::Deserialize;
 use serde_json::Value;
@@ -334,25 +333,16 @@ pub fn pubsub_event(
     if body.len() > MAX_MESSAGE_BYTES {
         return Err(too_large_message(id, body.len()));
     }
-    let mut attributes = BTreeMap::new();
-    let mut content_type = None;
-    for (name, value) in message.attributes.iter().flatten() {
-        match name.as_str() {
-            CONTENT_TYPE_ATTRIBUTE => content_type = Some(value.clone()),
-            _ => match normalize_attribute_name(name) {
-                Some(n) => {
-                    attributes.insert(n, value.clone());
-                }
-                None => {
-                    tracing::warn!(message_id = %id, attribute = %name, "dropping a Pub/Sub message attribute with no valid name");
-                }
-            },
-        }
-    }
-    // As the GCP queue driver reads it back, so both give the same message.
-    if let Some(key) = message.ordering_key.as_deref().filter(|k| !k.is_empty()) {
-        attributes.insert(ORDERING_KEY_ATTRIBUTE.to_owned(), key.to_owned());
-    }
+    // As the GCP queue driver reads them back, so both give the same message.
+    let (content_type, attributes) = from_native_attributes(
+        message
+            .attributes
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone())),
+        message.ordering_key.as_deref().unwrap_or_default(),
+        id,
+    );
     let mut msg = QueueMessage::new(queue, id, body)
         .with_delivery_count(delivery_attempt.max(1))
         .with_enqueued_at(message.publish_time());

@@ -133,6 +133,48 @@ fn envelope_id(body: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A message's content type and portable attributes, read from a transport's native attributes
+/// (Pub/Sub's, as its driver receives them and as a push or Eventarc delivery carries them):
+/// [`CONTENT_TYPE_ATTRIBUTE`] becomes the content type; other names are normalised to the portable
+/// rule, and one that cannot be is dropped with a warning naming `message_id`; a non-empty
+/// `ordering_key` becomes [`ORDERING_KEY_ATTRIBUTE`]. One reading, so a driver and a host give
+/// the same message.
+///
+/// ```
+/// use cloudport_core::queue::wire::from_native_attributes;
+/// let native = [("datacontenttype", "application/json"), ("Tenant", "acme")]
+///     .map(|(k, v)| (k.to_owned(), v.to_owned()));
+/// let (content_type, attributes) = from_native_attributes(native, "customer-7", "m-1");
+/// assert_eq!(content_type.as_deref(), Some("application/json"));
+/// assert_eq!(attributes["tenant"], "acme");
+/// assert_eq!(attributes["orderingkey"], "customer-7");
+/// ```
+pub fn from_native_attributes(
+    native: impl IntoIterator<Item = (String, String)>,
+    ordering_key: &str,
+    message_id: &str,
+) -> (Option<String>, std::collections::BTreeMap<String, String>) {
+    let mut attributes = std::collections::BTreeMap::new();
+    let mut content_type = None;
+    for (name, value) in native {
+        if name == CONTENT_TYPE_ATTRIBUTE {
+            content_type = Some(value);
+            continue;
+        }
+        match crate::validate::normalize_attribute_name(&name) {
+            Some(n) => {
+                attributes.insert(n, value);
+            }
+            None => tracing::warn!(message_id, attribute = %name,
+                "dropping a message attribute whose name is not a portable attribute name"),
+        }
+    }
+    if !ordering_key.is_empty() {
+        attributes.insert(ORDERING_KEY_ATTRIBUTE.to_owned(), ordering_key.to_owned());
+    }
+    (content_type, attributes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,7 +189,7 @@ async fn missing_resources_are_not_found() {
 async fn opening_resources_does_no_network_work() {
     let counter = cloudport_core::conformance::ConnectionCounter::start().await;
     let base = format!("{}/devstoreaccount1", counter.endpoint());
-    let azure = Azure::from_connection_string(&format!(
+    let azure = Azure::from_connection_string(format!(
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;QueueEndpoint={base};BlobEndpoint={base};TableEndpoint={base}"
     ));
     let queue = azure

@@ -9,14 +9,13 @@
 //! also sent as the message's ordering key (the topic's publisher and the subscription must have
 //! message ordering enabled for it to order anything).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use cloudport_core::queue::poll_while_empty;
-use cloudport_core::queue::wire::CONTENT_TYPE_ATTRIBUTE;
-use cloudport_core::validate::normalize_attribute_name;
+use cloudport_core::queue::wire::{CONTENT_TYPE_ATTRIBUTE, from_native_attributes};
 use cloudport_core::{
     Error, ErrorKind, LeaseToken, Message, QueueCapabilities, QueueDriver, ReceiveOptions,
     ReceivedMessage, Result,
@@ -212,24 +211,11 @@ impl PubSubQueue {
         message: PubsubMessage,
         delivery_attempt: Option<usize>,
     ) -> ReceivedMessage {
-        let mut attributes = BTreeMap::new();
-        let mut content_type = None;
-        for (name, value) in message.attributes {
-            if name == CONTENT_TYPE_ATTRIBUTE {
-                content_type = Some(value);
-                continue;
-            }
-            match normalize_attribute_name(&name) {
-                Some(n) => {
-                    attributes.insert(n, value);
-                }
-                None => tracing::warn!(topic = %self.topic, message_id = %message.message_id,
-                    attribute = %name, "dropping a Pub/Sub attribute whose name is not a portable attribute name"),
-            }
-        }
-        if !message.ordering_key.is_empty() {
-            attributes.insert(ORDERING_KEY_ATTRIBUTE.to_owned(), message.ordering_key);
-        }
+        let (content_type, attributes) = from_native_attributes(
+            message.attributes,
+            &message.ordering_key,
+            &message.message_id,
+        );
         let count = self.count_delivery(&message.message_id, delivery_attempt);
         let published = message.publish_time.and_then(|t| {
             let secs = u64::try_from(t.seconds).ok()?;
