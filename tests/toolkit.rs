@@ -240,6 +240,21 @@ async fn throttled_entries_of_a_batch_send_are_sent_again_and_only_they() {
     bodies.sort();
     assert_eq!(bodies, ["m0", "m1", "m2", "m3", "m4"], "each sent once");
 
+    // A failed entry that may have been taken (the service could not say) is not repeated: a
+    // repeat could duplicate it.
+    memory.faults().inject(
+        Fault::error(ErrorKind::Unavailable)
+            .on_operation(ENTRY_SEND)
+            .times(1),
+    );
+    let results = queue.send_batch(["x", "y"]).await;
+    assert_eq!(
+        results[0].as_ref().unwrap_err().kind(),
+        ErrorKind::Unavailable
+    );
+    assert!(results[1].is_ok());
+    assert_eq!(memory.faults().pending(), 0);
+
     // A permanent refusal is reported for that message alone, without a repeat.
     memory.faults().inject(
         Fault::error(ErrorKind::PermissionDenied)
@@ -282,5 +297,39 @@ async fn a_long_poll_inside_an_invocation_ends_before_its_deadline() {
         started.elapsed() < Duration::from_millis(1300),
         "{:?}",
         started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn on_an_ordered_queue_a_refused_entry_is_reported_not_sent_after_later_ones() {
+    use cloudport::QueueCapabilities;
+    use cloudport::memory::ENTRY_SEND;
+    let memory = Memory::new();
+    let fifo = QueueCapabilities {
+        ordered: true,
+        ..QueueCapabilities::default()
+    };
+    let queue = memory
+        .queue_with_capabilities("q.fifo", fifo)
+        .with_retry(fast());
+    memory.faults().inject(
+        Fault::error(ErrorKind::RateLimited)
+            .on_operation(ENTRY_SEND)
+            .times(1),
+    );
+    let results = queue.send_batch(["first", "second"]).await;
+    assert_eq!(
+        results[0].as_ref().unwrap_err().kind(),
+        ErrorKind::RateLimited
+    );
+    assert!(results[1].is_ok());
+    let received = queue
+        .receive(cloudport::ReceiveOptions::default().max_messages(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        received.len(),
+        1,
+        "\"first\" was not re-sent behind \"second\""
     );
 }

@@ -17,6 +17,8 @@
 
 #[cfg(feature = "azure-functions")]
 pub mod azure;
+#[cfg(any(feature = "lambda", feature = "cloudrun"))]
+mod binding;
 #[cfg(feature = "cloudrun")]
 pub mod cloudrun;
 #[cfg(any(feature = "azure-functions", feature = "cloudrun"))]

@@ -198,6 +198,10 @@ pub fn init(host: HostKind) -> bool {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{EnvFilter, Layer, Registry};
+    if tracing::dispatcher::has_been_set() {
+        // The application's own subscriber wins; build nothing (no second exporter).
+        return false;
+    }
     let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = Vec::new();
     if std::env::var("CLOUDPORT_LOG").as_deref() != Ok("off") {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));

@@ -11,6 +11,11 @@
 //! For another exporter (TLS to a vendor, an in-memory one in tests) build the provider with
 //! [`provider_with`] and install [`layer`] in your own subscriber.
 //!
+//! Sampling follows the incoming trace (the SDK's default parent-based sampler; the standard
+//! `OTEL_TRACES_SAMPLER` changes it). On Lambda without X-Ray active tracing, Lambda's trace
+//! header says `Sampled=0` for every invocation, so nothing would be exported: turn active
+//! tracing on, or set `OTEL_TRACES_SAMPLER=always_on`.
+//!
 //! Without the feature none of this is compiled, and the invocation path has no OpenTelemetry
 //! code at all.
 //!
@@ -146,8 +151,8 @@ fn build_error(e: opentelemetry_otlp::ExporterBuildError) -> Error {
 }
 
 /// The `tracing` layer that exports through `provider`: invocation spans and everything else at
-/// INFO, and cloudport's per-operation spans (DEBUG). [`flush`] and [`shutdown`] then act on
-/// `provider`.
+/// INFO, and cloudport's per-operation spans (DEBUG); not the Lambda runtime's own spans. [`flush`]
+/// and [`shutdown`] then act on `provider`.
 pub fn layer<S>(provider: SdkTracerProvider) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
@@ -156,9 +161,13 @@ where
     *INSTALLED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(provider);
+    // The Lambda runtime's own per-invocation span outlives the flush after each invocation (it
+    // would be exported an invocation late, or never): cloudport's invocation span stands for it.
     let spans = Targets::new()
         .with_default(LevelFilter::INFO)
-        .with_target("cloudport_core", LevelFilter::DEBUG);
+        .with_target("cloudport_core", LevelFilter::DEBUG)
+        .with_target("lambda_runtime", LevelFilter::OFF)
+        .with_target("lambda_runtime_api_client", LevelFilter::OFF);
     tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_filter(spans)
@@ -182,6 +191,19 @@ pub async fn flush() {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "OpenTelemetry export failed"),
         Err(e) => tracing::warn!(error = %e, "OpenTelemetry flush did not finish"),
+    }
+}
+
+/// [`flush`], giving up after `limit` (logged): the caller's deadline comes first.
+pub async fn flush_within(limit: std::time::Duration) {
+    if installed().is_none() {
+        return;
+    }
+    if tokio::time::timeout(limit, flush()).await.is_err() {
+        tracing::warn!(
+            ?limit,
+            "OpenTelemetry export did not finish in time; spans may be lost"
+        );
     }
 }
 

@@ -262,6 +262,23 @@ async fn the_warmup_trigger_is_answered_without_running_a_handler() {
 }
 
 #[tokio::test]
+async fn a_public_post_to_warmup_is_not_taken_for_the_warmup_trigger() {
+    let server = Server::start().await;
+    // No invocation id: not the Functions host. With the default route prefix `api`, the path is
+    // no app route either.
+    let (status, _, _) = support::send(
+        server.addr,
+        "POST",
+        "/warmup",
+        &[("content-type", "application/json")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(status, 404);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn blob_and_timer_invocations_become_portable_events() {
     let server = Server::start().await;
     let blob = json!({

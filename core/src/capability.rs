@@ -46,6 +46,9 @@ pub struct QueueCapabilities {
     /// How many batch-send calls `Queue::send_batch` may have in flight at once: 1 keeps send
     /// order across chunks (FIFO queues); more overlaps round trips.
     pub concurrent_sends: usize,
+    /// Whether the queue keeps messages in send order (FIFO): then a message of a batch refused
+    /// alone is reported, not re-sent after the ones that followed it.
+    pub ordered: bool,
 }
 
 impl Default for QueueCapabilities {
@@ -66,6 +69,7 @@ impl Default for QueueCapabilities {
             delivery_count: true,
             max_wait: Duration::from_secs(20),
             concurrent_sends: 1,
+            ordered: false,
         }
     }
 }

@@ -124,10 +124,10 @@ impl RetryPolicy {
 
 impl RetryPolicy {
     /// Runs a batch call — `op` gets the items still to send and returns one result per item —
-    /// and repeats it, under this policy, for the items whose result is a temporary error: the
-    /// service reported those refused, so repeating them cannot duplicate them. A failure of the
-    /// whole call is retried only when it proves nothing was taken (`RateLimited`). Returns one
-    /// result per item, in order.
+    /// and repeats it, under this policy, for the items refused by throttling (`RateLimited`,
+    /// which proves they were not taken, so a repeat cannot duplicate them); a failure of the
+    /// whole call likewise. Other errors — a timeout, say, after which an item may have been
+    /// taken — are returned as they are. Returns one result per item, in order.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -152,7 +152,24 @@ impl RetryPolicy {
     /// assert_eq!(calls.into_inner(), 2, "the second call sent \"b\" alone");
     /// # }
     /// ```
-    pub async fn run_batch<I, T, F, Fut>(&self, items: Vec<I>, mut op: F) -> Vec<Result<T>>
+    pub async fn run_batch<I, T, F, Fut>(&self, items: Vec<I>, op: F) -> Vec<Result<T>>
+    where
+        I: Clone,
+        F: FnMut(Vec<I>) -> Fut,
+        Fut: Future<Output = Result<Vec<Result<T>>>>,
+    {
+        self.run_batch_with(items, true, op).await
+    }
+
+    /// [`RetryPolicy::run_batch`]; with `entries` off, single refused items are not repeated
+    /// (only a refused call is): re-sent alone, a message would arrive after ones sent after it,
+    /// which an ordered queue must not do.
+    pub(crate) async fn run_batch_with<I, T, F, Fut>(
+        &self,
+        items: Vec<I>,
+        entries: bool,
+        mut op: F,
+    ) -> Vec<Result<T>>
     where
         I: Clone,
         F: FnMut(Vec<I>) -> Fut,
@@ -170,7 +187,11 @@ impl RetryPolicy {
                 Ok(round) if round.len() == pending.len() => {
                     let mut again = Vec::new();
                     for (&i, result) in pending.iter().zip(round) {
-                        if result.as_ref().is_err_and(Error::is_temporary) {
+                        if entries
+                            && result
+                                .as_ref()
+                                .is_err_and(|e| worth_retrying(e, Idempotence::Unsafe))
+                        {
                             again.push(i);
                         }
                         results[i] = Some(result);

@@ -273,7 +273,10 @@ pub fn blob_event(
             malformed("the blob invocation's Metadata names no blob (no BlobTrigger, Uri or name)")
         })?;
     let properties: BlobProperties = match inv.metadata("Properties") {
-        Some(v @ Value::Object(_)) => serde_json::from_value(v).unwrap_or_default(),
+        Some(v @ Value::Object(_)) => serde_json::from_value(v).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, blob = %key, "the blob trigger's Properties are unreadable; size, content type and ETag are left out");
+            BlobProperties::default()
+        }),
         _ => BlobProperties::default(),
     };
     let size = match properties.length.as_ref().map(unwrap_encoded) {

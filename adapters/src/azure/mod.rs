@@ -323,7 +323,13 @@ impl AzureHost {
                 };
                 return self.invoke_event(name, trigger, &body).await;
             }
-            if name.eq_ignore_ascii_case(WARMUP_FUNCTION) {
+            // Only the Functions host's call (it carries an invocation id): under an empty route
+            // prefix, a public `POST /warmup` is the app's own route.
+            if name.eq_ignore_ascii_case(WARMUP_FUNCTION)
+                && request
+                    .headers()
+                    .contains_key("x-azure-functions-invocationid")
+            {
                 // The instance is up and its clients are built lazily: nothing to run.
                 return ok_response(json!({}), vec!["cloudport: warm".to_owned()]);
             }

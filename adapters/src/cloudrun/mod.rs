@@ -264,15 +264,7 @@ impl Bindings {
         let mut bindings = Self::default();
         let default_project = PROJECT_VARS.iter().find_map(|v| env.var(v));
         for trigger in app.triggers() {
-            let kind = match &trigger {
-                Trigger::Queue(_) => ResourceKind::Queue,
-                Trigger::Blob(_) => ResourceKind::Bucket,
-                _ => continue,
-            };
-            let Some(url) = env
-                .binding_url(kind, trigger.name())
-                .and_then(|u| ResourceUrl::parse(&u).ok())
-            else {
+            let Some((kind, url)) = crate::binding::trigger_binding(env, &trigger) else {
                 continue;
             };
             let logical = trigger.name().to_owned();

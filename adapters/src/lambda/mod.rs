@@ -13,7 +13,7 @@ pub mod emf;
 use std::sync::Arc;
 
 use cloudport_core::event::{Event, QueueMessage};
-use cloudport_core::{App, Env, Error, ErrorKind, ResourceKind, ResourceUrl, Result, Trigger};
+use cloudport_core::{App, Env, Error, ErrorKind, ResourceKind, Result, Trigger};
 use lambda_runtime::{LambdaEvent, Service, service_fn};
 use serde_json::value::RawValue;
 use tower::ServiceExt;
@@ -38,10 +38,13 @@ pub async fn run(app: App, env: Env) -> Result<()> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let host = host.clone();
         async move {
-            let response = Box::pin(host.handle(event)).await;
-            // The process freezes once the response is sent: export this invocation's spans now.
             #[cfg(feature = "otel")]
-            crate::otel::flush().await;
+            let deadline_ms = event.context.deadline;
+            let response = Box::pin(host.handle(event)).await;
+            // The process freezes once the response is sent: export this invocation's spans now,
+            // but never at the cost of the invocation's deadline (a slow collector only logs).
+            #[cfg(feature = "otel")]
+            crate::otel::flush_within(time_left(deadline_ms).saturating_sub(FLUSH_MARGIN)).await;
             response.map_err(diagnostic)
         }
     }))
@@ -55,6 +58,19 @@ pub async fn run(app: App, env: Env) -> Result<()> {
 }
 
 /// The invocation error Lambda records: `cloudport.<kind>` and the message.
+/// What an invocation leaves for posting its response after the spans are flushed.
+#[cfg(feature = "otel")]
+const FLUSH_MARGIN: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Time left until Lambda's deadline (milliseconds since the epoch).
+fn time_left(deadline_ms: u64) -> std::time::Duration {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default();
+    std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
 fn diagnostic(err: Error) -> lambda_runtime::Diagnostic {
     lambda_runtime::Diagnostic {
         error_type: format!("cloudport.{}", err.kind()),
@@ -84,22 +100,14 @@ impl LambdaHost {
     pub fn new(app: App, env: Env) -> Self {
         let mut names = Names::default();
         for trigger in app.triggers() {
-            let (kind, scheme) = match &trigger {
-                Trigger::Queue(_) => (ResourceKind::Queue, "sqs"),
-                Trigger::Blob(_) => (ResourceKind::Bucket, "s3"),
-                _ => continue,
+            let Some((kind, url)) = crate::binding::trigger_binding(&env, &trigger) else {
+                continue;
             };
-            let native = env
-                .binding_url(kind, trigger.name())
-                .and_then(|u| ResourceUrl::parse(&u).ok())
-                .filter(|u| u.scheme() == scheme)
-                .map(|u| u.host());
-            if let Some(native) = native {
-                names = match kind {
-                    ResourceKind::Queue => names.queue(native, trigger.name()),
-                    _ => names.bucket(native, trigger.name()),
-                };
-            }
+            names = match (kind, url.scheme()) {
+                (ResourceKind::Queue, "sqs") => names.queue(url.host(), trigger.name()),
+                (ResourceKind::Bucket, "s3") => names.bucket(url.host(), trigger.name()),
+                _ => names,
+            };
         }
         // `CLOUDPORT_SQS_PARTIAL_FAILURES=off` when the event source mapping cannot report
         // per-message failures: then any failure fails the whole batch.
@@ -118,11 +126,7 @@ impl LambdaHost {
     pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<serde_json::Value> {
         let LambdaEvent { payload, context } = event;
         // Retries inside the invocation stop before Lambda's deadline.
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            .unwrap_or_default();
-        let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+        let left = time_left(context.deadline);
         let invocation = cloudport_core::context::InvocationContext::new(
             context.request_id.clone(),
             tokio::time::Instant::now().checked_add(left),

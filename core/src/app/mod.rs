@@ -26,7 +26,10 @@ use dispatch::{Handler, boxed, invoke};
 /// Runs an HTTP request as an invocation: the host's context (deadline, id) when it set one, and
 /// the trace the request carries (`traceparent`, `X-Amzn-Trace-Id`, `X-Cloud-Trace-Context`), else
 /// a new one — so a message the handler sends continues the request's trace.
+/// With `instrumented`, in an `invocation` server span named by the method (the app's routes are
+/// its own, so no low-cardinality route is known here; the path is `url.path`).
 async fn http_invocation(
+    instrumented: bool,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -36,9 +39,13 @@ async fn http_invocation(
     ctx.cold_start = crate::context::first_invocation();
     let parent = incoming.or(ctx.trace);
     let trace = parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child());
+    if !instrumented {
+        ctx.trace = Some(trace);
+        return crate::context::scope(ctx, next.run(request)).await;
+    }
     let span = tracing::info_span!(
         "invocation",
-        otel.name = %format_args!("{} {}", request.method(), request.uri().path()),
+        otel.name = %request.method(),
         otel.kind = "server",
         faas.trigger = "http",
         faas.invocation_id = %ctx.invocation_id,
@@ -74,35 +81,45 @@ fn invocation_span(
     event: &cloudevents::Event,
 ) -> tracing::Span {
     use cloudevents::AttributesReader;
-    let faas_trigger = match trigger {
-        Trigger::Queue(_) => "pubsub",
-        Trigger::Blob(_) => "datasource",
-        Trigger::Schedule(_) => "timer",
-        Trigger::Event(_) => "other",
+    // Message-triggered invocations are consumer spans; the others, server spans.
+    let (faas_trigger, kind) = match trigger {
+        Trigger::Queue(_) => ("pubsub", "consumer"),
+        Trigger::Blob(_) => ("datasource", "server"),
+        Trigger::Schedule(_) => ("timer", "server"),
+        Trigger::Event(_) => ("other", "server"),
     };
     let source = event.source().as_str();
-    // Evaluated only when a subscriber takes the span.
-    let messaging_system = || match trigger {
-        Trigger::Queue(_) => crate::telemetry::queue_system_of_source(source),
-        _ => "",
-    };
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "invocation",
         otel.name = %trigger,
-        otel.kind = "consumer",
+        otel.kind = kind,
         cloud.provider = crate::telemetry::provider_of_source(source).unwrap_or(""),
         faas.trigger = faas_trigger,
         faas.invocation_id = %ctx.invocation_id,
         faas.coldstart = ctx.cold_start,
-        messaging.system = messaging_system(),
-        messaging.operation = "process",
-        messaging.destination.name = trigger.name(),
-        messaging.message.id = event.id(),
+        messaging.system = tracing::field::Empty,
+        messaging.operation = tracing::field::Empty,
+        messaging.destination.name = tracing::field::Empty,
+        messaging.message.id = tracing::field::Empty,
+        cloudevents.event_id = event.id(),
         cloudevents.event_type = event.ty(),
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
-    )
+    );
+    // The messaging attributes belong to message-triggered invocations only.
+    if let Trigger::Queue(name) = trigger
+        && !span.is_disabled()
+    {
+        span.record(
+            "messaging.system",
+            crate::telemetry::queue_system_of_source(source),
+        );
+        span.record("messaging.operation", "process");
+        span.record("messaging.destination.name", name.as_str());
+        span.record("messaging.message.id", event.id());
+    }
+    span
 }
 
 /// Records the invocation's trace on its span (formatted only if a subscriber records it).
@@ -330,8 +347,11 @@ impl App {
     /// The HTTP service, if any, with `env` available to handlers (as the [`Env`] extractor).
     pub fn http_router(&self, env: &Env) -> Option<Router> {
         self.http.clone().map(|r| {
-            r.layer(axum::middleware::from_fn(http_invocation))
-                .layer(axum::Extension(env.clone()))
+            let instrumented = !self.uninstrumented;
+            r.layer(axum::middleware::from_fn(move |request, next| {
+                http_invocation(instrumented, request, next)
+            }))
+            .layer(axum::Extension(env.clone()))
         })
     }
 

@@ -213,8 +213,9 @@ impl Queue {
     }
 
     /// Adds the current trace as the `traceparent` attribute, when the message has none and the
-    /// queue carries attributes with room for one more: the exported `span`'s ids with
-    /// OpenTelemetry export, else a child of the invocation's trace.
+    /// queue carries attributes with room for one more: with OpenTelemetry export, the exported
+    /// send `span` (or, when that is filtered out, the current exported span) — inside an
+    /// invocation or not; else a child of the invocation's trace.
     fn with_trace(&self, mut message: Message, span: &tracing::Span) -> Message {
         const TRACE_BYTES: usize = 11 + 55;
         let caps = self.capabilities();
@@ -222,11 +223,13 @@ impl Queue {
             && message.attributes.len() < caps.max_attributes
             && message.size() + TRACE_BYTES <= caps.max_message_bytes
             && !message.attributes.contains_key(crate::trace::TRACEPARENT)
-            && let Some(trace) = crate::otel::span_trace(span).or_else(|| {
-                crate::context::current()
-                    .and_then(|c| c.trace)
-                    .map(|t| t.child())
-            })
+            && let Some(trace) = crate::otel::span_trace(span)
+                .or_else(|| crate::otel::span_trace(&tracing::Span::current()))
+                .or_else(|| {
+                    crate::context::current()
+                        .and_then(|c| c.trace)
+                        .map(|t| t.child())
+                })
         {
             message
                 .attributes
@@ -235,8 +238,8 @@ impl Queue {
         message
     }
 
-    /// Sends one message; returns its id. Inside an invocation, the message carries its trace
-    /// (`traceparent`), so its consumer continues it.
+    /// Sends one message; returns its id. Inside an invocation (or an exported OpenTelemetry
+    /// span), the message carries its trace (`traceparent`), so its consumer continues it.
     pub async fn send(&self, message: impl Into<Message>) -> Result<String> {
         let span = self.span("queue.send");
         let message = self.with_trace(message.into(), &span);
@@ -309,9 +312,11 @@ impl Queue {
             chunks.push(start..end);
             start = end;
         }
+        let retry_entries = !caps.ordered;
         // Chunks go out `concurrent_sends` at a time; `buffered` keeps their results in order.
-        // Within a chunk, messages the service refused for a temporary reason (throttled) are
-        // sent again under the retry policy; the others keep their first result.
+        // Within a chunk, messages the service refused by throttling are sent again under the
+        // retry policy — except on ordered (FIFO) queues, where a message re-sent alone would
+        // follow later ones: there it is reported.
         let sent: Vec<(std::ops::Range<usize>, Vec<Result<String>>)> =
             futures::stream::iter(chunks)
                 .map(|range| {
@@ -323,9 +328,13 @@ impl Queue {
                     async move {
                         let results = self
                             .retry
-                            .run_batch(chunk, |batch: Vec<Message>| async move {
-                                self.driver.send_batch(&batch).await
-                            })
+                            .run_batch_with(
+                                chunk,
+                                retry_entries,
+                                |batch: Vec<Message>| async move {
+                                    self.driver.send_batch(&batch).await
+                                },
+                            )
                             .instrument(span)
                             .await;
                         (range, results)
@@ -380,10 +389,13 @@ impl Queue {
                 ),
             ));
         }
-        let options = within_deadline(options);
+        // The wait is cut to the deadline again for each attempt.
         let received = self
             .retry
-            .run(Idempotence::Safe, || self.driver.receive(&options))
+            .run(Idempotence::Safe, || {
+                let options = within_deadline(options);
+                async move { self.driver.receive(&options).await }
+            })
             .instrument(self.span(OP))
             .await
             .map_err(|e| self.context(OP, e))?;

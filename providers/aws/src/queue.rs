@@ -41,8 +41,10 @@ pub struct SqsQueue {
 /// 10 message attributes, two of which cloudport may use for content type and encoding). Batch
 /// sends overlap four calls, except on FIFO queues, where order across calls matters.
 pub(crate) fn capabilities_for(name: &str) -> QueueCapabilities {
+    let fifo = name.ends_with(".fifo");
     QueueCapabilities {
-        concurrent_sends: if name.ends_with(".fifo") { 1 } else { 4 },
+        concurrent_sends: if fifo { 1 } else { 4 },
+        ordered: fifo,
         ..capabilities()
     }
 }
@@ -252,17 +254,36 @@ impl QueueDriver for SqsQueue {
                 }
             }
         }
-        for entries in requests {
-            let url = self.queue_url().await?;
-            let out = self
-                .client()
-                .await
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(from_sdk)?;
+        for (n, entries) in requests.into_iter().enumerate() {
+            let ids: Vec<String> = entries.iter().map(|e| e.id().to_owned()).collect();
+            let sent = async {
+                let url = self.queue_url().await?;
+                self.client()
+                    .await
+                    .send_message_batch()
+                    .queue_url(url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(from_sdk)
+            }
+            .await;
+            let out = match sent {
+                Ok(out) => out,
+                // Nothing was sent yet: the call failed as a whole.
+                Err(e) if n == 0 => return Err(e),
+                // Earlier requests were taken: this request's messages alone failed.
+                Err(e) => {
+                    for id in ids {
+                        if let Ok(i) = id.parse::<usize>()
+                            && let Some(slot) = results.get_mut(i)
+                        {
+                            *slot = Some(Err(e.clone_without_source()));
+                        }
+                    }
+                    continue;
+                }
+            };
             for ok in out.successful {
                 if let Ok(i) = ok.id.parse::<usize>()
                     && let Some(slot) = results.get_mut(i)

@@ -233,8 +233,13 @@ impl AzureContainer {
         let objects = page
             .blob_items
             .into_iter()
-            .filter_map(|item| {
-                let name = item.name?;
+            .map(|item| {
+                let name = item.name.ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Malformed,
+                        "the blob listing has an item without a name",
+                    )
+                })?;
                 let props = item.properties.unwrap_or_default();
                 let metadata = item
                     .metadata
@@ -242,14 +247,14 @@ impl AzureContainer {
                     .unwrap_or_default()
                     .into_iter()
                     .collect();
-                Some(
+                Ok(
                     ObjectMeta::new(name, props.content_length.unwrap_or(0), etag_of(props.etag))
                         .with_last_modified(system_time(props.last_modified))
                         .with_content_type(props.content_type)
                         .with_metadata(metadata),
                 )
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         Ok((objects, page.next_marker.filter(|m| !m.is_empty())))
     }
 
@@ -423,15 +428,20 @@ impl BlobDriver for AzureContainer {
             .map_err(from_sdk)?;
         let props = &out.properties;
         let length = props.content_length.unwrap_or(0);
-        let content_range = out
-            .headers
-            .get_optional_str(&azure_core::http::headers::HeaderName::from_static(
-                "content-range",
-            ))
-            .and_then(parse_content_range);
+        let content_range =
+            out.headers
+                .get_optional_str(&azure_core::http::headers::HeaderName::from_static(
+                    "content-range",
+                ));
+        // No Content-Range: the whole blob. One that cannot be read is not guessed at.
         let (range, total) = match content_range {
-            Some((r, total)) => (r, total),
             None => (0..length, length),
+            Some(header) => parse_content_range(header).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Malformed,
+                    format!("the ranged read answered an unreadable Content-Range {header:?}"),
+                )
+            })?,
         };
         // Azure answers 416 to a range that starts at or past the end; the SDK's empty-blob
         // handling can turn that into an empty body. Keep the portable answer.

@@ -419,9 +419,15 @@ impl KvDriver for AzureTable {
         let mut next = page.continuation().and_then(|(_, row)| row);
         let mut entries = Vec::new();
         for (i, entity) in page.entities.into_iter().enumerate() {
-            let Some(row) = entity.get("RowKey").and_then(Value::as_str) else {
-                continue;
-            };
+            let row = entity
+                .get("RowKey")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Malformed,
+                        "the table answered an entity without a RowKey",
+                    )
+                })?;
             if i == limit {
                 next = Some(row.to_owned());
                 break;

@@ -60,6 +60,7 @@ fn capabilities() -> QueueCapabilities {
         delivery_count: true,
         max_wait: Duration::from_secs(20),
         concurrent_sends: 2,
+        ordered: false,
     }
 }
 

@@ -423,6 +423,8 @@ impl KvDriver for FirestoreKv {
                 continue;
             }
             let Some(key) = self.key_of(doc) else {
+                // A document another writer put in the partition's id range.
+                tracing::warn!(document = %doc.name, "skipping a document whose id is not a cloudport key");
                 continue;
             };
             entries.push(

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use cloudport_core::queue::poll_while_empty;
@@ -54,6 +54,8 @@ fn capabilities() -> QueueCapabilities {
         delivery_count: true,
         max_wait: Duration::from_secs(20),
         concurrent_sends: 4,
+        // Publish takes a call whole or not at all: no single message is ever re-sent alone.
+        ordered: false,
     }
 }
 
@@ -80,7 +82,7 @@ pub struct PubSubQueue {
     subscription: Option<String>,
     client: OnceCell<Client>,
     publisher: OnceCell<Publisher>,
-    seen: Mutex<HashMap<String, u32>>,
+    seen: Mutex<Deliveries>,
     capabilities: QueueCapabilities,
 }
 
@@ -98,7 +100,7 @@ impl PubSubQueue {
             subscription,
             client: OnceCell::new(),
             publisher: OnceCell::new(),
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::new(Deliveries::default()),
             capabilities: capabilities(),
         }
     }
@@ -197,12 +199,7 @@ impl PubSubQueue {
         let Ok(mut seen) = self.seen.lock() else {
             return 1;
         };
-        if seen.len() > 100_000 {
-            seen.clear();
-        }
-        let n = seen.entry(id.to_owned()).or_insert(0);
-        *n += 1;
-        *n
+        seen.count(id)
     }
 
     fn received(
@@ -226,7 +223,7 @@ impl PubSubQueue {
             .with_content_type(content_type)
             .with_attributes(attributes)
             .with_delivery_count(count)
-            .with_enqueued_at(published.or(Some(SystemTime::now())))
+            .with_enqueued_at(published)
     }
 
     async fn modify_deadline(&self, ack_ids: Vec<String>, seconds: i32) -> Result<()> {
@@ -365,5 +362,55 @@ impl QueueDriver for PubSubQueue {
         self.modify_deadline(vec![lease.as_str().to_owned()], secs(lease_for))
             .await?;
         Ok(lease.clone())
+    }
+}
+
+/// Deliveries counted in this process, for subscriptions without a dead-letter policy (whose
+/// pulls report no attempt count): the most recent [`Deliveries::CAPACITY`] message ids; the
+/// oldest is forgotten first, so a message redelivered after that many others counts from 1.
+#[derive(Debug, Default)]
+struct Deliveries {
+    counts: HashMap<String, u32>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl Deliveries {
+    const CAPACITY: usize = 100_000;
+
+    fn count(&mut self, id: &str) -> u32 {
+        if let Some(n) = self.counts.get_mut(id) {
+            *n = n.saturating_add(1);
+            return *n;
+        }
+        if self.order.len() >= Self::CAPACITY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.counts.remove(&oldest);
+        }
+        self.order.push_back(id.to_owned());
+        self.counts.insert(id.to_owned(), 1);
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Deliveries;
+
+    #[test]
+    fn deliveries_are_counted_and_the_oldest_forgotten_first() {
+        let mut d = Deliveries::default();
+        assert_eq!(d.count("a"), 1);
+        assert_eq!(d.count("a"), 2);
+        for i in 0..Deliveries::CAPACITY - 1 {
+            d.count(&i.to_string());
+        }
+        assert_eq!(d.count("a"), 3, "still remembered at capacity");
+        d.count("one more");
+        assert_eq!(
+            d.count("a"),
+            1,
+            "forgotten once capacity others came after it"
+        );
     }
 }
