@@ -130,6 +130,54 @@ async fn invocations_are_counted_with_cold_starts_and_errors() {
 }
 
 #[tokio::test]
+async fn http_requests_are_counted_and_a_5xx_is_an_error() {
+    use cloudport::axum::body::Body;
+    use cloudport::axum::http::{Request, StatusCode};
+    use cloudport::axum::routing::get;
+    use tower::ServiceExt;
+    let records = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = records.clone();
+    let app = App::new()
+        .http(
+            cloudport::axum::Router::new()
+                .route("/ok", get(|| async { "ok" }))
+                .route("/boom", get(|| async { StatusCode::BAD_GATEWAY })),
+        )
+        .metrics_sink(std::sync::Arc::new(
+            move |r: &cloudport::app::InvocationRecord| {
+                sink.lock().unwrap().push((r.trigger.clone(), r.failed));
+            },
+        ));
+    let router = app.http_router(&Env::memory()).unwrap();
+    for path in ["/ok", "/boom", "/ok"] {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        router.clone().oneshot(request).await.unwrap();
+    }
+    let http = &app.metrics()[&Trigger::Http];
+    assert_eq!((http.invocations, http.errors), (3, 1));
+    assert_eq!(
+        records.lock().unwrap().clone(),
+        [
+            (Trigger::Http, false),
+            (Trigger::Http, true),
+            (Trigger::Http, false)
+        ]
+    );
+    // Off with the rest of the instrumentation.
+    let quiet = App::new()
+        .http(cloudport::axum::Router::new().route("/ok", get(|| async { "ok" })))
+        .instrumented(false);
+    let request = Request::get("/ok").body(Body::empty()).unwrap();
+    quiet
+        .http_router(&Env::memory())
+        .unwrap()
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert!(quiet.metrics().is_empty());
+}
+
+#[tokio::test]
 async fn http_to_queue_to_worker_is_one_trace() {
     use cloudport::axum::body::Body;
     use cloudport::axum::http::Request;

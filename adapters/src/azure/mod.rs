@@ -120,6 +120,7 @@ pub fn function_name(trigger: &Trigger) -> String {
         Trigger::Queue(n) => format!("queue-{n}"),
         Trigger::Blob(n) => format!("blob-{n}"),
         Trigger::Schedule(n) => format!("schedule-{n}"),
+        Trigger::Http => HTTP_FUNCTION.to_owned(),
         other => format!(
             "event-{}",
             other

@@ -26,10 +26,11 @@ use dispatch::{Handler, boxed, invoke};
 /// Runs an HTTP request as an invocation: the host's context (deadline, id) when it set one, and
 /// the trace the request carries (`traceparent`, `X-Amzn-Trace-Id`, `X-Cloud-Trace-Context`), else
 /// a new one — so a message the handler sends continues the request's trace.
-/// With `instrumented`, in an `invocation` server span named by the method (the app's routes are
-/// its own, so no low-cardinality route is known here; the path is `url.path`).
+/// Instrumented (`metrics` is set), the request runs in an `invocation` server span named by the
+/// method (the app's routes are its own, so no low-cardinality route is known here; the path is
+/// `url.path`) and is counted under [`Trigger::Http`] (a 5xx is an error).
 async fn http_invocation(
-    instrumented: bool,
+    metrics: Option<HttpMetrics>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -39,10 +40,10 @@ async fn http_invocation(
     ctx.cold_start = crate::context::first_invocation();
     let parent = incoming.or(ctx.trace);
     let trace = parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child());
-    if !instrumented {
+    let Some(metrics) = metrics else {
         ctx.trace = Some(trace);
         return crate::context::scope(ctx, next.run(request)).await;
-    }
+    };
     let span = tracing::info_span!(
         "invocation",
         otel.name = %request.method(),
@@ -60,17 +61,48 @@ async fn http_invocation(
     let trace = crate::otel::adopt(&span, parent, trace);
     record_trace(&span, &trace);
     ctx.trace = Some(trace);
+    let cold = ctx.cold_start;
+    let started = std::time::Instant::now();
     let response = crate::context::scope(ctx, next.run(request))
         .instrument(span.clone())
         .await;
+    let failed = response.status().is_server_error();
+    metrics.record(started.elapsed(), failed, cold, &trace);
     if !span.is_disabled() {
-        let status = response.status();
-        span.record("http.response.status_code", status.as_u16());
-        if status.is_server_error() {
+        span.record("http.response.status_code", response.status().as_u16());
+        if failed {
             span.record("otel.status_code", "ERROR");
         }
     }
     response
+}
+
+/// Where the HTTP middleware counts requests: the app's metrics and sink.
+#[derive(Clone)]
+struct HttpMetrics {
+    metrics: std::sync::Arc<metrics::Metrics>,
+    sink: Option<MetricsSink>,
+}
+
+impl HttpMetrics {
+    fn record(
+        &self,
+        took: std::time::Duration,
+        failed: bool,
+        cold: bool,
+        trace: &crate::trace::TraceContext,
+    ) {
+        self.metrics.record(&Trigger::Http, took, failed, cold);
+        if let Some(sink) = &self.sink {
+            sink(&InvocationRecord::new(
+                Trigger::Http,
+                took,
+                failed,
+                cold,
+                Some(trace.trace_id()),
+            ));
+        }
+    }
 }
 
 /// The `invocation` span, with OpenTelemetry FaaS and messaging attributes. Its fields cost
@@ -86,7 +118,7 @@ fn invocation_span(
         Trigger::Queue(_) => ("pubsub", "consumer"),
         Trigger::Blob(_) => ("datasource", "server"),
         Trigger::Schedule(_) => ("timer", "server"),
-        Trigger::Event(_) => ("other", "server"),
+        Trigger::Event(_) | Trigger::Http => ("other", "server"),
     };
     let source = event.source().as_str();
     let span = tracing::info_span!(
@@ -146,6 +178,9 @@ pub enum Trigger {
     /// A CloudEvent of this type that no named trigger takes, for [`App::on_any_event`]; hosts
     /// dispatch platform events they cannot map to a named trigger under it.
     Event(String),
+    /// Requests to the app's HTTP service (counted in the metrics; served by
+    /// [`App::http_router`], never dispatched).
+    Http,
 }
 
 impl Trigger {
@@ -156,13 +191,15 @@ impl Trigger {
             Self::Blob(n) => format!("blob/{n}"),
             Self::Schedule(n) => format!("schedule/{n}"),
             Self::Event(ty) => format!("event/{ty}"),
+            Self::Http => "http".to_owned(),
         }
     }
 
-    /// The logical name (the event type, for [`Trigger::Event`]).
+    /// The logical name (the event type, for [`Trigger::Event`]; `http` for [`Trigger::Http`]).
     pub fn name(&self) -> &str {
         match self {
             Self::Queue(n) | Self::Blob(n) | Self::Schedule(n) | Self::Event(n) => n,
+            Self::Http => "http",
         }
     }
 }
@@ -174,6 +211,7 @@ impl std::fmt::Display for Trigger {
             Self::Blob(n) => write!(f, "blob {n:?}"),
             Self::Schedule(n) => write!(f, "schedule {n:?}"),
             Self::Event(ty) => write!(f, "event {ty:?}"),
+            Self::Http => f.write_str("http"),
         }
     }
 }
@@ -347,9 +385,12 @@ impl App {
     /// The HTTP service, if any, with `env` available to handlers (as the [`Env`] extractor).
     pub fn http_router(&self, env: &Env) -> Option<Router> {
         self.http.clone().map(|r| {
-            let instrumented = !self.uninstrumented;
+            let metrics = (!self.uninstrumented).then(|| HttpMetrics {
+                metrics: self.metrics.clone(),
+                sink: self.metrics_sink.clone(),
+            });
             r.layer(axum::middleware::from_fn(move |request, next| {
-                http_invocation(instrumented, request, next)
+                http_invocation(metrics.clone(), request, next)
             }))
             .layer(axum::Extension(env.clone()))
         })
@@ -376,6 +417,7 @@ impl App {
                 Trigger::Blob(n) => self.blobs.contains_key(n),
                 Trigger::Schedule(n) => self.schedules.contains_key(n),
                 Trigger::Event(_) => false,
+                Trigger::Http => self.http.is_some(),
             }
     }
 
@@ -476,6 +518,10 @@ impl App {
                     .await
             }
             Trigger::Event(_) => self.route::<cloudevents::Event>(None, event, env).await,
+            Trigger::Http => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "HTTP requests are served by the app's router (App::http_router), not dispatched",
+            )),
         };
         result.map_err(|e| {
             e.with_operation("app.dispatch")
