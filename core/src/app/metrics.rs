@@ -74,11 +74,10 @@ impl Metrics {
             .by_trigger
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !all.contains_key(trigger) {
-            all.insert(trigger.clone(), TriggerMetrics::default());
-        }
-        let Some(m) = all.get_mut(trigger) else {
-            return;
+        // One look-up on the common path; the trigger is cloned only the first time.
+        let m = match all.get_mut(trigger) {
+            Some(m) => m,
+            None => all.entry(trigger.clone()).or_default(),
         };
         m.invocations += 1;
         m.errors += u64::from(failed);

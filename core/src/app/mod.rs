@@ -44,20 +44,31 @@ async fn http_invocation(
         ctx.trace = Some(trace);
         return crate::context::scope(ctx, next.run(request)).await;
     };
+    // Only constants at creation, as for event invocations (`invocation_span`).
     let span = tracing::info_span!(
         "invocation",
-        otel.name = %request.method(),
+        otel.name = tracing::field::Empty,
         otel.kind = "server",
         faas.trigger = "http",
-        faas.invocation_id = %ctx.invocation_id,
+        faas.invocation_id = tracing::field::Empty,
         faas.coldstart = ctx.cold_start,
-        http.request.method = %request.method(),
-        url.path = request.uri().path(),
+        http.request.method = tracing::field::Empty,
+        url.path = tracing::field::Empty,
         http.response.status_code = tracing::field::Empty,
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
     );
+    if !span.is_disabled() {
+        let method = request.method().as_str();
+        span.record("otel.name", method);
+        span.record("http.request.method", method);
+        span.record("url.path", request.uri().path());
+        span.record(
+            "faas.invocation_id",
+            tracing::field::display(&ctx.invocation_id),
+        );
+    }
     let trace = crate::otel::adopt(&span, parent, trace);
     record_trace(&span, &trace);
     ctx.trace = Some(trace);
@@ -120,29 +131,43 @@ fn invocation_span(
         Trigger::Schedule(_) => ("timer", "server"),
         Trigger::Event(_) | Trigger::Http => ("other", "server"),
     };
-    let source = event.source().as_str();
+    // Only constants at creation: with `tracing`'s `log` feature on (the Lambda runtime turns it
+    // on) and no subscriber, field values given here would be computed for every invocation.
     let span = tracing::info_span!(
         "invocation",
-        otel.name = %trigger,
+        otel.name = tracing::field::Empty,
         otel.kind = kind,
-        cloud.provider = crate::telemetry::provider_of_source(source).unwrap_or(""),
+        cloud.provider = tracing::field::Empty,
         faas.trigger = faas_trigger,
-        faas.invocation_id = %ctx.invocation_id,
+        faas.invocation_id = tracing::field::Empty,
         faas.coldstart = ctx.cold_start,
         messaging.system = tracing::field::Empty,
         messaging.operation = tracing::field::Empty,
         messaging.destination.name = tracing::field::Empty,
         messaging.message.id = tracing::field::Empty,
-        cloudevents.event_id = event.id(),
-        cloudevents.event_type = event.ty(),
+        cloudevents.event_id = tracing::field::Empty,
+        cloudevents.event_type = tracing::field::Empty,
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
     );
+    if span.is_disabled() {
+        return span;
+    }
+    // Recorded before anything enters the span, so an exporter builds it with them.
+    let source = event.source().as_str();
+    span.record("otel.name", tracing::field::display(trigger));
+    if let Some(provider) = crate::telemetry::provider_of_source(source) {
+        span.record("cloud.provider", provider);
+    }
+    span.record(
+        "faas.invocation_id",
+        tracing::field::display(&ctx.invocation_id),
+    );
+    span.record("cloudevents.event_id", event.id());
+    span.record("cloudevents.event_type", event.ty());
     // The messaging attributes belong to message-triggered invocations only.
-    if let Trigger::Queue(name) = trigger
-        && !span.is_disabled()
-    {
+    if let Trigger::Queue(name) = trigger {
         span.record(
             "messaging.system",
             crate::telemetry::queue_system_of_source(source),
