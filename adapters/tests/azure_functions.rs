@@ -7,20 +7,18 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use axum::routing::{get, post};
 use cloudport_adapters::azure;
-use cloudport_core::event::{BlobEvent, QueueMessage, ScheduleTick};
+use cloudport_core::event::QueueMessage;
 use cloudport_core::{App, Env, Error, Schedule};
 use cloudport_memory::Memory;
 use serde_json::{Value, json};
 
-/// What the handlers saw: (event type, data view as JSON).
-type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+use support::Seen;
 
 fn test_app(seen: &Seen) -> App {
-    let (q, b, s) = (seen.clone(), seen.clone(), seen.clone());
+    let q = seen.clone();
     let http = axum::Router::new()
         .route("/hello", get(|| async { "hello" }))
         .route(
@@ -38,7 +36,7 @@ fn test_app(seen: &Seen) -> App {
                 Ok::<_, String>("queued")
             }),
         );
-    App::new()
+    let app = App::new()
         .http(http)
         .on_queue("orders", move |event, _env| {
             let seen = q.clone();
@@ -55,38 +53,15 @@ fn test_app(seen: &Seen) -> App {
                 seen.lock().unwrap().push((event.ty().to_owned(), view));
                 Ok(())
             }
-        })
-        .on_blob("uploads", move |event, _env| {
-            let seen = b.clone();
-            async move {
-                let e: &BlobEvent = event.data();
-                let view = json!({"bucket": e.bucket, "key": e.key, "size": e.size, "etag": e.etag,
-                    "contentType": e.content_type});
-                seen.lock().unwrap().push((event.ty().to_owned(), view));
-                Ok(())
-            }
-        })
-        .on_schedule(
-            "nightly",
-            Schedule::cron("0 0 3 * * *"),
-            move |event, _env| {
-                let seen = s.clone();
-                async move {
-                    let t: &ScheduleTick = event.data();
-                    let view = json!({"schedule": t.schedule, "at": t.scheduled_time.to_rfc3339()});
-                    seen.lock().unwrap().push((event.ty().to_owned(), view));
-                    Ok(())
-                }
-            },
-        )
+        });
+    support::with_blob_and_schedule_recorders(app, seen)
 }
 
 struct Server {
     addr: SocketAddr,
     memory: Memory,
     seen: Seen,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<cloudport_core::Result<()>>,
+    running: support::Running,
 }
 
 impl Server {
@@ -102,28 +77,21 @@ impl Server {
             )
             .build();
         let seen = Seen::default();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(azure::serve_with_shutdown(
-            listener,
-            test_app(&seen),
-            env,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let app = test_app(&seen);
+        let running = support::Running::start(move |listener, shutdown| {
+            azure::serve_with_shutdown(listener, app, env, shutdown)
+        })
+        .await;
         Self {
-            addr,
+            addr: running.addr,
             memory,
             seen,
-            stop: Some(stop),
-            task,
+            running,
         }
     }
 
     fn seen(&self) -> Vec<(String, Value)> {
-        std::mem::take(&mut *self.seen.lock().unwrap())
+        support::take(&self.seen)
     }
 
     async fn post_json(&self, path: &str, payload: &Value) -> (u16, Value) {
@@ -151,9 +119,8 @@ impl Server {
         support::send(self.addr, method, path, &all, body).await
     }
 
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap().unwrap();
+    async fn stop(self) {
+        self.running.stop().await;
     }
 }
 

@@ -8,26 +8,24 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use axum::routing::{get, post};
 use base64::Engine;
 use cloudport_adapters::cloudrun;
-use cloudport_core::event::{BlobEvent, QueueMessage, ScheduleTick};
+use cloudport_core::event::QueueMessage;
 use cloudport_core::{App, Env, Error, Provider, ResourceUrl, Schedule};
 use cloudport_memory::Memory;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-/// What the handlers saw: (event type, data view as JSON).
-type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+use support::Seen;
 
 fn b64(s: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
 fn test_app(seen: &Seen) -> App {
-    let (q, b, s) = (seen.clone(), seen.clone(), seen.clone());
+    let q = seen.clone();
     let http = axum::Router::new()
         .route("/hello", get(|| async { "hello" }))
         .route(
@@ -64,38 +62,16 @@ fn test_app(seen: &Seen) -> App {
             Ok(())
         }
     };
-    App::new()
+    let app = App::new()
         .http(http)
         .on_queue("orders", on_message.clone())
         .on_queue("audit", on_message)
-        .on_blob("uploads", move |event, _env| {
-            let seen = b.clone();
-            async move {
-                let e: &BlobEvent = event.data();
-                let view = json!({"bucket": e.bucket, "key": e.key, "size": e.size, "etag": e.etag,
-                    "contentType": e.content_type});
-                seen.lock().unwrap().push((event.ty().to_owned(), view));
-                Ok(())
-            }
-        })
-        .on_schedule(
-            "nightly",
-            Schedule::cron("0 0 3 * * *"),
-            move |event, _env| {
-                let seen = s.clone();
-                async move {
-                    let t: &ScheduleTick = event.data();
-                    let view = json!({"schedule": t.schedule, "at": t.scheduled_time.to_rfc3339()});
-                    seen.lock().unwrap().push((event.ty().to_owned(), view));
-                    Ok(())
-                }
-            },
-        )
         .on_schedule(
             "hourly",
             Schedule::cron("0 0 * * * *"),
             |_event, _env| async { Ok(()) },
-        )
+        );
+    support::with_blob_and_schedule_recorders(app, seen)
 }
 
 /// The environment: the memory provider; `orders` bound to a Pub/Sub topic and push subscription
@@ -133,8 +109,7 @@ struct Server {
     addr: SocketAddr,
     memory: Memory,
     seen: Seen,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<cloudport_core::Result<()>>,
+    running: support::Running,
 }
 
 struct Reply {
@@ -175,23 +150,15 @@ impl Reply {
 impl Server {
     async fn start(app: App, memory: Memory, seen: Seen) -> Self {
         let env = test_env(&memory);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(cloudrun::serve_with_shutdown(
-            listener,
-            app,
-            env,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let running = support::Running::start(move |listener, shutdown| {
+            cloudrun::serve_with_shutdown(listener, app, env, shutdown)
+        })
+        .await;
         Self {
-            addr,
+            addr: running.addr,
             memory,
             seen,
-            stop: Some(stop),
-            task,
+            running,
         }
     }
 
@@ -201,7 +168,7 @@ impl Server {
     }
 
     fn seen(&self) -> Vec<(String, Value)> {
-        std::mem::take(&mut *self.seen.lock().unwrap())
+        support::take(&self.seen)
     }
 
     async fn push(&self, path: &str, envelope: &Value) -> Reply {
@@ -224,9 +191,8 @@ impl Server {
         }
     }
 
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap().unwrap();
+    async fn stop(self) {
+        self.running.stop().await;
     }
 }
 
