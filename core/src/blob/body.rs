@@ -86,6 +86,25 @@ impl Body {
         }
     }
 
+    /// How a driver uploads this body: in one request ([`Upload::Single`], read into memory)
+    /// when its size is known and at most `single_max`, else in parts ([`Upload::Parts`]: the
+    /// body as it is, to stream).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+    /// use cloudport_core::{Body, blob::Upload};
+    /// assert!(matches!(Body::from("small").upload(1024).await?, Upload::Single(_)));
+    /// let unsized_body = Body::from_stream(futures::stream::empty(), None);
+    /// assert!(matches!(unsized_body.upload(1024).await?, Upload::Parts(_)));
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload(self, single_max: u64) -> Result<Upload> {
+        match self.size_hint() {
+            Some(n) if n <= single_max => Ok(Upload::Single(self.bytes().await?)),
+            _ => Ok(Upload::Parts(self)),
+        }
+    }
+
     /// The body as a stream of chunks.
     pub fn into_stream(self) -> BoxStream<'static, Result<Bytes>> {
         match self.inner {
@@ -93,6 +112,15 @@ impl Body {
             Inner::Stream { stream, .. } => stream,
         }
     }
+}
+
+/// How a driver uploads a body: see [`Body::upload`].
+#[derive(Debug)]
+pub enum Upload {
+    /// In one request, with these bytes.
+    Single(Bytes),
+    /// In parts (multipart, blocks, a resumable session), streaming this body.
+    Parts(Body),
 }
 
 impl std::fmt::Debug for Body {

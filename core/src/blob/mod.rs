@@ -12,7 +12,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use body::{Body, GetResult};
+pub use body::{Body, GetResult, Upload};
 pub use driver::BlobDriver;
 #[cfg(feature = "mock")]
 pub use driver::MockBlobDriver;

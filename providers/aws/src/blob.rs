@@ -8,6 +8,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use bytes::{Bytes, BytesMut};
+use cloudport_core::blob::Upload;
 use cloudport_core::{
     BlobCapabilities, BlobDriver, Body, ByteRange, ETag, Error, ErrorKind, GetOptions, GetResult,
     ListOptions, ListPage, ObjectMeta, PutOptions, Result, WriteCondition,
@@ -266,12 +267,9 @@ impl BlobDriver for S3Bucket {
     }
 
     async fn put(&self, key: &str, body: Body, options: &PutOptions) -> Result<ObjectMeta> {
-        match body.size_hint() {
-            Some(size) if size <= SINGLE_PUT_MAX => {
-                let data = body.bytes().await?;
-                self.put_single(key, data, options).await
-            }
-            _ => self.put_multipart(key, body, options).await,
+        match body.upload(SINGLE_PUT_MAX).await? {
+            Upload::Single(data) => self.put_single(key, data, options).await,
+            Upload::Parts(body) => self.put_multipart(key, body, options).await,
         }
     }
 

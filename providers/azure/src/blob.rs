@@ -22,6 +22,7 @@ use azure_storage_blob::models::{
 use azure_storage_blob::{BlobClient, BlobContainerClient};
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
+use cloudport_core::blob::Upload;
 use cloudport_core::{
     BlobCapabilities, BlobDriver, Body, ByteRange, ETag, Error, ErrorKind, GetOptions, GetResult,
     ListOptions, ListPage, ObjectMeta, PutOptions, Result, WriteCondition,
@@ -388,15 +389,11 @@ impl BlobDriver for AzureContainer {
     }
 
     async fn put(&self, key: &str, body: Body, options: &PutOptions) -> Result<ObjectMeta> {
-        let result = match body.size_hint() {
-            Some(n) if n <= SINGLE_PUT_MAX => {
-                let data = body.bytes().await?;
-                self.put_single(key, data, options).await
-            }
-            _ => self.put_blocks(key, body, options).await,
-        };
         // `Bucket` maps 409 `BlobAlreadyExists` / 412 to what the condition means.
-        result
+        match body.upload(SINGLE_PUT_MAX).await? {
+            Upload::Single(data) => self.put_single(key, data, options).await,
+            Upload::Parts(body) => self.put_blocks(key, body, options).await,
+        }
     }
 
     async fn get(&self, key: &str, options: &GetOptions) -> Result<GetResult> {

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
+use cloudport_core::blob::Upload;
 use cloudport_core::{
     BlobCapabilities, BlobDriver, Body, ETag, Error, ErrorKind, GetOptions, GetResult, ListOptions,
     ListPage, ObjectMeta, PutOptions, Result, WriteCondition,
@@ -288,15 +289,11 @@ impl BlobDriver for GcsBucket {
     }
 
     async fn put(&self, key: &str, body: Body, options: &PutOptions) -> Result<ObjectMeta> {
-        let result = match body.size_hint() {
-            Some(n) if n <= SINGLE_PUT_MAX => {
-                let data = body.bytes().await?;
-                self.put_single(key, data, options).await
-            }
-            _ => self.put_resumable(key, body, options).await,
-        };
         // `Bucket` maps a 412 to what the condition means.
-        result
+        match body.upload(SINGLE_PUT_MAX).await? {
+            Upload::Single(data) => self.put_single(key, data, options).await,
+            Upload::Parts(body) => self.put_resumable(key, body, options).await,
+        }
     }
 
     async fn get(&self, key: &str, options: &GetOptions) -> Result<GetResult> {
