@@ -13,8 +13,7 @@ use base64::Engine;
 use bytes::Bytes;
 use cloudport_azure::{Azure, MAX_MESSAGE_TEXT};
 use cloudport_core::{
-    Body, Bucket, ErrorKind, KvStore, Message, Precondition, Provider, Queue, ReceiveOptions,
-    ResourceUrl,
+    ErrorKind, KvStore, Message, Precondition, Provider, Queue, ReceiveOptions, ResourceUrl,
 };
 use support::{ACCOUNT, Azurite};
 
@@ -131,28 +130,6 @@ async fn values_over_one_table_property_span_several() {
         .await
         .unwrap();
     assert_eq!(kv.get("big").await.unwrap().unwrap().value, value);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs emulators: ./scripts/test.sh"]
-async fn unsized_bodies_upload_as_blocks() {
-    let f = Azurite::new();
-    let b = Bucket::new(f.create_container(&f.unique("blk")).await);
-    let chunk = Bytes::from(vec![7u8; 1024 * 1024]);
-    let stream = futures::stream::iter((0..20).map(move |_| Ok(chunk.clone())));
-    let meta = b
-        .put_with(
-            "big.bin",
-            Body::from_stream(stream, None),
-            cloudport_core::PutOptions::default().content_type("application/x-test"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(meta.size, 20 * 1024 * 1024);
-    let head = b.head("big.bin").await.unwrap();
-    assert_eq!(head.size, 20 * 1024 * 1024);
-    assert_eq!(head.content_type.as_deref(), Some("application/x-test"));
-    assert_eq!(head.etag, meta.etag);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

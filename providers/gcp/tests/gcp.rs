@@ -8,10 +8,8 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use bytes::Bytes;
 use cloudport_core::{
-    Body, Bucket, ErrorKind, KvStore, Message, Precondition, Provider, Queue, ReceiveOptions,
-    ResourceUrl,
+    Bucket, ErrorKind, KvStore, Message, Precondition, Provider, Queue, ReceiveOptions, ResourceUrl,
 };
 use cloudport_gcp::{Gcp, Settings};
 use support::{Emulators, PROJECT};
@@ -140,37 +138,6 @@ async fn ordering_keys_and_content_types_round_trip() {
     assert_eq!(got[0].content_type.as_deref(), Some("application/json"));
     assert_eq!(got[0].attributes["orderingkey"], "customer-7");
     q.ack(&got[0]).await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs emulators: ./scripts/test.sh"]
-async fn unsized_bodies_upload_resumably() {
-    let f = Emulators::new();
-    let b = Bucket::new(f.create_bucket(&f.unique("res")).await);
-    let chunk = Bytes::from(vec![3u8; 1024 * 1024]);
-    let stream = futures::stream::iter((0..20).map(move |_| Ok(chunk.clone())));
-    let meta = b
-        .put_with(
-            "big.bin",
-            Body::from_stream(stream, None),
-            cloudport_core::PutOptions::default().content_type("application/x-test"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(meta.size, 20 * 1024 * 1024);
-    let head = b.head("big.bin").await.unwrap();
-    assert_eq!(head.size, 20 * 1024 * 1024);
-    assert_eq!(head.etag, meta.etag);
-    assert_eq!(head.content_type.as_deref(), Some("application/x-test"));
-    let got = b
-        .get_with(
-            "big.bin",
-            cloudport_core::GetOptions::default().range(cloudport_core::ByteRange::Suffix(3)),
-        )
-        .await
-        .unwrap();
-    assert_eq!(got.range, (20 * 1024 * 1024 - 3)..(20 * 1024 * 1024));
-    assert_eq!(got.bytes().await.unwrap(), Bytes::from(vec![3u8; 3]));
 }
 
 struct PrivateEmulator(Child);

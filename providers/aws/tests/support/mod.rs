@@ -121,6 +121,9 @@ impl Fixture for Moto {
             "blob.copy.condition" => Some(
                 "moto 5.2 ignores If-None-Match / If-Match on CopyObject; S3 honours them (412) and the driver sends them",
             ),
+            "blob.put.parts.response" => Some(
+                "moto 5.2 answers CompleteMultipartUpload with a `CompleteMultipartUploadResponse` root where S3 sends `CompleteMultipartUploadResult`, which the SDK rejects after the upload completed",
+            ),
             _ => None,
         }
     }
