@@ -12,7 +12,7 @@ use cloudport::aws::sdk::dynamodb::primitives::Blob;
 use cloudport::aws::sdk::dynamodb::types::AttributeValue;
 use cloudport::aws::sdk::s3::primitives::ByteStream;
 use cloudport::aws::{Aws, Settings};
-use cloudport::{Bucket, KvStore, Precondition, Queue};
+use cloudport::{Bucket, KvStore, Queue};
 
 fn start_moto() -> (support::Processes, String) {
     let [port] = support::free_ports();
@@ -104,14 +104,7 @@ fn main() {
                     }
                 })
             },
-            |n| {
-                support::time_async(&rt, n, |_| {
-                    let (q, b) = (&queue, body.clone());
-                    async move {
-                        q.send(b).await.unwrap();
-                    }
-                })
-            },
+            |n| support::portable::queue_send(&rt, &queue, &body, n),
         );
         support::compare(
             "S3 put (1 KiB)",
@@ -129,23 +122,9 @@ fn main() {
                     }
                 })
             },
-            |n| {
-                support::time_async(&rt, n, |i| {
-                    let (bk, b) = (&bucket, body.clone());
-                    async move {
-                        bk.put(format!("k{}", i % 64), b).await.unwrap();
-                    }
-                })
-            },
+            |n| support::portable::blob_put(&rt, &bucket, &body, n),
         );
-        rt.block_on(async {
-            for i in 0..64 {
-                bucket.put(format!("k{i}"), body.clone()).await.unwrap();
-                kv.put(format!("k{i}"), body.clone(), Precondition::None)
-                    .await
-                    .unwrap();
-            }
-        });
+        support::portable::seed(&rt, Some(&bucket), Some(&kv), &body);
         support::compare(
             "S3 get (1 KiB)",
             |n| {
@@ -163,14 +142,7 @@ fn main() {
                     }
                 })
             },
-            |n| {
-                support::time_async(&rt, n, |i| {
-                    let bk = &bucket;
-                    async move {
-                        bk.get_bytes(format!("k{}", i % 64)).await.unwrap();
-                    }
-                })
-            },
+            |n| support::portable::blob_get(&rt, &bucket, n),
         );
         support::compare(
             "DynamoDB put",
@@ -190,16 +162,7 @@ fn main() {
                     }
                 })
             },
-            |n| {
-                support::time_async(&rt, n, |i| {
-                    let (k, b) = (&kv, body.clone());
-                    async move {
-                        k.put(format!("k{}", i % 64), b, Precondition::None)
-                            .await
-                            .unwrap();
-                    }
-                })
-            },
+            |n| support::portable::kv_put(&rt, &kv, &body, n),
         );
         support::compare(
             "DynamoDB get",
@@ -218,14 +181,7 @@ fn main() {
                     }
                 })
             },
-            |n| {
-                support::time_async(&rt, n, |i| {
-                    let k = &kv;
-                    async move {
-                        k.get(format!("k{}", i % 64)).await.unwrap();
-                    }
-                })
-            },
+            |n| support::portable::kv_get(&rt, &kv, n),
         );
     }
     // moto's SendMessage recomputes the queue's attributes over every message it holds, so its cost

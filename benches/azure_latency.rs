@@ -16,7 +16,7 @@ use bytes::Bytes;
 use cloudport::azure::sdk::blob::models::BlobClientDownloadOptions;
 use cloudport::azure::sdk::queue::models::{QueueClientReceiveMessagesOptions, QueueMessage};
 use cloudport::azure::{Azure, DEVELOPMENT_ACCOUNT};
-use cloudport::{Bucket, KvStore, Precondition, Queue, ReceiveOptions};
+use cloudport::{Bucket, KvStore, Queue, ReceiveOptions};
 use serde::{Deserialize, Serialize};
 
 const ACCOUNT_KEY: &str =
@@ -148,16 +148,7 @@ fn main() {
                 })
             })
         },
-        |n| {
-            clear_then(n, &|n| {
-                support::time_async(&rt, n, |_| {
-                    let (q, b) = (&queue, body.clone());
-                    async move {
-                        q.send(b).await.unwrap();
-                    }
-                })
-            })
-        },
+        |n| clear_then(n, &|n| support::portable::queue_send(&rt, &queue, &body, n)),
     );
 
     const ROUND: u64 = 32;
@@ -230,23 +221,9 @@ fn main() {
                 }
             })
         },
-        |n| {
-            support::time_async(&rt, n, |i| {
-                let (bk, b) = (&bucket, body.clone());
-                async move {
-                    bk.put(format!("k{}", i % 64), b).await.unwrap();
-                }
-            })
-        },
+        |n| support::portable::blob_put(&rt, &bucket, &body, n),
     );
-    rt.block_on(async {
-        for i in 0..64 {
-            bucket.put(format!("k{i}"), body.clone()).await.unwrap();
-            kv.put(format!("k{i}"), body.clone(), Precondition::None)
-                .await
-                .unwrap();
-        }
-    });
+    support::portable::seed(&rt, Some(&bucket), Some(&kv), &body);
     // Bucket::get downloads with `parallel: 1` (one request; the SDK's default concurrency reads
     // the CPU count, cgroup files included, on every download): the baseline does the same.
     support::compare(
@@ -267,14 +244,7 @@ fn main() {
                 }
             })
         },
-        |n| {
-            support::time_async(&rt, n, |i| {
-                let bk = &bucket;
-                async move {
-                    bk.get_bytes(format!("k{}", i % 64)).await.unwrap();
-                }
-            })
-        },
+        |n| support::portable::blob_get(&rt, &bucket, n),
     );
     support::compare(
         "Table KV put",
@@ -298,16 +268,7 @@ fn main() {
                 }
             })
         },
-        |n| {
-            support::time_async(&rt, n, |i| {
-                let (k, b) = (&kv, body.clone());
-                async move {
-                    k.put(format!("k{}", i % 64), b, Precondition::None)
-                        .await
-                        .unwrap();
-                }
-            })
-        },
+        |n| support::portable::kv_put(&rt, &kv, &body, n),
     );
     support::compare(
         "Table KV get",
@@ -325,13 +286,6 @@ fn main() {
                 }
             })
         },
-        |n| {
-            support::time_async(&rt, n, |i| {
-                let k = &kv;
-                async move {
-                    k.get(format!("k{}", i % 64)).await.unwrap().unwrap();
-                }
-            })
-        },
+        |n| support::portable::kv_get(&rt, &kv, n),
     );
 }

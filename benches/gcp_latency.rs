@@ -392,14 +392,7 @@ fn main() {
             "Pub/Sub publish (1 KiB)",
             JVM_WARM_UP,
             publish_native,
-            |n| {
-                support::time_async(&rt, n, |_| {
-                    let (q, b) = (&queue, body.clone());
-                    async move {
-                        q.send(b).await.unwrap();
-                    }
-                })
-            },
+            |n| support::portable::queue_send(&rt, &queue, &body, n),
         );
         // The noise floor: the same call on both sides (any ratio but 1.00× here is noise).
         compare_warm(
@@ -523,20 +516,9 @@ fn main() {
                     }
                 })
             },
-            |n| {
-                support::time_async(&rt, n, |i| {
-                    let (bk, b) = (&bucket, body.clone());
-                    async move {
-                        bk.put(format!("k{}", i % 64), b).await.unwrap();
-                    }
-                })
-            },
+            |n| support::portable::blob_put(&rt, &bucket, &body, n),
         );
-        rt.block_on(async {
-            for i in 0..64 {
-                bucket.put(format!("k{i}"), body.clone()).await.unwrap();
-            }
-        });
+        support::portable::seed(&rt, Some(&bucket), None, &body);
         // Bucket::get reads the object's metadata (a JSON GET), then the bytes of exactly that
         // generation (an alt=media GET with a Range): the baseline makes the same two calls.
         compare_warm(
@@ -558,14 +540,7 @@ fn main() {
                     }
                 })
             },
-            |n| {
-                support::time_async(&rt, n, |i| {
-                    let bk = &bucket;
-                    async move {
-                        bk.get_bytes(format!("k{}", i % 64)).await.unwrap();
-                    }
-                })
-            },
+            |n| support::portable::blob_get(&rt, &bucket, n),
         );
 
         // Put is one Commit of an update of one bytes field `v`: the baseline writes the same
@@ -592,16 +567,7 @@ fn main() {
                     }
                 })
             },
-            |n| {
-                support::time_async(&rt, n, |i| {
-                    let (k, b) = (&kv, body.clone());
-                    async move {
-                        k.put(format!("k{}", i % 64), b, Precondition::None)
-                            .await
-                            .unwrap();
-                    }
-                })
-            },
+            |n| support::portable::kv_put(&rt, &kv, &body, n),
         );
         rt.block_on(async {
             for i in 0..64 {
@@ -646,14 +612,7 @@ fn main() {
                     }
                 })
             },
-            |n| {
-                support::time_async(&rt, n, |i| {
-                    let k = &kv;
-                    async move {
-                        k.get(format!("k{}", i % 64)).await.unwrap().unwrap();
-                    }
-                })
-            },
+            |n| support::portable::kv_get(&rt, &kv, n),
         );
 
         // What the driver's get costs over the cheapest read of the bytes: one alt=media GET,
@@ -681,14 +640,7 @@ fn main() {
                     }
                 })
             },
-            |n| {
-                support::time_async(&rt, n, |i| {
-                    let bk = &bucket;
-                    async move {
-                        bk.get_bytes(format!("k{}", i % 64)).await.unwrap();
-                    }
-                })
-            },
+            |n| support::portable::blob_get(&rt, &bucket, n),
         );
     }
 

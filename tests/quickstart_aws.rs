@@ -44,46 +44,23 @@ async fn quickstart_runs_on_moto() {
     let kv = aws.dynamodb_kv(&table, "default", settings).unwrap();
     kv.create_table().await.expect("create table");
 
-    let output = tokio::process::Command::new(support::binaries::example("quickstart"))
-        .env_clear()
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env(
+    support::quickstart::run(&[
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        (
             "CLOUDPORT_QUEUE_ORDERS",
             format!("sqs://{queue}?endpoint={endpoint}"),
-        )
-        .env(
+        ),
+        (
             "CLOUDPORT_BUCKET_RECEIPTS",
             format!("s3://{bucket}?endpoint={endpoint}"),
-        )
-        .env(
+        ),
+        (
             "CLOUDPORT_KV_ORDERS",
             format!("dynamodb://{table}?endpoint={endpoint}"),
-        )
-        .output()
-        .await
-        .expect("run quickstart");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "quickstart failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("3 orders, 6549 cents"), "{stdout}");
-    assert!(stdout.contains("receipt receipts/o-1003.json"), "{stdout}");
-
-    let listed = s3
-        .client()
-        .await
-        .list_objects_v2()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("list");
-    assert_eq!(
-        listed.contents.unwrap_or_default().len(),
-        4,
-        "three receipts and a report in S3"
-    );
+        ),
+    ])
+    .await;
+    support::quickstart::assert_receipts(cloudport::Bucket::new(s3), "S3").await;
 }

@@ -4,8 +4,8 @@
 
 mod support;
 
+use cloudport::Bucket;
 use cloudport::azure::{Azure, DEVELOPMENT_ACCOUNT};
-use cloudport::{Bucket, ListOptions};
 
 fn azurite() -> String {
     std::env::var("CLOUDPORT_TEST_AZURITE").unwrap_or_else(|_| "UseDevelopmentStorage=true".into())
@@ -38,40 +38,21 @@ async fn quickstart_runs_on_azurite() {
         .await
         .expect("create table");
 
-    let output = tokio::process::Command::new(support::binaries::example("quickstart"))
-        .env_clear()
-        .env("AzureWebJobsStorage", azurite())
-        .env(
+    support::quickstart::run(&[
+        ("AzureWebJobsStorage", azurite()),
+        (
             "CLOUDPORT_QUEUE_ORDERS",
             format!("azqueue://{DEVELOPMENT_ACCOUNT}/{queue}"),
-        )
-        .env(
+        ),
+        (
             "CLOUDPORT_BUCKET_RECEIPTS",
             format!("azblob://{DEVELOPMENT_ACCOUNT}/{container}"),
-        )
-        .env(
+        ),
+        (
             "CLOUDPORT_KV_ORDERS",
             format!("aztable://{DEVELOPMENT_ACCOUNT}/{table}"),
-        )
-        .output()
-        .await
-        .expect("run quickstart");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "quickstart failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("3 orders, 6549 cents"), "{stdout}");
-    assert!(stdout.contains("receipt receipts/o-1003.json"), "{stdout}");
-
-    let listed = Bucket::new(blobs)
-        .list(ListOptions::default())
-        .await
-        .expect("list");
-    assert_eq!(
-        listed.objects.len(),
-        4,
-        "three receipts and a report in Blob Storage"
-    );
+        ),
+    ])
+    .await;
+    support::quickstart::assert_receipts(Bucket::new(blobs), "Blob Storage").await;
 }

@@ -5,8 +5,8 @@
 
 mod support;
 
+use cloudport::Bucket;
 use cloudport::gcp::{Gcp, Settings};
-use cloudport::{Bucket, ListOptions};
 
 const PROJECT: &str = "cloudport-test";
 
@@ -57,38 +57,20 @@ async fn quickstart_runs_on_the_gcp_emulators() {
             .unwrap();
     }
 
-    let output = tokio::process::Command::new(support::binaries::example("quickstart"))
-        .env_clear()
-        .env("PUBSUB_EMULATOR_HOST", &pubsub)
-        .env("STORAGE_EMULATOR_HOST", &storage)
-        .env("FIRESTORE_EMULATOR_HOST", &firestore)
-        .env(
+    support::quickstart::run(&[
+        ("PUBSUB_EMULATOR_HOST", pubsub),
+        ("STORAGE_EMULATOR_HOST", storage),
+        ("FIRESTORE_EMULATOR_HOST", firestore),
+        (
             "CLOUDPORT_QUEUE_ORDERS",
             format!("gcppubsub://projects/{PROJECT}/topics/{topic}?subscription={sub}"),
-        )
-        .env("CLOUDPORT_BUCKET_RECEIPTS", format!("gs://{bucket}"))
-        .env(
+        ),
+        ("CLOUDPORT_BUCKET_RECEIPTS", format!("gs://{bucket}")),
+        (
             "CLOUDPORT_KV_ORDERS",
             format!("firestore://{PROJECT}/quickstart?partition=run{run}"),
-        )
-        .output()
-        .await
-        .expect("run quickstart");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "quickstart failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("3 orders, 6549 cents"), "{stdout}");
-    assert!(stdout.contains("receipt receipts/o-1003.json"), "{stdout}");
-    let listed = Bucket::new(blobs)
-        .list(ListOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        listed.objects.len(),
-        4,
-        "three receipts and a report in Cloud Storage"
-    );
+        ),
+    ])
+    .await;
+    support::quickstart::assert_receipts(Bucket::new(blobs), "Cloud Storage").await;
 }

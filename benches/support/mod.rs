@@ -2,6 +2,8 @@
 //! reported as a ratio of medians. Ratios, not absolute times, are what the README quotes.
 #![allow(clippy::print_stdout, dead_code)]
 
+pub(crate) mod portable;
+
 use std::time::{Duration, Instant};
 
 /// How many alternating samples of each side.

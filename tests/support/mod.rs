@@ -3,4 +3,5 @@
 
 pub mod binaries;
 pub mod inspect;
+pub mod quickstart;
 pub mod runtime_api;
