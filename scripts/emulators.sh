@@ -44,6 +44,9 @@ start_moto() {
   fi
   start moto "$MOTO_PORT" moto_server -H 127.0.0.1 -p "$MOTO_PORT"
   export CLOUDPORT_TEST_MOTO="http://127.0.0.1:$MOTO_PORT"
+  # The soak (tests/soak.rs) starts and restarts instances of its own.
+  CLOUDPORT_MOTO_SERVER="$(command -v moto_server)"
+  export CLOUDPORT_MOTO_SERVER
 }
 
 # Azurite (Azure Blob, Queue, Table), pinned in scripts/azurite/package-lock.json; installed
@@ -58,6 +61,7 @@ start_azurite() {
     --disableTelemetry --skipApiVersionCheck \
     --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1
   export CLOUDPORT_TEST_AZURITE="UseDevelopmentStorage=true"
+  export CLOUDPORT_AZURITE="$AZURITE_DIR/node_modules/.bin/azurite-queue"
 }
 
 # GCP: the Pub/Sub and Firestore emulators ship with the gcloud CLI's Debian packages (their jars
@@ -90,6 +94,7 @@ start_gcp() {
   start gcs "$GCS_PORT" "$gcs_bin" -scheme http -host 127.0.0.1 -port "$GCS_PORT" -backend memory \
     -public-host "127.0.0.1:$GCS_PORT"
   export PUBSUB_EMULATOR_HOST="127.0.0.1:$PUBSUB_PORT"
+  export CLOUDPORT_PUBSUB_EMULATOR_JAR="$pubsub_jar"
   export FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT"
   export STORAGE_EMULATOR_HOST="http://127.0.0.1:$GCS_PORT"
 }

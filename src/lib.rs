@@ -47,6 +47,8 @@ pub use cloudport_core::*;
 #[cfg(feature = "gcp")]
 pub use cloudport_gcp as gcp;
 pub use cloudport_memory as memory;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use cloudport_adapters::{HostKind, detect_host, local::LocalHost};
 
@@ -91,20 +93,17 @@ impl EnvExt for Env {
     }
 
     fn on_memory(memory: &cloudport_memory::Memory) -> Env {
-        Env::builder()
+        let builder = Env::builder()
             .provider(memory.clone())
             .vars(std::iter::empty::<(String, String)>())
-            .fallback_scheme("mem")
-            .build()
+            .fallback_scheme("mem");
+        let clock = memory.clock().clone();
+        if clock.is_manual() {
+            builder.virtual_clock(move || clock.now()).build()
+        } else {
+            builder.build()
+        }
     }
-}
-
-/// Whether OpenTelemetry export is compiled in and asked for by the environment.
-fn otel_configured() -> bool {
-    #[cfg(feature = "otel")]
-    return cloudport_adapters::otel::configured(|v| std::env::var(v).ok());
-    #[cfg(not(feature = "otel"))]
-    false
 }
 
 /// Running an [`App`] on the host the process finds itself on.
@@ -119,11 +118,12 @@ pub trait AppExt {
 impl AppExt for App {
     async fn run(self) -> Result<()> {
         let host = detect_host(|v| std::env::var(v).ok());
-        if host != HostKind::Local || otel_configured() {
-            // The platform's native structured log lines (and OpenTelemetry export when
-            // configured), unless the app set a subscriber.
-            cloudport_adapters::logs::init(host);
-        }
+        // Secrets of the environment (keys, tokens, connection strings) never reach a log line,
+        // an error text or an HTTP body (`cloudport::redact`).
+        cloudport_core::redact::register_secrets_from_env();
+        // The platform's native structured log lines (human-readable ones locally, on stderr) and
+        // OpenTelemetry export when configured — redacted — unless the app set a subscriber.
+        cloudport_adapters::logs::init(host);
         let env = self.env().cloned().unwrap_or_else(|| default_env(host));
         match host {
             HostKind::Local => LocalHost::from_env()?.run(self, env).await,
@@ -148,9 +148,10 @@ impl AppExt for App {
 /// What function code usually needs: `use cloudport::prelude::*;`.
 pub mod prelude {
     pub use crate::event::{BlobEvent, BlobEventKind, Event, QueueMessage, ScheduleTick};
+    pub use crate::idempotency::Idempotency;
     pub use crate::{
-        App, AppExt, Bucket, Env, EnvExt, Error, ErrorKind, KvStore, Message, Precondition, Queue,
-        Result, Schedule, Trigger,
+        App, AppExt, Bucket, Env, EnvExt, Error, ErrorKind, KvPut, KvStore, Message, Precondition,
+        Queue, Result, Schedule, Trigger,
     };
     pub use serde::{Deserialize, Serialize};
 }

@@ -1,9 +1,12 @@
 //! The `inspect` example as a real Azure Functions custom handler, with this test playing the
-//! Functions host faithfully on a real Azurite queue: it dequeues messages (Base64 text, as the
-//! host's default `messageEncoding`), posts the documented invocation payload
-//! (`{"Data": …, "Metadata": …}`, metadata values JSON-encoded as strings) to
-//! `/queue-inspect`, deletes a message when the handler answers 2xx, makes it visible again when
-//! it does not, and moves it to `<queue>-poison` after 5 failed dequeues (`maxDequeueCount`).
+//! Functions host faithfully on a real Azurite queue: it reads the `function.json` the binary
+//! generates, dequeues messages (Base64 text, as the host's default `messageEncoding`), binds each
+//! as the trigger's `dataType` says (`binary`: the bytes, which reach the handler Base64-encoded;
+//! none or `string`: the bytes as UTF-8 with invalid sequences replaced, JSON-encoded into a
+//! string), posts the documented invocation payload (`{"Data": …, "Metadata": …}`, metadata
+//! values JSON-encoded as strings) to `/queue-inspect`, deletes a message when the handler
+//! answers 2xx, makes it visible again when it does not, and moves it to `<queue>-poison` after 5
+//! failed dequeues (`maxDequeueCount`).
 #![cfg(feature = "azure")]
 #![allow(clippy::unwrap_used)]
 
@@ -26,6 +29,34 @@ fn connection_string() -> String {
     std::env::var("CLOUDPORT_TEST_AZURITE").unwrap_or_else(|_| "UseDevelopmentStorage=true".into())
 }
 
+/// The queue trigger's binding in the `function.json` the binary generates for `queue`
+/// (`CLOUDPORT_EMIT_AZURE_MANIFEST`), as the Functions host reads it.
+async fn queue_binding(queue: &str) -> Value {
+    let dir = std::env::temp_dir().join(format!(
+        "cloudport-e2e-manifest-{}-{queue}",
+        std::process::id()
+    ));
+    let mut emit = Inspect::spawn([
+        ("FUNCTIONS_CUSTOMHANDLER_PORT", "0".to_owned()),
+        ("FUNCTIONS_WORKER_RUNTIME", "custom".to_owned()),
+        ("CLOUDPORT_EMIT_AZURE_MANIFEST", dir.display().to_string()),
+        (
+            "CLOUDPORT_QUEUE_INSPECT",
+            format!("azqueue://{DEVELOPMENT_ACCOUNT}/{queue}"),
+        ),
+    ]);
+    assert!(
+        emit.child.wait().await.unwrap().success(),
+        "emitting the manifest"
+    );
+    let function: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("queue-inspect/function.json")).unwrap(),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    function["bindings"][0].clone()
+}
+
 async fn start_function(queue: &str) -> (Inspect, u16) {
     let port = support::inspect::free_port();
     let function = Inspect::spawn([
@@ -43,6 +74,8 @@ async fn start_function(queue: &str) -> (Inspect, u16) {
 
 /// The Functions host's role for one queue trigger.
 struct Host {
+    /// The trigger's `dataType` in `function.json` (`binary`, `string`, or none).
+    data_type: Option<String>,
     queue: AzureQueue,
     poison: AzureQueue,
     http: reqwest::Client,
@@ -102,9 +135,19 @@ impl Host {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(&text)
             .expect("the provider sends Base64 text");
-        let message = String::from_utf8(decoded).expect("UTF-8 message");
+        // How the host binds it (`GeneralScriptBindingProvider` maps `dataType` to the requested
+        // type; the storage extension converts the message with `Body.ToArray()` for `byte[]`
+        // and `Body.ToValidUTF8String()` for `string`), then hands it to the custom handler
+        // (`ScriptInvocationContextExtensions.GetHttpScriptInvocationContextValue`: bytes as
+        // Base64, a string JSON-encoded into a string).
+        let message = match self.data_type.as_deref() {
+            Some("binary") => {
+                Value::String(base64::engine::general_purpose::STANDARD.encode(&decoded))
+            }
+            _ => Value::String(serde_json::to_string(&String::from_utf8_lossy(&decoded)).unwrap()),
+        };
         let payload = json!({
-            "Data": { "message": serde_json::to_string(&message).unwrap() },
+            "Data": { "message": message },
             "Metadata": {
                 "DequeueCount": count.to_string(),
                 "Id": serde_json::to_string(&id).unwrap(),
@@ -190,9 +233,14 @@ async fn inspect_as_a_custom_handler_on_an_azurite_queue() {
         .unwrap();
     sender.send("fail").await.unwrap();
     sender.send("plain text").await.unwrap();
+    // Not UTF-8, no content type: travels as itself and must arrive as itself.
+    let not_utf8: &[u8] = &[0xff, 0x00, 0xc3, 0x28, b'{', 0x80];
+    sender.send(Message::new(not_utf8.to_vec())).await.unwrap();
 
+    let binding = queue_binding(&name).await;
     let (function, port) = start_function(&name).await;
     let host = Host {
+        data_type: binding["dataType"].as_str().map(str::to_owned),
         queue,
         poison,
         http: reqwest::Client::new(),
@@ -200,18 +248,27 @@ async fn inspect_as_a_custom_handler_on_an_azurite_queue() {
     };
     let tally = host.drain().await;
 
-    // Two handled on the first try; "fail" tried five times, then poisoned by the host.
+    // Three handled on the first try; "fail" tried five times, then poisoned by the host.
     assert_eq!(
         tally,
         Tally {
-            invocations: 7,
-            succeeded: 2,
+            invocations: 8,
+            succeeded: 3,
             failed: 5,
             poisoned: 1
         }
     );
     let events = function.take_events();
-    assert_eq!(events.len(), 7, "one event per invocation: {events:#?}");
+    assert_eq!(events.len(), 8, "one event per invocation: {events:#?}");
+    let binary_event = events
+        .iter()
+        .find(|e| e.get("data_base64").is_some())
+        .unwrap_or_else(|| panic!("the non-UTF-8 message's event, as data_base64: {events:#?}"));
+    assert_eq!(
+        binary_event["data_base64"],
+        base64::engine::general_purpose::STANDARD.encode(not_utf8),
+        "the body arrives byte for byte"
+    );
     let json_event = events
         .iter()
         .find(|e| e["data"]["id"] == "42")
@@ -232,8 +289,8 @@ async fn inspect_as_a_custom_handler_on_an_azurite_queue() {
     counts.sort_unstable();
     assert_eq!(
         counts,
-        [1, 1, 2, 3, 4, 5],
-        "the plain message once, the failing one five times"
+        [1, 1, 1, 2, 3, 4, 5],
+        "the plain and binary messages once, the failing one five times"
     );
 
     // Nothing left on the queue; the poison queue holds the failed message, as sent.

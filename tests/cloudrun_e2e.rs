@@ -37,6 +37,9 @@ async fn start_service(topic: &str, subscription: &str) -> (Inspect, u16) {
             "CLOUDPORT_QUEUE_INSPECT",
             format!("gcppubsub://projects/{PROJECT}/topics/{topic}?subscription={subscription}"),
         ),
+        // The Pub/Sub emulator's push subscription sends no OIDC token (it signs nothing), so the
+        // caller check is left to the platform here; tests/cloudrun_auth_e2e.rs tests it.
+        ("CLOUDPORT_EVENT_AUTH", "platform".to_owned()),
     ]);
     service.wait_port(port).await;
     (service, port)

@@ -1,6 +1,8 @@
 //! The `inspect` example as a real process on a local Lambda Runtime API: SQS batches with
 //! partial failure, S3 notifications with encoded keys, EventBridge schedules, API Gateway v2 and
-//! Function URL requests, and malformed payloads reported as invocation errors.
+//! Function URL requests, and malformed payloads reported as invocation errors; undecodable SQS
+//! records dead-lettered, S3 records of other kinds to `on_any_event`, unparsable HTTP requests
+//! answered 400 (`adapters/tests/lambda_reliability.rs` has the details).
 #![cfg(feature = "aws")]
 
 mod support;
@@ -216,6 +218,58 @@ async fn inspect_on_the_lambda_runtime_api() {
     else {
         panic!("expected an error")
     };
+
+    // Nothing lost, no panic. An undecodable record (marked base64, but not base64) within its
+    // queue's delivery limit is reported failed; past it, it goes to the dead-letter queue as
+    // delivered, like any message past the limit, and is not reported.
+    let undecodable = |id: &str, receive_count: u32| {
+        let mut record = sqs_record(id, "%%% not base64 %%%", receive_count);
+        record["messageAttributes"]["cloudportencoding"] = json!({"stringValue": "base64",
+            "stringListValues": [], "binaryListValues": [], "dataType": "String"});
+        record
+    };
+    let batch = json!({"Records": [sqs_record("m-6", "{}", 1), undecodable("m-7", 2)]});
+    assert_eq!(
+        api.invoke(batch).await,
+        Outcome::Response(json!({"batchItemFailures": [{"itemIdentifier": "m-7"}]}))
+    );
+    let batch = json!({"Records": [sqs_record("m-8", "{}", 1), undecodable("m-7", 4)]});
+    assert_eq!(
+        api.invoke(batch).await,
+        Outcome::Response(json!({"batchItemFailures": []}))
+    );
+    let events = function.events(2).await;
+    assert_eq!(
+        events.iter().map(|e| e["id"].clone()).collect::<Vec<_>>(),
+        [json!("m-6"), json!("m-8")],
+        "the undecodable record reaches no handler"
+    );
+    // An S3 record of another kind reaches `on_any_event`, the record unchanged as its data.
+    let restore = json!({"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-26T03:00:02.000Z", "eventName": "ObjectRestore:Completed",
+        "userIdentity": {"principalId": "x"}, "requestParameters": {"sourceIPAddress": "1.2.3.4"},
+        "responseElements": {}, "s3": {"s3SchemaVersion": "1.0", "configurationId": "c",
+        "bucket": {"name": "inspect-bucket", "ownerIdentity": {"principalId": "x"}, "arn": "arn:aws:s3:::inspect-bucket"},
+        "object": {"key": "archive/old.txt", "size": 3, "sequencer": "0A3"}},
+        "glacierEventData": {"restoreEventData": {"lifecycleRestoreStorageClass": "GLACIER"}}});
+    let s3 = json!({"Records": [restore.clone()]});
+    assert_eq!(api.invoke(s3).await, Outcome::Response(Value::Null));
+    let events = function.events(1).await;
+    assert_eq!(
+        events[0]["type"],
+        "com.amazonaws.s3.ObjectRestore:Completed"
+    );
+    assert_eq!(events[0]["subject"], "archive/old.txt");
+    assert_eq!(events[0]["data"], restore);
+    // A request whose Host header is not a host is answered 400, with the JSON error body.
+    let bad_host = http_request("GET", "/hello", "", json!({"host": "exa mple.com"}), None);
+    let Outcome::Response(resp) = api.invoke(bad_host).await else {
+        panic!("a bad Host header must be answered, not fail the invocation")
+    };
+    assert_eq!(resp["statusCode"], 400);
+    let body: Value =
+        serde_json::from_str(resp["body"].as_str().expect("text body")).expect("JSON body");
+    assert_eq!(body["error"]["kind"], "malformed");
 
     // A batch in which every message fails fails the invocation, so Lambda deletes nothing.
     let all_failed = api

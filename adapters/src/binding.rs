@@ -1,5 +1,6 @@
 //! What the hosts that map native resource names to triggers share: a trigger's binding URL.
 
+use cloudport_core::redact::Redacted;
 use cloudport_core::{Env, ResourceKind, ResourceUrl, Trigger};
 
 /// The kind and parsed binding URL of a queue or blob trigger, if it is bound. A binding that is
@@ -15,7 +16,7 @@ pub(crate) fn trigger_binding(env: &Env, trigger: &Trigger) -> Option<(ResourceK
     match ResourceUrl::parse(&url) {
         Ok(parsed) => Some((kind, parsed)),
         Err(e) => {
-            tracing::warn!(trigger = %trigger, url = %url, error = %e,
+            tracing::warn!(trigger = %trigger, url = %Redacted(&url), error = %e,
                 "the trigger's binding is not a valid resource URL; its events cannot be matched");
             None
         }

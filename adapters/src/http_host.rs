@@ -7,12 +7,68 @@ use axum::Router;
 use cloudport_core::{Error, Result};
 use tokio::net::TcpListener;
 
+/// A host that answers every request itself.
+pub(crate) trait AnswersAll: Send + Sync + 'static {
+    /// Answers one request.
+    fn answer(
+        &self,
+        request: axum::extract::Request,
+    ) -> impl Future<Output = axum::response::Response> + Send;
+}
+
+/// `host` as a router that gives it every path.
+pub(crate) fn fallback_router<H: AnswersAll>(host: H) -> Router {
+    let host = std::sync::Arc::new(host);
+    Router::new().fallback(move |request: axum::extract::Request| {
+        let host = host.clone();
+        async move { host.answer(request).await }
+    })
+}
+
 /// The port in `value` (from the variable `var`), or an error naming both.
 pub(crate) fn parse_port(var: &str, value: &str) -> Result<u16> {
     value
         .trim()
         .parse()
         .map_err(|e| Error::invalid(format!("{var} {value:?} is not a port: {e}")))
+}
+
+/// How long the platform lets one invocation run, from `var` in `env` (whole seconds, or
+/// `hh:mm:ss` as Azure's `functionTimeout` is written), else `default`: the deadline the HTTP
+/// hosts give each invocation, so retries, long polls and idempotency claims end with it.
+pub(crate) fn invocation_timeout(
+    env: &cloudport_core::Env,
+    var: &str,
+    default: std::time::Duration,
+) -> Result<std::time::Duration> {
+    let Some(value) = env.var(var) else {
+        return Ok(default);
+    };
+    let bad = || {
+        Error::invalid(format!(
+            "{var} {value:?} is not a timeout: whole seconds (300) or hh:mm:ss (00:05:00)"
+        ))
+    };
+    let parts: Vec<&str> = value.trim().split(':').collect();
+    let seconds = match parts.as_slice() {
+        [s] => s.parse::<u64>().map_err(|_| bad())?,
+        [h, m, s] => {
+            let (h, m, s) = (
+                h.parse::<u64>().map_err(|_| bad())?,
+                m.parse::<u64>().map_err(|_| bad())?,
+                s.parse::<u64>().map_err(|_| bad())?,
+            );
+            if m > 59 || s > 59 {
+                return Err(bad());
+            }
+            h * 3600 + m * 60 + s
+        }
+        _ => return Err(bad()),
+    };
+    if seconds == 0 || seconds > 24 * 3600 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// A listener on `host:port`; a failure names the address and `operation`.

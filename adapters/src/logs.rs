@@ -16,6 +16,7 @@
 use std::fmt::Write as _;
 
 use cloudport_core::context;
+use cloudport_core::redact::RedactingWriter;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -189,8 +190,46 @@ where
     }
 }
 
-/// Installs a global subscriber writing `host`'s log lines to stdout (human-readable lines for the
-/// local host), filtered by `RUST_LOG` (default `info`) — and, with the `otel` feature and an
+/// The log layer [`init`] installs, writing to `make_writer` instead of stdout / stderr: `host`'s
+/// native JSON lines (human-readable lines for the local host), each line redacted
+/// ([`RedactingWriter`]). For a subscriber of your own that writes what cloudport's hosts write.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+/// use cloudport_adapters::{HostKind, logs};
+/// let subscriber = tracing_subscriber::registry()
+///     .with(logs::layer(HostKind::Lambda, || Box::new(std::io::stdout()) as Box<dyn std::io::Write>));
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::info!(url = "https://u:pa55word@example.com", "prints the URL without its password");
+/// });
+/// ```
+pub fn layer<S, W>(
+    host: HostKind,
+    make_writer: W,
+) -> impl tracing_subscriber::Layer<S> + Send + Sync
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: Fn() -> Box<dyn std::io::Write> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer;
+    let writer = move || RedactingWriter::new(make_writer());
+    match host {
+        HostKind::Local => tracing_subscriber::fmt::layer().with_writer(writer).boxed(),
+        _ => {
+            let project = ["GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok());
+            tracing_subscriber::fmt::layer()
+                .event_format(PlatformFormat::new(host, project))
+                .with_writer(writer)
+                .boxed()
+        }
+    }
+}
+
+/// Installs a global subscriber writing `host`'s log lines to stdout (human-readable lines on
+/// stderr for the local host), every line redacted ([`cloudport_core::redact`]: no credential
+/// reaches a log line, whoever logged it), filtered by `RUST_LOG` (default `info`) — and, with the `otel` feature and an
 /// `OTEL_EXPORTER_OTLP_*ENDPOINT` set, exporting cloudport's spans over OTLP (see `otel`).
 /// `CLOUDPORT_LOG=off` turns the log lines off. Returns `false` when a subscriber was set already
 /// (the application's own wins) or there is nothing to install.
@@ -205,18 +244,12 @@ pub fn init(host: HostKind) -> bool {
     let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = Vec::new();
     if std::env::var("CLOUDPORT_LOG").as_deref() != Ok("off") {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-        layers.push(match host {
-            HostKind::Local => tracing_subscriber::fmt::layer().with_filter(filter).boxed(),
-            _ => {
-                let project = ["GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"]
-                    .iter()
-                    .find_map(|v| std::env::var(v).ok());
-                tracing_subscriber::fmt::layer()
-                    .event_format(PlatformFormat::new(host, project))
-                    .with_filter(filter)
-                    .boxed()
-            }
-        });
+        // Locally: human-readable lines on stderr (stdout stays the program's own).
+        let out: fn() -> Box<dyn std::io::Write> = match host {
+            HostKind::Local => || Box::new(std::io::stderr()),
+            _ => || Box::new(std::io::stdout()),
+        };
+        layers.push(layer(host, out).with_filter(filter).boxed());
     }
     #[allow(unused_mut, reason = "set only with the otel feature")]
     let mut otel_error: Option<cloudport_core::Error> = None;

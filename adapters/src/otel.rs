@@ -34,6 +34,7 @@
 //! assert_eq!(exporter.get_finished_spans().unwrap()[0].name, "invocation");
 //! ```
 
+use cloudport_core::redact::Redacted;
 use std::sync::Mutex;
 
 use cloudport_core::{Error, ErrorKind, Result};
@@ -189,7 +190,7 @@ pub async fn flush() {
     };
     match tokio::task::spawn_blocking(move || provider.force_flush()).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "OpenTelemetry export failed"),
+        Ok(Err(e)) => tracing::warn!(error = %Redacted(e), "OpenTelemetry export failed"),
         Err(e) => tracing::warn!(error = %e, "OpenTelemetry flush did not finish"),
     }
 }
@@ -217,6 +218,6 @@ pub async fn shutdown() {
         return;
     };
     if let Ok(Err(e)) = tokio::task::spawn_blocking(move || provider.shutdown()).await {
-        tracing::warn!(error = %e, "OpenTelemetry shutdown failed");
+        tracing::warn!(error = %Redacted(e), "OpenTelemetry shutdown failed");
     }
 }

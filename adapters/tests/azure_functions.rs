@@ -442,7 +442,7 @@ fn the_manifest_describes_every_function() {
     assert_eq!(
         read("queue-orders/function.json"),
         json!({"bindings": [{"name": "message", "type": "queueTrigger", "direction": "in",
-            "queueName": "orders-prod", "connection": "AzureWebJobsStorage"}]})
+            "queueName": "orders-prod", "connection": "AzureWebJobsStorage", "dataType": "binary"}]})
     );
     assert_eq!(
         read("blob-uploads/function.json"),
@@ -515,4 +515,214 @@ async fn the_manifest_is_emitted_on_request_instead_of_serving() {
     assert!(dir.join("host.json").is_file());
     assert!(dir.join("queue-orders/function.json").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_route_prefix_that_exposes_invocation_paths_is_refused_at_build_time_and_at_start() {
+    let seen = Seen::default();
+    let env = |prefix: &str| {
+        Env::builder()
+            .provider(Memory::new())
+            .vars([
+                (azure::ROUTE_PREFIX_VAR, prefix),
+                ("CLOUDPORT_QUEUE_ORDERS", "azqueue://acct/orders"),
+                ("CLOUDPORT_BUCKET_UPLOADS", "azblob://acct/uploads"),
+            ])
+            .build()
+    };
+    for prefix in ["", "/", "queue-orders", "Queue-Orders/v1", "warmup", "http"] {
+        let manifest = azure::manifest(&test_app(&seen), &env(prefix));
+        let err = manifest
+            .err()
+            .unwrap_or_else(|| panic!("prefix {prefix:?}: manifest made"));
+        assert_eq!(err.kind(), cloudport_core::ErrorKind::InvalidArgument);
+        assert!(
+            err.message().contains(azure::ROUTE_PREFIX_VAR),
+            "the message says what to set: {err}"
+        );
+        let host = azure::AzureHost::new(test_app(&seen), env(prefix));
+        assert!(host.is_err(), "prefix {prefix:?}: the host started");
+    }
+    for prefix in ["api", "v1/orders"] {
+        assert!(azure::manifest(&test_app(&seen), &env(prefix)).is_ok());
+        assert!(azure::AzureHost::new(test_app(&seen), env(prefix)).is_ok());
+    }
+    // An app without HTTP has no public path: any prefix.
+    let events_only = App::new().on_queue("orders", |_m, _env| async { Ok(()) });
+    assert!(azure::manifest(&events_only, &env("")).is_ok());
+    // Only HTTP: nothing to reach.
+    let http_only = App::new().http(axum::Router::new().route("/", get(|| async { "hi" })));
+    assert!(azure::AzureHost::new(http_only, env("")).is_ok());
+}
+
+#[tokio::test]
+async fn a_public_request_never_reaches_an_invocation_path() {
+    let server = Server::start().await;
+    // Under the default prefix `api`, the public path `/api/queue-orders` is the app's (404 from
+    // its router); the invocation path itself answers only what the Functions host posts there —
+    // and a public request cannot get there, since the Functions host only forwards `/api/…`.
+    let forged =
+        json!({"Data": {"message": "attacker"}, "Metadata": {"Id": "x", "DequeueCount": 1}});
+    let (status, _, _) = support::send(
+        server.addr,
+        "POST",
+        "/api/queue-orders",
+        &[("content-type", "application/json")],
+        forged.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(server.seen().is_empty(), "no handler ran");
+    server.stop().await;
+}
+
+// ---- Queue messages byte for byte through the Functions host; its dequeue count always wins.
+
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A host whose queue `orders` (dead-lettered after 3 deliveries) records every message's body
+/// (Base64), content type, attributes and delivery count.
+async fn recording_server() -> (support::Running, Memory, Seen) {
+    let memory = Memory::new();
+    let env = Env::builder()
+        .provider(memory.clone())
+        .vars(std::iter::empty::<(String, String)>())
+        .fallback_scheme("mem")
+        .bind_queue(
+            "orders",
+            "mem://orders?dead_letter=mem://orders-dlq&max_deliveries=3",
+        )
+        .build();
+    let seen = Seen::default();
+    let record = seen.clone();
+    let app = App::new().on_queue("orders", move |event, _env| {
+        let seen = record.clone();
+        async move {
+            let m: &QueueMessage = event.data();
+            let view = json!({"body": base64(&m.body), "contentType": m.content_type,
+                "attributes": m.attributes, "deliveries": m.delivery_count});
+            seen.lock().unwrap().push((event.ty().to_owned(), view));
+            Ok(())
+        }
+    });
+    let running = support::Running::start(move |listener, shutdown| {
+        azure::serve_with_shutdown(listener, app, env, shutdown)
+    })
+    .await;
+    (running, memory, seen)
+}
+
+async fn invoke(running: &support::Running, payload: &Value) -> (u16, Value) {
+    let (status, _, body) = support::send(
+        running.addr,
+        "POST",
+        "/queue-orders",
+        &[("content-type", "application/json")],
+        payload.to_string().as_bytes(),
+    )
+    .await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn the_queue_trigger_binds_the_message_as_bytes() {
+    let app = App::new().on_queue("orders", |_m, _e| async { Ok(()) });
+    let env = Env::builder()
+        .vars([("CLOUDPORT_QUEUE_ORDERS", "azqueue://acct/orders")])
+        .build();
+    let manifest = azure::manifest(&app, &env).unwrap();
+    let binding = &manifest.function_json("queue-orders").unwrap()["bindings"][0];
+    assert_eq!(binding["type"], "queueTrigger");
+    assert_eq!(
+        binding["dataType"], "binary",
+        "without it the host hands the handler lossy UTF-8 text: {binding}"
+    );
+    // The host Base64-decodes the stored text before binding it.
+    assert_eq!(
+        manifest.host_json()["extensions"]["queues"]["messageEncoding"],
+        "base64"
+    );
+}
+
+/// With `"dataType": "binary"` the host binds the decoded message as `byte[]`, which reaches the
+/// custom handler Base64-encoded in `Data` (`ScriptInvocationContextExtensions`, serialized by
+/// Newtonsoft.Json): every body arrives exactly as sent.
+#[tokio::test]
+async fn binary_queue_payloads_reach_the_handler_byte_for_byte() {
+    let (running, _memory, seen) = recording_server().await;
+    let not_utf8: &[u8] = &[0xff, 0x00, 0xc3, 0x28, b'{', 0x80];
+    let enveloped = cloudport_core::Message::new(not_utf8.to_vec())
+        .with_content_type("application/x-thing")
+        .with_attribute("tenant", "acme");
+    let envelope = cloudport_core::queue::wire::to_envelope(&enveloped).unwrap();
+    let cases: [(&[u8], Option<&str>); 5] = [
+        (not_utf8, None),
+        (b"two pizzas", None),
+        (br#"{"id":"42"}"#, None),
+        (b"aGk=", None),
+        (&envelope, Some("application/x-thing")),
+    ];
+    for (i, (wire, content_type)) in cases.iter().enumerate() {
+        let payload = queue_payload(&format!("m-{i}"), json!(base64(wire)), 1);
+        let (status, body) = invoke(&running, &payload).await;
+        assert_eq!(status, 200, "{body}");
+        let got = support::take(&seen);
+        assert_eq!(got.len(), 1);
+        let expected = if content_type.is_some() {
+            not_utf8
+        } else {
+            wire
+        };
+        assert_eq!(
+            got[0].1["body"],
+            base64(expected),
+            "case {i}: the body changed on the way"
+        );
+        assert_eq!(got[0].1["contentType"], json!(content_type));
+    }
+    // The string forms of a binding without a data type are still read (a manifest generated
+    // before it declared one).
+    let (status, _) = invoke(&running, &queue_payload("m-s", json!("\"two pizzas\""), 1)).await;
+    assert_eq!(status, 200);
+    assert_eq!(support::take(&seen)[0].1["body"], base64(b"two pizzas"));
+    running.stop().await;
+}
+
+/// An envelope written outside cloudport may carry a `deliverycount` extension; the host's
+/// `DequeueCount` is the delivery count all the same, so the portable dead-letter limit holds.
+#[tokio::test]
+async fn a_sender_deliverycount_cannot_escape_the_dead_letter_limit() {
+    let (running, memory, seen) = recording_server().await;
+    let envelope = json!({
+        "specversion": "1.0", "id": "e-1", "source": "elsewhere",
+        "type": cloudport_core::queue::wire::ENVELOPE_TYPE,
+        "datacontenttype": "text/plain", "data": "poison",
+        "deliverycount": "1", "tenant": "acme"
+    })
+    .to_string();
+    // As a binding without a data type hands it over (text), and as `dataType: binary` does.
+    for message in [json!(envelope), json!(base64(envelope.as_bytes()))] {
+        // Within the limit: handled, with the host's count.
+        let (status, _) = invoke(&running, &queue_payload("m-1", message.clone(), 2)).await;
+        assert_eq!(status, 200);
+        let got = support::take(&seen);
+        assert_eq!(
+            got[0].1["deliveries"], 2,
+            "the sender's deliverycount replaced DequeueCount"
+        );
+        assert_eq!(got[0].1["attributes"], json!({"tenant": "acme"}));
+        // Over it (max_deliveries=3): dead-lettered, not handled.
+        let before = memory.queue_driver("orders-dlq").len();
+        let (status, body) = invoke(&running, &queue_payload("m-1", message, 4)).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            support::take(&seen).is_empty(),
+            "the handler ran on a 4th delivery"
+        );
+        assert_eq!(memory.queue_driver("orders-dlq").len(), before + 1);
+    }
+    running.stop().await;
 }

@@ -74,7 +74,7 @@ fn test_app(seen: &Seen) -> App {
     support::with_blob_and_schedule_recorders(app, seen)
 }
 
-/// The environment: the memory provider; `orders` bound to a Pub/Sub topic and push subscription
+/// The environment: the memory provider, callers checked by the platform; `orders` bound to a Pub/Sub topic and push subscription
 /// (its queue pre-opened on memory, with a portable dead-letter policy of 3 deliveries), `audit`
 /// bound to a topic only, `uploads` to a Cloud Storage bucket.
 fn test_env(memory: &Memory) -> Env {
@@ -100,6 +100,9 @@ fn test_env(memory: &Memory) -> Env {
             ),
             ("CLOUDPORT_BUCKET_UPLOADS", "gs://shop-uploads"),
             ("CLOUDPORT_QUEUE_OUTBOX", "mem://outbox"),
+            // These tests are about routing and decoding, with unsigned requests: the caller check
+            // (Google-signed ID tokens) is left to the platform here; tests/cloudrun_auth.rs tests it.
+            ("CLOUDPORT_EVENT_AUTH", "platform"),
         ])
         .queue("orders", orders)
         .build()

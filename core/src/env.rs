@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use crate::provider::unknown_scheme;
 use crate::validate;
@@ -55,7 +56,11 @@ struct Inner {
     vars: Vars,
     fallback_scheme: Option<String>,
     opened: Mutex<HashMap<(ResourceKind, String), Resource>>,
+    clock: Option<VirtualClock>,
 }
+
+/// A clock that is not the system's: a test's, moved by hand.
+type VirtualClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 #[derive(Clone)]
 enum Vars {
@@ -146,6 +151,48 @@ impl Env {
                 "binding resolved to another kind",
             )),
         }
+    }
+
+    /// Opens a queue from its URL with this environment's providers — with the portable
+    /// dead-letter policy its parameters name — without binding it to a name. Hosts use it for
+    /// queues they derive (a local default dead-letter queue).
+    ///
+    /// ```
+    /// use cloudport_core::Env;
+    /// let env = Env::builder().provider(cloudport_memory::Memory::new()).build();
+    /// let dlq = env.open_queue("mem://audit-dlq")?;
+    /// assert_eq!(dlq.name(), "audit-dlq");
+    /// # Ok::<(), cloudport_core::Error>(())
+    /// ```
+    pub fn open_queue(&self, url: &str) -> Result<Queue> {
+        self.open_queue_url(url, 0)
+    }
+
+    /// The current time: the system clock's, or the virtual clock the environment was built with
+    /// ([`EnvBuilder::virtual_clock`]; `Env::on_memory` uses the memory world's, so age-based
+    /// logic is tested without sleeping). Hosts take schedule ticks and event times from it.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use cloudport_core::Env;
+    /// let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    /// let env = Env::builder().virtual_clock(move || t0).build();
+    /// assert_eq!(env.now().timestamp(), 1_800_000_000);
+    /// assert!(env.has_virtual_clock());
+    /// assert!(!Env::builder().build().has_virtual_clock());
+    /// ```
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner
+            .clock
+            .as_ref()
+            .map_or_else(SystemTime::now, |c| c())
+            .into()
+    }
+
+    /// Whether [`Env::now`] follows a virtual clock (time that moves only when a test moves it):
+    /// hosts then watch the clock instead of sleeping.
+    pub fn has_virtual_clock(&self) -> bool {
+        self.inner.clock.is_some()
     }
 
     /// A configuration variable of the environment (the process environment, or the fixed set the
@@ -325,6 +372,7 @@ pub struct EnvBuilder {
     resources: HashMap<(ResourceKind, String), Resource>,
     vars: Option<HashMap<String, String>>,
     fallback_scheme: Option<String>,
+    clock: Option<VirtualClock>,
 }
 
 impl EnvBuilder {
@@ -402,6 +450,12 @@ impl EnvBuilder {
         self
     }
 
+    /// Takes time from `now` instead of the system clock ([`Env::now`]).
+    pub fn virtual_clock(mut self, now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(now));
+        self
+    }
+
     /// Names left unbound open as `<scheme>://<name>` (`"mem"` for local development).
     pub fn fallback_scheme(mut self, scheme: impl Into<String>) -> Self {
         self.fallback_scheme = Some(scheme.into());
@@ -417,6 +471,7 @@ impl EnvBuilder {
                 vars: self.vars.map_or(Vars::Process, Vars::Fixed),
                 fallback_scheme: self.fallback_scheme,
                 opened: Mutex::new(self.resources),
+                clock: self.clock,
             }),
         }
     }

@@ -1,10 +1,17 @@
 //! One error type for every provider and operation.
 //!
 //! Act on [`Error::kind`] and [`Error::is_temporary`], never on the message. The native error of the
-//! provider's SDK stays reachable through [`std::error::Error::source`] and [`Error::native`].
+//! provider's SDK stays reachable through [`Error::native`]; [`std::error::Error::source`] shows it
+//! redacted.
+//!
+//! No credential leaves through an error: the message and resource are redacted when the error is
+//! made, and the native error's text (its `Display`, `Debug` and source chain) whenever it is shown
+//! ([`crate::redact`]).
 
 use std::borrow::Cow;
 use std::fmt;
+
+use crate::redact::{Redacted, redact};
 
 /// A `Result` whose error is cloudport's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -134,16 +141,21 @@ pub struct Error {
     provider: Option<Cow<'static, str>>,
     operation: Option<Cow<'static, str>>,
     resource: Option<String>,
-    source: Option<NativeError>,
+    source: Option<Native>,
 }
 
 impl Error {
-    /// A new error of `kind`; temporary when the kind is temporary by default.
+    /// The longest message an error keeps (longer ones are cut, saying how much): one that quotes
+    /// outside input (a decoder's) cannot grow log lines and HTTP bodies without bound.
+    pub const MAX_MESSAGE_BYTES: usize = 4096;
+
+    /// A new error of `kind`; temporary when the kind is temporary by default. The message is
+    /// redacted ([`crate::redact`]).
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             kind,
             temporary: kind.is_temporary_by_default(),
-            message: message.into(),
+            message: redacted(message.into()),
             provider: None,
             operation: None,
             resource: None,
@@ -174,7 +186,7 @@ impl Error {
 
     /// Puts context in front of the message (`queue "orders": …`).
     pub(crate) fn prefixed(mut self, prefix: impl std::fmt::Display) -> Self {
-        self.message = format!("{prefix}: {}", self.message).into();
+        self.message = redacted(format!("{prefix}: {}", self.message).into());
         self
     }
 
@@ -198,13 +210,24 @@ impl Error {
 
     /// Names the resource (queue, bucket/key, store/key) unless one is named already.
     pub fn with_resource(mut self, resource: impl Into<String>) -> Self {
-        self.resource.get_or_insert_with(|| resource.into());
+        self.resource
+            .get_or_insert_with(|| redact(&resource.into()).into_owned());
         self
     }
 
-    /// Attaches the native error as [`std::error::Error::source`].
+    /// Attaches the native error: reachable as itself through [`Error::native`], and as
+    /// [`std::error::Error::source`] through a wrapper whose text is redacted.
+    ///
+    /// ```
+    /// use cloudport_core::{Error, ErrorKind};
+    /// let native = std::io::Error::other("GET http://x/?sig=s3cr3t failed: connection refused");
+    /// let err = Error::new(ErrorKind::Unavailable, "send failed").with_source(native);
+    /// let source = std::error::Error::source(&err).unwrap();
+    /// assert_eq!(source.to_string(), "GET http://x/?sig=[REDACTED] failed: connection refused");
+    /// assert!(!format!("{err:?}").contains("s3cr3t"));
+    /// ```
     pub fn with_source(mut self, source: impl Into<NativeError>) -> Self {
-        self.source = Some(source.into());
+        self.source = Some(Native(source.into()));
         self
     }
 
@@ -261,9 +284,60 @@ impl Error {
     /// assert!(err.native::<std::io::Error>().is_some());
     /// ```
     pub fn native<E: std::error::Error + 'static>(&self) -> Option<&E> {
-        self.source.as_deref().and_then(|s| s.downcast_ref::<E>())
+        self.source.as_ref().and_then(|s| s.0.downcast_ref::<E>())
     }
 }
+
+/// A message redacted and cut to [`Error::MAX_MESSAGE_BYTES`], unless it is a literal of the program
+/// (which holds no runtime secret and has a known length).
+fn redacted(message: Cow<'static, str>) -> Cow<'static, str> {
+    let Cow::Owned(text) = message else {
+        return message;
+    };
+    let mut text = match redact(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(clean) => clean,
+    };
+    if text.len() > Error::MAX_MESSAGE_BYTES {
+        let mut cut = Error::MAX_MESSAGE_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let more = text.len() - cut;
+        text.truncate(cut);
+        text.push_str(&format!("… ({more} bytes more)"));
+    }
+    Cow::Owned(text)
+}
+
+/// The native error of an [`Error`], shown redacted: its `Display` is its whole source chain
+/// (one link, so error reporters that walk `source()` never reach the unredacted native errors),
+/// its `Debug` the native `Debug`.
+struct Native(NativeError);
+
+impl fmt::Display for Native {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = self.0.to_string();
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            let part = e.to_string();
+            if !text.contains(&part) {
+                text.push_str(": ");
+                text.push_str(&part);
+            }
+            next = e.source();
+        }
+        f.write_str(&redact(&text))
+    }
+}
+
+impl fmt::Debug for Native {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&Redacted(&self.0), f)
+    }
+}
+
+impl std::error::Error for Native {}
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -302,8 +376,78 @@ impl fmt::Debug for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source
-            .as_deref()
+            .as_ref()
             .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Error {
+    /// The HTTP status an HTTP handler answers this error with: `400` invalid or malformed input,
+    /// `404` not found, `409` already exists, `412` a failed precondition, `413` too large, `429`
+    /// rate limited, `503` any other temporary error, `500` otherwise.
+    ///
+    /// ```
+    /// use cloudport_core::{Error, ErrorKind};
+    /// assert_eq!(Error::new(ErrorKind::NotFound, "no order 42").http_status(), 404);
+    /// assert_eq!(Error::new(ErrorKind::Timeout, "slow").http_status(), 503);
+    /// assert_eq!(Error::handler("bug").http_status(), 500);
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        match self.kind {
+            ErrorKind::InvalidArgument | ErrorKind::Malformed => 400,
+            ErrorKind::NotFound => 404,
+            ErrorKind::AlreadyExists => 409,
+            ErrorKind::PreconditionFailed => 412,
+            ErrorKind::TooLarge => 413,
+            ErrorKind::RateLimited => 429,
+            _ if self.temporary => 503,
+            _ => 500,
+        }
+    }
+}
+
+/// HTTP handlers can use `?` on cloudport calls: the error answers with [`Error::http_status`]
+/// and a JSON body `{"error": {"kind": "...", "message": "..."}}`. The body never carries
+/// internals: a `4xx` says what was wrong with the request (the message, without provider,
+/// operation or resource), a `5xx` only its kind; the whole error is logged (redacted, as every
+/// error's text is). `429` and `503` add `Retry-After: 1`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use axum::response::IntoResponse;
+/// use cloudport_core::{Error, ErrorKind};
+/// async fn handler() -> Result<String, Error> {
+///     Err(Error::new(ErrorKind::NotFound, "no order 42").with_resource("orders/42"))
+/// }
+/// let response = handler().await.into_response();
+/// assert_eq!(response.status(), 404);
+/// let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+/// assert_eq!(body, r#"{"error":{"kind":"not_found","message":"no order 42"}}"#);
+/// # }
+/// ```
+impl axum::response::IntoResponse for Error {
+    fn into_response(self) -> axum::response::Response {
+        let status = http::StatusCode::from_u16(self.http_status())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let message = if status.is_client_error() {
+            self.message.to_string()
+        } else {
+            tracing::warn!(error = %self, "an HTTP handler failed");
+            status
+                .canonical_reason()
+                .unwrap_or("Internal Server Error")
+                .to_owned()
+        };
+        let body =
+            serde_json::json!({ "error": { "kind": self.kind.as_str(), "message": message } });
+        let mut response = (status, axum::Json(body)).into_response();
+        if matches!(status.as_u16(), 429 | 503) {
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 
@@ -342,6 +486,71 @@ mod tests {
         assert_eq!(err.provider(), Some("aws"));
         assert!(std::error::Error::source(&err).is_some());
         assert!(err.native::<std::io::Error>().is_some());
+    }
+
+    #[test]
+    fn no_secret_reaches_display_debug_or_the_source_chain() {
+        #[derive(Debug)]
+        struct Inner(String);
+        impl fmt::Display for Inner {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "refused {}", self.0)
+            }
+        }
+        impl std::error::Error for Inner {}
+        #[derive(Debug)]
+        struct Outer(Inner);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("request failed")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let err = Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "bad connection string AccountName=a;AccountKey={};",
+                "c2VjcmV0a2V5"
+            ),
+        )
+        .prefixed("queue \"orders\" (https://u:pw12345678@h/q)")
+        .with_resource("https://h/q?sig=c2lnbmF0dXJl")
+        .with_source(Outer(Inner("https://h/q?sv=1&sig=c2lnbmF0dXJl".into())));
+        let texts = [
+            err.to_string(),
+            format!("{err:?}"),
+            format!("{err:#?}"),
+            err.message().to_owned(),
+            std::error::Error::source(&err)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+        ];
+        for text in &texts {
+            assert!(!text.contains("c2VjcmV0a2V5"), "{text}");
+            assert!(!text.contains("c2lnbmF0dXJl"), "{text}");
+            assert!(!text.contains("pw12345678"), "{text}");
+        }
+        // The chain is shown in one link, redacted; the native error is still reachable.
+        assert_eq!(
+            texts[4],
+            "request failed: refused https://h/q?sv=1&sig=[REDACTED]"
+        );
+        assert!(err.native::<Outer>().is_some());
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        let err = Error::invalid(format!("bad input: {}", "é".repeat(10_000)));
+        assert!(
+            err.message().len() < Error::MAX_MESSAGE_BYTES + 40,
+            "{}",
+            err.message().len()
+        );
+        assert!(err.message().ends_with("bytes more)"));
     }
 
     #[test]

@@ -1,11 +1,21 @@
 //! Run a piece of work at most once per key, on any provider's key-value store.
 //!
-//! A record per key moves from *in progress* (a create-only write) to *completed* (a versioned
-//! write holding the result). A repeat with the same key returns the stored result; a repeat while
-//! the first run is still going fails with a temporary error, so the platform delivers it again
-//! later; a repeat with the same key but a different payload is an error; a run that fails deletes
-//! its record so a later delivery runs again. Records expire, and an in-progress record of a run
-//! that died frees its key after `in_progress_timeout`.
+//! A record per key moves from *in progress* (a create-only write: the claim) to *completed* (a
+//! versioned write holding the result). A repeat with the same key returns the stored result; a
+//! repeat while the first run is still going fails with a temporary error, so the platform delivers
+//! it again later; a repeat with the same key but a different payload is an error (the payload's
+//! hash is kept in the record). A run that fails, panics or is cancelled (its future dropped)
+//! deletes its claim, so a later delivery runs again — the semantics of Powertools for AWS
+//! Lambda's idempotency utility.
+//!
+//! A claim expires with the invocation that holds it: inside an invocation with a deadline (every
+//! host sets one) at the deadline plus [`CLAIM_MARGIN`], elsewhere after `in_progress_timeout`.
+//! So a run that died (the process killed) frees its key as soon as it can no longer be running.
+//!
+//! **Fencing.** The claim's version is the run's fencing token: the result is written only if the
+//! record still has that version. A run that outlived its claim (a stalled process whose claim
+//! expired, after which a newer delivery claimed the key and completed) can never overwrite the
+//! newer run's record. The conformance suite checks that no store reuses a version after a delete.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{Error, ErrorKind, KvStore, Precondition, Result};
+use crate::{Error, ErrorKind, KvStore, Precondition, Result, Version};
 
 /// Runs closures at most once per key.
 ///
@@ -35,6 +45,10 @@ pub struct Idempotency {
     in_progress_timeout: Duration,
     prefix: String,
 }
+
+/// How long a claim outlives its invocation's deadline: the clock skew allowed between the
+/// function and the store.
+pub const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -89,8 +103,9 @@ impl Idempotency {
         self
     }
 
-    /// After how long a run still in progress is presumed dead and its key freed. Set it above
-    /// the function's timeout.
+    /// After how long a run still in progress is presumed dead and its key freed, when it runs
+    /// outside an invocation with a deadline (inside one, the claim ends with the deadline). Set
+    /// it above the longest the work can take.
     pub fn in_progress_timeout(mut self, timeout: Duration) -> Self {
         self.in_progress_timeout = timeout;
         self
@@ -108,14 +123,14 @@ impl Idempotency {
     /// `InvalidArgument` when the key was used with a different payload; `Malformed`, naming the
     /// key, when its record is corrupt (never a silent re-run); and `work`'s own error, after
     /// which the key is free again.
-    pub async fn run<T, P, F, Fut>(&self, key: &str, payload: &P, work: F) -> Result<T>
+    pub async fn run<T, P, F, Fut>(&self, key: impl AsRef<str>, payload: &P, work: F) -> Result<T>
     where
         T: Serialize + DeserializeOwned,
         P: Serialize + ?Sized,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let record_key = format!("{}{key}", self.prefix);
+        let record_key = format!("{}{}", self.prefix, key.as_ref());
         let fp = fingerprint(payload)?;
         for ttl in [self.expiry, self.in_progress_timeout] {
             if ttl < Duration::from_secs(1) || ttl > crate::kv::MAX_TTL {
@@ -124,9 +139,10 @@ impl Idempotency {
                 )));
             }
         }
-        // A claim outlives the invocation that holds it, so no redelivery runs the work meanwhile.
+        // The claim lasts as long as the invocation can: no redelivery runs the work meanwhile,
+        // and a run that died frees the key once it can no longer be running.
         let claim_ttl = crate::context::remaining().map_or(self.in_progress_timeout, |left| {
-            self.in_progress_timeout.max(left + Duration::from_secs(30))
+            (left + CLAIM_MARGIN).min(crate::kv::MAX_TTL)
         });
         let started = Record::InProgress {
             fingerprint: fp.clone(),
@@ -147,7 +163,15 @@ impl Idempotency {
             }
             Err(e) => return Err(e),
         };
-        match work().await {
+        // Released if the work panics or its future is dropped (the invocation cancelled).
+        let mut claim = Claim {
+            kv: &self.kv,
+            key: &record_key,
+            version: Some(version.clone()),
+        };
+        let outcome = work().await;
+        claim.version = None;
+        match outcome {
             Ok(value) => {
                 // The work is done: whatever happens to the record now, the caller gets its value.
                 // A record left in progress expires, and only then could a redelivery run again.
@@ -188,6 +212,11 @@ impl Idempotency {
                 Err(e)
             }
         }
+    }
+
+    /// The store the records are kept in.
+    pub fn store(&self) -> &KvStore {
+        &self.kv
     }
 
     async fn answer_repeat<T: DeserializeOwned>(&self, record_key: &str, fp: &str) -> Result<T> {
@@ -231,5 +260,36 @@ impl Idempotency {
                 .with_resource(record_key.to_owned())
             }),
         }
+    }
+}
+
+/// A claim held while the work runs: dropped still armed (the work panicked, or its future was
+/// dropped), it deletes the record if it still has the claim's version — in a task of its own,
+/// since `Drop` cannot wait. Without a Tokio runtime the claim expires instead.
+struct Claim<'a> {
+    kv: &'a KvStore,
+    key: &'a str,
+    version: Option<Version>,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let Some(version) = self.version.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(key = %self.key, "the work was abandoned outside a Tokio runtime; its idempotency claim expires instead of being released");
+            return;
+        };
+        let (kv, key) = (self.kv.clone(), self.key.to_owned());
+        tracing::warn!(key = %key, "the work panicked or was cancelled; releasing its idempotency claim");
+        runtime.spawn(async move {
+            if let Err(e) = kv.delete_if(&key, Precondition::IfVersion(version)).await
+                && e.kind() != ErrorKind::PreconditionFailed
+                && e.kind() != ErrorKind::NotFound
+            {
+                tracing::warn!(key = %key, error = %e, "could not release the idempotency claim; it expires instead");
+            }
+        });
     }
 }

@@ -5,7 +5,7 @@
 //! [`BlobDriver`]) and **key-value state** ([`KvStore`] / [`KvDriver`]); **triggers** as
 //! CloudEvents ([`event`]); the [`App`] that binds handlers to logical names; the [`Env`] that binds
 //! logical resource names to URLs; one [`Error`] type; [`capability`] declarations; and, behind
-//! features, the [`conformance`] suite every provider passes and `mockall` mocks of the drivers.
+//! features, the conformance suite every provider passes (module `conformance`, feature `conformance`) and `mockall` mocks of the drivers.
 //!
 //! This crate depends on no cloud SDK. Function code uses it through the `cloudport` facade.
 //!
@@ -36,6 +36,7 @@ pub mod kv;
 mod otel;
 mod provider;
 pub mod queue;
+pub mod redact;
 pub mod retry;
 mod telemetry;
 pub mod trace;
@@ -67,16 +68,69 @@ pub mod export {
     pub use serde_json;
 }
 
-/// `mockall` mocks of the driver traits, for unit tests of function code.
+/// `mockall` mocks of the driver traits, for unit tests of function code (feature `mock`).
+///
+/// A mock stands for the *driver*: set expectations on the driver call the portable method
+/// makes, wrap the mock in its portable type (`Queue::new`, `Bucket::new`, `KvStore::new`), and
+/// bind it with `Env::builder().queue(name, queue)` (`.bucket`, `.kv`). Two things to know:
+///
+/// - **`Queue::send` calls `send_batch`** (one message), as does `send_json`; a batch send is
+///   chunked into several `send_batch` calls by the queue's limits. Receives call `receive`,
+///   acks `ack`.
+/// - **Temporary errors are retried** by the portable types' default [`RetryPolicy`] — three
+///   attempts, backoff from 50 ms — so a mock that fails with `Unavailable` is called up to three
+///   times (`.times(1)` fails). Use `.with_retry(RetryPolicy::none())` on the portable type to
+///   see each call once, or a permanent error.
+///
+/// A queue:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use cloudport_core::mock::MockQueueDriver;
+/// use cloudport_core::{Env, Queue};
+///
+/// let mut driver = MockQueueDriver::with_defaults();
+/// driver
+///     .expect_send_batch()
+///     .withf(|batch| batch.len() == 1 && batch[0].body == "hello")
+///     .times(1)
+///     .returning(|batch| Ok(batch.iter().map(|_| Ok("id-1".to_owned())).collect()));
+/// let env = Env::builder().queue("orders", Queue::new(driver)).build();
+/// assert_eq!(env.queue("orders").unwrap().send("hello").await.unwrap(), "id-1");
+/// # }
+/// ```
+///
+/// A bucket:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use cloudport_core::mock::MockBlobDriver;
+/// use cloudport_core::{Bucket, ErrorKind, Error};
+///
+/// let mut driver = MockBlobDriver::with_defaults();
+/// driver
+///     .expect_head()
+///     .withf(|key| key == "missing.txt")
+///     .times(1)
+///     .returning(|_| Err(Error::new(ErrorKind::NotFound, "no such object")));
+/// let bucket = Bucket::new(driver);
+/// assert!(!bucket.exists("missing.txt").await.unwrap());
+/// # }
+/// ```
+///
+/// A key-value store, failing with a temporary error once retries are off:
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use cloudport_core::mock::MockKvDriver;
-/// use cloudport_core::{ErrorKind, KvCapabilities, KvStore, Error};
+/// use cloudport_core::{ErrorKind, KvStore, Error, RetryPolicy};
 ///
 /// let mut driver = MockKvDriver::with_defaults();
-/// driver.expect_get().returning(|_| Err(Error::new(ErrorKind::Unavailable, "down")));
-/// let kv = KvStore::new(driver);
+/// driver
+///     .expect_get()
+///     .times(1)
+///     .returning(|_| Err(Error::new(ErrorKind::Unavailable, "down")));
+/// let kv = KvStore::new(driver).with_retry(RetryPolicy::none());
 /// assert_eq!(kv.get("k").await.unwrap_err().kind(), ErrorKind::Unavailable);
 /// # }
 /// ```

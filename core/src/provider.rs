@@ -38,9 +38,10 @@ impl ResourceKind {
 }
 
 /// Every URL scheme cloudport knows, the provider that serves it, the cargo feature of the
-/// `cloudport` crate that compiles that provider in, and the kind of resource it opens.
+/// `cloudport` crate that compiles that provider in (none for the memory provider, always
+/// compiled in), and the kind of resource it opens.
 pub const KNOWN_SCHEMES: &[(&str, &str, &str, ResourceKind)] = &[
-    ("mem", "memory", "(always on)", ResourceKind::Queue),
+    ("mem", "memory", "", ResourceKind::Queue),
     ("sqs", "aws", "aws", ResourceKind::Queue),
     ("s3", "aws", "aws", ResourceKind::Bucket),
     ("dynamodb", "aws", "aws", ResourceKind::Kv),
@@ -197,8 +198,11 @@ fn wrong_kind(provider: &'static str, url: &ResourceUrl, kind: ResourceKind) -> 
 pub(crate) fn unknown_scheme(url: &ResourceUrl) -> Error {
     let scheme = url.scheme();
     match KNOWN_SCHEMES.iter().find(|(s, ..)| *s == scheme) {
+        Some((_, "memory", ..)) => Error::unsupported(format!(
+            "{url} needs the memory provider, which this environment was built without: add `.provider(cloudport::memory::Memory::new())` to `Env::builder()`, or use `Env::memory()` or `cloudport::default_env`"
+        )),
         Some((_, provider, feature, _)) => Error::unsupported(format!(
-            "{url} needs the {provider} provider: enable the cargo feature \"{feature}\" of the cloudport crate"
+            "{url} needs the {provider} provider, which this environment was built without: enable the cargo feature \"{feature}\" of the cloudport crate and build the environment with `cloudport::default_env` (or add the provider to `Env::builder()`)"
         )),
         None => Error::invalid(format!(
             "{url} has unknown scheme {scheme:?}; known: {}",

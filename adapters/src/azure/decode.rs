@@ -10,7 +10,9 @@
 //!   (`Azure/azure-functions-host`, `src/WebJobs.Script/Workers/MessageExtensions/`): a value that
 //!   is not a JSON object is sent as `JsonConvert.SerializeObject(value)`, so scalars arrive
 //!   **JSON-encoded inside a string** (`"DequeueCount": "1"`, `"Id": "\"800ae4b3-…\""`, a text queue
-//!   message as `"\"hello\""`); bytes arrive base64-encoded; metadata keys ending in `Trigger`
+//!   message as `"\"hello\""`); bytes arrive base64-encoded — a `byte[]` as Newtonsoft.Json
+//!   writes it, which is what a queue trigger declared `"dataType": "binary"` (as the generated
+//!   `function.json` does) hands over; metadata keys ending in `Trigger`
 //!   (`QueueTrigger`, `BlobTrigger`) are left out because `Data` carries the trigger value;
 //! - the queue trigger's metadata (`Id`, `DequeueCount`, `InsertionTime`, `ExpirationTime`,
 //!   `NextVisibleTime`, `PopReceipt`) and the blob trigger's (`BlobTrigger`, `Uri`, `Properties`,
@@ -190,11 +192,45 @@ pub fn queue_body(raw: &RawValue) -> Result<String> {
     Ok(text.to_owned())
 }
 
+/// The bytes of a queue message as the host delivered it in `Data`.
+///
+/// With `"dataType": "binary"` (the generated `function.json`) the host binds the message as
+/// `byte[]` and sends it Base64-encoded in a JSON string: those are the bytes, exactly as stored
+/// (UTF-8 or not). A binding without a data type (a `function.json` generated before it declared
+/// one) sends text, read as [`queue_body`] reads it: a string that is itself JSON-encoded (it
+/// starts with `"`) or is not canonical Base64, or a JSON object. Only a bare string that is
+/// canonical Base64 is ambiguous between the two; it is read as Base64, the generated binding's
+/// form.
+///
+/// ```
+/// use cloudport_adapters::azure::decode::queue_bytes;
+/// use serde_json::value::RawValue;
+/// let raw = |s: &str| RawValue::from_string(s.to_owned()).unwrap();
+/// assert_eq!(queue_bytes(&raw(r#""/wDDKA==""#)).unwrap(), &[0xff, 0x00, 0xc3, 0x28][..]);
+/// assert_eq!(queue_bytes(&raw(r#""aGVsbG8=""#)).unwrap(), "hello");
+/// assert_eq!(queue_bytes(&raw(r#""\"hello\"""#)).unwrap(), "hello");
+/// assert_eq!(queue_bytes(&raw(r#"{"id":"42"}"#)).unwrap(), r#"{"id":"42"}"#);
+/// ```
+pub fn queue_bytes(raw: &RawValue) -> Result<bytes::Bytes> {
+    let text = raw.get().trim();
+    if text.starts_with('"')
+        && let Ok(outer) = serde_json::from_str::<String>(text)
+        && !outer.starts_with('"')
+        && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(outer.as_bytes())
+    {
+        return Ok(bytes.into());
+    }
+    queue_body(raw).map(bytes::Bytes::from)
+}
+
 /// A queue-trigger invocation as the portable queue-message event of logical queue `queue`
 /// (`io.cloudport.queue.message.v1`; id from `Id`, delivery count from `DequeueCount`, enqueue
-/// time from `InsertionTime`; body, content type and attributes from the message text, unwrapping
-/// the envelope of [`cloudport_core::queue::wire::from_envelope`]). `source` names the queue (its
-/// binding URL).
+/// time from `InsertionTime`; body, content type and attributes from the message's bytes
+/// ([`queue_bytes`]), unwrapping the envelope of [`cloudport_core::queue::wire::from_envelope`]).
+/// `source` names the queue (its binding URL). The delivery count is always the host's
+/// `DequeueCount`: a `deliverycount` attribute in an envelope (written outside cloudport, which
+/// refuses that name) is dropped with a warning, so no sender can reset the count the
+/// dead-letter policy reads.
 ///
 /// ```
 /// use cloudport_adapters::azure::decode::{Invocation, queue_event};
@@ -211,7 +247,7 @@ pub fn queue_event(
     queue: &str,
     source: &str,
 ) -> Result<cloudevents::Event> {
-    let body = queue_body(inv.data(binding)?)?;
+    let body = queue_bytes(inv.data(binding)?)?;
     let id = inv
         .metadata_str("Id")
         .filter(|s| !s.is_empty())
@@ -223,7 +259,14 @@ pub fn queue_event(
         .max(1);
     // Storage queues carry no attributes: a message with a content type or attributes travels
     // as cloudport's envelope (`core::queue::wire`), unwrapped here; other text is the body.
-    let wire = cloudport_core::queue::wire::from_envelope(body.as_bytes());
+    let mut wire = cloudport_core::queue::wire::from_envelope(&body);
+    if let Some(claimed) = wire
+        .attributes
+        .remove(cloudport_core::event::DELIVERY_COUNT_EXTENSION)
+    {
+        tracing::warn!(message_id = %id, claimed = %claimed,
+            "dropping the envelope's deliverycount attribute; the delivery count is the host's DequeueCount");
+    }
     let mut msg = QueueMessage::new(queue, id, wire.body)
         .with_delivery_count(delivery_count)
         .with_enqueued_at(inv.metadata_time("InsertionTime"));

@@ -60,6 +60,7 @@ pub struct ManifestOptions {
     route_prefix: String,
     auth_level: String,
     warmup: bool,
+    function_timeout: std::time::Duration,
 }
 
 impl ManifestOptions {
@@ -73,6 +74,7 @@ impl ManifestOptions {
             route_prefix: DEFAULT_ROUTE_PREFIX.to_owned(),
             auth_level: "anonymous".to_owned(),
             warmup: true,
+            function_timeout: super::DEFAULT_FUNCTION_TIMEOUT,
         }
     }
 
@@ -94,7 +96,24 @@ impl ManifestOptions {
             options.route_prefix = p;
         }
         options.warmup = env.var(WARMUP_VAR).is_none_or(|v| v != "off");
+        // A bad value is refused by `manifest`, which reads it again.
+        if let Ok(t) = crate::http_host::invocation_timeout(
+            env,
+            super::FUNCTION_TIMEOUT_VAR,
+            super::DEFAULT_FUNCTION_TIMEOUT,
+        ) {
+            options.function_timeout = t;
+        }
         options
+    }
+
+    /// How long one invocation may run: `host.json`'s `functionTimeout`, which the host also
+    /// gives each invocation as its deadline (from [`super::FUNCTION_TIMEOUT_VAR`]; default
+    /// [`super::DEFAULT_FUNCTION_TIMEOUT`]). Written always, so the plan's own default (5 or 30
+    /// minutes) never differs from the deadline the host assumes.
+    pub fn function_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.function_timeout = timeout;
+        self
     }
 
     /// Whether to generate the function [`WARMUP_FUNCTION`] (`warmup`, a `warmupTrigger`): the
@@ -209,6 +228,11 @@ impl Manifest {
 
 /// The manifest of `app` with [`ManifestOptions::from_env`].
 pub fn manifest(app: &App, env: &Env) -> Result<Manifest> {
+    crate::http_host::invocation_timeout(
+        env,
+        super::FUNCTION_TIMEOUT_VAR,
+        super::DEFAULT_FUNCTION_TIMEOUT,
+    )?;
     manifest_with(app, env, &ManifestOptions::from_env(env))
 }
 
@@ -277,12 +301,23 @@ pub fn manifest_with(app: &App, env: &Env, options: &ManifestOptions) -> Result<
                 }
                 storage = true;
                 queues = true;
+                // `dataType: binary`: the host binds the (Base64-decoded) message as `byte[]`
+                // (`GeneralScriptBindingProvider.ParseDataType`; the storage extension's
+                // `StorageQueueMessageToByteArrayConverter`: `Body.ToArray()`), which reaches the
+                // custom handler Base64-encoded (`ScriptInvocationContextExtensions.
+                // GetHttpScriptInvocationContextValue`, serialized by Newtonsoft.Json): every body
+                // byte for byte. Without it the message is bound as a string
+                // (`Body.ToValidUTF8String()`), and bytes that are not UTF-8 are replaced.
+                // Azure/azure-functions-host `src/WebJobs.Script/Binding/`,
+                // `src/WebJobs.Script/Workers/MessageExtensions/`; Azure/azure-sdk-for-net
+                // `sdk/storage/Microsoft.Azure.WebJobs.Extensions.Storage.Queues/src/Triggers/`.
                 json!({
                     "name": QUEUE_BINDING,
                     "type": "queueTrigger",
                     "direction": "in",
                     "queueName": queue,
                     "connection": options.connection,
+                    "dataType": "binary",
                 })
             }
             Trigger::Blob(logical) => {
@@ -324,6 +359,7 @@ pub fn manifest_with(app: &App, env: &Env, options: &ManifestOptions) -> Result<
     }
     let http = app.http_router(env).is_some();
     if http {
+        super::check_route_prefix(&options.route_prefix, functions.keys().map(String::as_str))?;
         functions.insert(
             HTTP_FUNCTION.to_owned(),
             json!({ "bindings": [
@@ -347,8 +383,10 @@ pub fn manifest_with(app: &App, env: &Env, options: &ManifestOptions) -> Result<
             ] }),
         );
     }
+    let timeout = options.function_timeout.as_secs();
     let mut host = json!({
         "version": "2.0",
+        "functionTimeout": format!("{:02}:{:02}:{:02}", timeout / 3600, timeout / 60 % 60, timeout % 60),
         "customHandler": {
             "description": { "defaultExecutablePath": options.executable },
         },

@@ -36,7 +36,12 @@
 //! manifest and when running. The prefix is removed before the app's router sees a request, so
 //! `GET https://<app>.azurewebsites.net/api/orders` reaches the route `/orders` — as on every
 //! other host. It also keeps public paths apart from the invocation paths: with an empty prefix,
-//! a public request to `/queue-orders` would reach the invocation endpoint of that function.
+//! a public request to `/queue-orders` would reach the invocation endpoint of that function, so an
+//! app that serves HTTP and has other functions is refused such a prefix — and one whose first
+//! segment is a function's name — when the manifest is generated and when the host starts
+//! ([`check_route_prefix`]). Event invocations are served only on the paths of the functions the
+//! manifest declares; the Functions host itself listens to the custom handler on `127.0.0.1`
+//! only, and [`run`] binds there.
 //!
 //! # Statuses
 //!
@@ -61,7 +66,6 @@ mod manifest;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -83,6 +87,14 @@ pub use manifest::{
 
 /// The variable the Functions host sets to the port the custom handler must listen on.
 pub const PORT_VAR: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
+/// The variable holding how long one invocation may run (whole seconds or `hh:mm:ss`), which
+/// the manifest writes as `host.json`'s `functionTimeout` and the host gives every invocation as
+/// its deadline (default [`DEFAULT_FUNCTION_TIMEOUT`]).
+pub const FUNCTION_TIMEOUT_VAR: &str = "CLOUDPORT_FUNCTION_TIMEOUT";
+/// The Consumption plan's default `functionTimeout` (source: "Function app timeout duration",
+/// <https://learn.microsoft.com/azure/azure-functions/functions-scale#timeout>).
+pub const DEFAULT_FUNCTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The variable holding the HTTP route prefix (default [`DEFAULT_ROUTE_PREFIX`]).
 pub const ROUTE_PREFIX_VAR: &str = "CLOUDPORT_AZURE_ROUTE_PREFIX";
 /// Azure's default HTTP route prefix.
@@ -99,6 +111,54 @@ pub const TIMER_BINDING: &str = "timer";
 pub const HTTP_BINDING: &str = "req";
 /// Binding name of the HTTP output in `Outputs`.
 pub const HTTP_OUTPUT_BINDING: &str = "res";
+/// Refuses a route prefix under which a public request could reach a function's invocation path.
+///
+/// The Functions host calls a function at `/<FunctionName>`, and forwards a public HTTP request on
+/// its own path, `/<prefix>/<route>`; the HTTP function's route `{*route}` also matches an empty
+/// rest. So a public `POST /queue-orders` reaches the invocation endpoint of `queue-orders` — with
+/// the caller's data — when the prefix is empty (the path is any function's) or when the prefix's
+/// first segment is a function's name (ignoring case, as Azure does). The manifest is never
+/// generated, and the host never starts, with such a prefix. `functions` are the app's function
+/// names besides [`HTTP_FUNCTION`] and [`WARMUP_FUNCTION`], which this checks too.
+///
+/// ```
+/// use cloudport_adapters::azure::check_route_prefix;
+/// assert!(check_route_prefix("api", ["queue-orders"]).is_ok());
+/// assert!(check_route_prefix("", ["queue-orders"]).is_err());
+/// assert!(check_route_prefix("Queue-Orders/v1", ["queue-orders"]).is_err());
+/// assert!(check_route_prefix("http", []).is_err());
+/// // Only HTTP: nothing to reach.
+/// assert!(check_route_prefix("", []).is_ok());
+/// ```
+pub fn check_route_prefix<'a>(
+    prefix: &str,
+    functions: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    let first = prefix
+        .trim_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let mut functions = functions.into_iter().peekable();
+    if first.is_empty() {
+        return match functions.peek() {
+            None => Ok(()),
+            Some(f) => Err(Error::invalid(format!(
+                "the HTTP route prefix is empty, so every function's invocation path is public: a request to https://<app>/{f} would reach the handler of function {f:?} with the caller's data. Set {ROUTE_PREFIX_VAR} to a prefix (Azure's default is {DEFAULT_ROUTE_PREFIX:?}) when generating the manifest and when running"
+            ))),
+        };
+    }
+    match functions
+        .chain([HTTP_FUNCTION, WARMUP_FUNCTION])
+        .find(|f| f.eq_ignore_ascii_case(first))
+    {
+        Some(f) => Err(Error::invalid(format!(
+            "the HTTP route prefix {prefix:?} starts with the function name {f:?}, so a public request to https://<app>/{first} would reach that function's invocation path. Set {ROUTE_PREFIX_VAR} to a prefix that is no function name (Azure's default is {DEFAULT_ROUTE_PREFIX:?})"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The warm-up function: Azure calls the function of this name (a `warmupTrigger`) when it adds
 /// an instance; the host answers without running any handler.
 pub const WARMUP_FUNCTION: &str = "warmup";
@@ -223,6 +283,7 @@ pub struct AzureHost {
     functions: BTreeMap<String, Trigger>,
     http: Option<Router>,
     route_prefix: String,
+    timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for AzureHost {
@@ -262,12 +323,18 @@ impl AzureHost {
             .triggers()
             .into_iter()
             .map(|t| (function_name(&t), t))
-            .collect();
+            .collect::<BTreeMap<_, _>>();
         let http = app.http_router(&env);
         let route_prefix = env
             .var(ROUTE_PREFIX_VAR)
             .unwrap_or_else(|| DEFAULT_ROUTE_PREFIX.to_owned());
+        if http.is_some() {
+            check_route_prefix(&route_prefix, functions.keys().map(String::as_str))?;
+        }
+        let timeout =
+            http_host::invocation_timeout(&env, FUNCTION_TIMEOUT_VAR, DEFAULT_FUNCTION_TIMEOUT)?;
         Ok(Self {
+            timeout,
             app,
             env,
             functions,
@@ -276,19 +343,20 @@ impl AzureHost {
         })
     }
 
-    /// Uses this route prefix instead of the environment's.
-    pub fn with_route_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.route_prefix = prefix.into();
-        self
+    /// Uses this route prefix instead of the environment's. Fails, as [`AzureHost::new`] does,
+    /// when the prefix would make a function's invocation path public.
+    pub fn with_route_prefix(mut self, prefix: impl Into<String>) -> Result<Self> {
+        let prefix = prefix.into();
+        if self.http.is_some() {
+            check_route_prefix(&prefix, self.functions.keys().map(String::as_str))?;
+        }
+        self.route_prefix = prefix;
+        Ok(self)
     }
 
     /// The host as a router that answers every path.
     pub fn into_router(self) -> Router {
-        let host = Arc::new(self);
-        Router::new().fallback(move |request: Request| {
-            let host = host.clone();
-            async move { host.handle(request).await }
-        })
+        http_host::fallback_router(self)
     }
 
     /// Answers one request from the Functions host: an invocation, or forwarded HTTP.
@@ -301,8 +369,10 @@ impl AzureHost {
         match invocation_id {
             Some(id) => {
                 let trace = cloudport_core::trace::TraceContext::from_headers(request.headers());
-                let ctx =
-                    cloudport_core::context::InvocationContext::new(id, None).with_trace(trace);
+                // The Functions host ends an invocation at its `functionTimeout`.
+                let deadline = tokio::time::Instant::now() + self.timeout;
+                let ctx = cloudport_core::context::InvocationContext::new(id, Some(deadline))
+                    .with_trace(trace);
                 cloudport_core::context::scope(ctx, self.route(request)).await
             }
             None => self.route(request).await,
@@ -513,4 +583,10 @@ async fn read_body(request: Request) -> std::result::Result<bytes::Bytes, Respon
     axum::body::to_bytes(request.into_body(), MAX_PAYLOAD_BYTES)
         .await
         .map_err(|e| too_large(&e))
+}
+
+impl crate::http_host::AnswersAll for AzureHost {
+    async fn answer(&self, request: Request) -> Response {
+        self.handle(request).await
+    }
 }

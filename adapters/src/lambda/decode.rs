@@ -1,19 +1,31 @@
 //! Lambda payloads → cloudport's portable CloudEvents: SQS batches, S3 notifications,
 //! EventBridge scheduled events; API Gateway HTTP API v2 / Function URL requests pass through as
-//! HTTP.
+//! HTTP ([`super::request`]).
+//!
+//! - An SQS record that cannot be decoded (a body marked base64 that is not, a record without a
+//!   message id) is an [`Undecodable`] at its position, carrying the record as SQS delivered it, so
+//!   the host can apply its queue's dead-letter policy to it like to any failing message.
+//! - An S3 record is the portable blob event of its bucket when it is a write (`ObjectCreated:*`)
+//!   or a removal (`ObjectRemoved:*`, `LifecycleExpiration:*`); any other kind (`ObjectRestore:*`,
+//!   `ObjectTagging:*`, `ObjectAcl:Put`, `Replication:*`, `LifecycleTransition`,
+//!   `IntelligentTiering`, …) is a CloudEvent of type `com.amazonaws.s3.<eventName>` (the
+//!   CloudEvents AWS S3 adapter's type, e.g. `com.amazonaws.s3.ObjectRestore:Completed`) for
+//!   [`Trigger::Event`] — see [`s3_event`].
 
 use std::collections::{BTreeMap, HashMap};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use aws_lambda_events::s3::{S3Event, S3EventRecord};
+use aws_lambda_events::s3::S3EventRecord;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use cloudport_core::event::{BlobEvent, QueueMessage, ScheduleTick};
 use cloudport_core::queue::wire::{BASE64, BODY_ENCODING_ATTRIBUTE, CONTENT_TYPE_ATTRIBUTE};
 use cloudport_core::validate::normalize_attribute_name;
-use cloudport_core::{Error, ErrorKind, Result};
-use lambda_http::request::LambdaRequest;
+use cloudport_core::{Error, ErrorKind, Result, Trigger};
 use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::request::HttpEvent;
 
 /// An SQS batch as the event source mapping delivers it: only the fields cloudport reads, parsed
 /// without intermediate maps (the shape is `aws_lambda_events::sqs::SqsEvent`'s; a test checks
@@ -111,17 +123,43 @@ impl SqsBatch {
     }
 }
 
+/// S3 event notifications, each record kept as S3 wrote it (decoded one by one by [`s3_event`]),
+/// so a record of a kind cloudport has no portable event for reaches the app unchanged.
+#[derive(Debug, Deserialize)]
+pub struct S3Notification {
+    #[serde(rename = "Records")]
+    records: Vec<Box<RawValue>>,
+}
+
+impl S3Notification {
+    /// The records, in order, as raw JSON.
+    pub fn records(&self) -> impl Iterator<Item = &RawValue> {
+        self.records.iter().map(AsRef::as_ref)
+    }
+
+    /// How many records the notification holds.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the notification is empty.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
 /// A decoded Lambda invocation payload.
 #[derive(Debug)]
 pub enum Payload {
     /// An SQS batch (event source mapping).
     Sqs(SqsBatch),
     /// S3 event notifications.
-    S3(S3Event),
+    S3(S3Notification),
     /// An EventBridge scheduled event.
     Schedule(EventBridgeEvent<serde_json::Value>),
-    /// An API Gateway HTTP API (v2) or Function URL request.
-    Http(Box<LambdaRequest>),
+    /// An API Gateway HTTP API (v2) or Function URL request, not yet checked: the host answers a
+    /// request that is not valid HTTP `400` ([`HttpEvent::into_request`]).
+    Http(Box<HttpEvent>),
     /// A warm-up ping (`{"cloudport-warmup": true}`, from a scheduled rule or a warmer): answered
     /// `{"warm": true}` without running any handler.
     Warmup,
@@ -192,7 +230,10 @@ pub fn decode(bytes: &[u8]) -> Result<Payload> {
         }
     }
     if http {
-        match serde_json::from_slice::<LambdaRequest>(bytes) {
+        match serde_json::from_slice::<HttpEvent>(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.check_shape().map(|()| r))
+        {
             Ok(r) => return Ok(Payload::Http(Box::new(r))),
             Err(e) => note(malformed("API Gateway v2 / Function URL request", e)),
         }
@@ -208,15 +249,36 @@ fn arn_resource(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)
 }
 
+/// An SQS record that cannot be decoded into a portable message: why, and the record as SQS
+/// delivered it, for the dead-letter policy
+/// ([`Queue::dead_letter_if_over_limit`](cloudport_core::Queue::dead_letter_if_over_limit)).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Undecodable {
+    /// Why it cannot be decoded (`ErrorKind::Malformed`).
+    pub error: Error,
+    /// The record as a message on its logical queue: its body as delivered (not decoded), its
+    /// content type, its attributes — the body-encoding attribute included, as delivered —, its
+    /// delivery count and enqueue time. Moved to a dead-letter queue, nothing of it is lost.
+    pub raw: QueueMessage,
+}
+
+impl std::fmt::Display for Undecodable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
 /// One SQS record as a portable queue-message event, on logical queue `queue`.
-fn sqs_record_event(queue: &str, record: SqsRecord) -> Result<cloudevents::Event> {
-    let id = record
-        .message_id
-        .ok_or_else(|| Error::new(ErrorKind::Malformed, "SQS record without a messageId"))?;
-    let body = record.body.unwrap_or_default();
+fn sqs_record_event(
+    queue: &str,
+    record: SqsRecord,
+) -> std::result::Result<cloudevents::Event, Box<Undecodable>> {
+    let has_id = record.message_id.is_some();
+    let id = record.message_id.unwrap_or_default();
     let mut attributes = BTreeMap::new();
     let mut content_type = None;
-    let mut base64_body = false;
+    let mut encoding = None;
     for (name, value) in record.message_attributes {
         let Some(text) = value.string_value else {
             tracing::warn!(message_id = %id, attribute = %name, "dropping a non-string SQS message attribute");
@@ -224,7 +286,7 @@ fn sqs_record_event(queue: &str, record: SqsRecord) -> Result<cloudevents::Event
         };
         match name.as_str() {
             CONTENT_TYPE_ATTRIBUTE => content_type = Some(text),
-            BODY_ENCODING_ATTRIBUTE => base64_body = text == BASE64,
+            BODY_ENCODING_ATTRIBUTE => encoding = Some(text),
             _ => match normalize_attribute_name(&name) {
                 Some(n) => {
                     attributes.insert(n, text);
@@ -235,14 +297,6 @@ fn sqs_record_event(queue: &str, record: SqsRecord) -> Result<cloudevents::Event
             },
         }
     }
-    let body = if base64_body {
-        base64::engine::general_purpose::STANDARD
-            .decode(&body)
-            .map_err(|e| Error::new(ErrorKind::Malformed, format!("base64 body of {id}: {e}")))?
-            .into()
-    } else {
-        bytes::Bytes::from(body)
-    };
     let delivery_count = record
         .attributes
         .receive_count
@@ -253,15 +307,51 @@ fn sqs_record_event(queue: &str, record: SqsRecord) -> Result<cloudevents::Event
         .sent_timestamp
         .and_then(|ms| i64::try_from(ms).ok())
         .and_then(DateTime::<Utc>::from_timestamp_millis);
-    let mut msg = QueueMessage::new(queue, id, body)
-        .with_delivery_count(delivery_count)
-        .with_enqueued_at(enqueued_at);
-    msg.content_type = content_type;
-    msg.attributes = attributes;
+    let text = record.body.unwrap_or_default();
+    // The body, or why it cannot be decoded and the text as delivered.
+    let decoded = if !has_id {
+        Err((
+            Error::new(ErrorKind::Malformed, "SQS record without a messageId"),
+            text,
+        ))
+    } else if encoding.as_deref() == Some(BASE64) {
+        match base64::engine::general_purpose::STANDARD.decode(&text) {
+            Ok(bytes) => Ok(bytes::Bytes::from(bytes)),
+            Err(e) => Err((
+                Error::new(
+                    ErrorKind::Malformed,
+                    format!("the body of SQS message {id:?} is marked base64 but is not: {e}"),
+                ),
+                text,
+            )),
+        }
+    } else {
+        Ok(bytes::Bytes::from(text))
+    };
     let source = record
         .event_source_arn
         .unwrap_or_else(|| "aws:sqs".to_owned());
-    Ok(msg.into_cloudevent(source))
+    let message = move |body: bytes::Bytes, attributes| {
+        let mut msg = QueueMessage::new(queue, id, body)
+            .with_delivery_count(delivery_count)
+            .with_enqueued_at(enqueued_at);
+        msg.content_type = content_type;
+        msg.attributes = attributes;
+        msg
+    };
+    match decoded {
+        Ok(body) => Ok(message(body, attributes).into_cloudevent(source)),
+        Err((error, text)) => {
+            // As delivered: the body undecoded, the encoding it claims kept.
+            if let Some(encoding) = encoding {
+                attributes.insert(BODY_ENCODING_ATTRIBUTE.to_owned(), encoding);
+            }
+            Err(Box::new(Undecodable {
+                error: error.with_resource(source),
+                raw: message(bytes::Bytes::from(text), attributes),
+            }))
+        }
+    }
 }
 
 /// Logical names of native resources (queue or bucket names), from the app's bindings.
@@ -302,8 +392,15 @@ impl Names {
 }
 
 /// An SQS batch as (logical queue, event) pairs, one per record, in order. A record that cannot be
-/// decoded is an error at its position, so only it fails.
-pub fn sqs_events(event: SqsBatch, names: &Names) -> Vec<(String, Result<cloudevents::Event>)> {
+/// decoded is an [`Undecodable`] at its position, so only it fails — or, past its queue's delivery
+/// limit, is dead-lettered.
+pub fn sqs_events(
+    event: SqsBatch,
+    names: &Names,
+) -> Vec<(
+    String,
+    std::result::Result<cloudevents::Event, Box<Undecodable>>,
+)> {
     event
         .records
         .into_iter()
@@ -323,41 +420,101 @@ fn decode_key(key: &str) -> String {
         .into_owned()
 }
 
-/// One S3 record as a portable blob event (bucket logical name, event); `None` for event kinds
-/// that are neither a write nor a removal (restores, replication, …).
-pub fn s3_record_event(
-    record: &S3EventRecord,
-    names: &Names,
-) -> Option<(String, cloudevents::Event)> {
-    let event_name = record.event_name.as_deref().unwrap_or_default();
-    let native_bucket = record.s3.bucket.name.as_deref().unwrap_or_default();
+/// The CloudEvents type prefix of S3 records that are neither a write nor a removal: the type is
+/// this and the record's `eventName` (`com.amazonaws.s3.ObjectRestore:Completed`), as the
+/// CloudEvents AWS S3 adapter names them.
+pub const S3_EVENT_TYPE_PREFIX: &str = "com.amazonaws.s3.";
+
+/// One S3 record as the event of its trigger:
+///
+/// - a write (`ObjectCreated:*`) or a removal (`ObjectRemoved:*`, `LifecycleExpiration:*`): the
+///   portable blob event ([`BlobEvent`]) for [`Trigger::Blob`] of the bucket's logical name;
+/// - any other kind (`ObjectRestore:*`, `ObjectTagging:*`, `ObjectAcl:Put`, `Replication:*`,
+///   `LifecycleTransition`, `IntelligentTiering`, …): for [`Trigger::Event`] (the app's
+///   `on_any_event`), a CloudEvent of type [`S3_EVENT_TYPE_PREFIX`] + `eventName`, data the record
+///   unchanged (`application/json`), source the bucket's ARN, subject the object key (decoded),
+///   time the record's `eventTime`, extension `bucket` the bucket's logical name, and id
+///   `<bucket>/<key>/<eventName>/<sequencer, or eventTime>` (the same on a redelivery).
+///
+/// A record that is not an S3 event record is `Malformed`.
+pub fn s3_event(record: &RawValue, names: &Names) -> Result<(Trigger, cloudevents::Event)> {
+    let parsed: S3EventRecord =
+        serde_json::from_str(record.get()).map_err(|e| malformed("S3 event record", e))?;
+    let event_name = parsed.event_name.as_deref().unwrap_or_default();
+    let native_bucket = parsed.s3.bucket.name.as_deref().unwrap_or_default();
     let bucket = names.bucket_for(native_bucket);
-    let key = decode_key(record.s3.object.key.as_deref().unwrap_or_default());
+    let key = decode_key(parsed.s3.object.key.as_deref().unwrap_or_default());
+    let source = format!("arn:aws:s3:::{native_bucket}");
     let ev = if event_name.starts_with("ObjectCreated") {
         BlobEvent::created(&bucket, &key)
-            .with_size(record.s3.object.size.and_then(|s| u64::try_from(s).ok()))
+            .with_size(parsed.s3.object.size.and_then(|s| u64::try_from(s).ok()))
     } else if event_name.starts_with("ObjectRemoved")
         || event_name.starts_with("LifecycleExpiration")
     {
         BlobEvent::deleted(&bucket, &key)
     } else {
-        return None;
+        return other_s3_event(record, &parsed, bucket, &key, source);
     };
     // Notifications carry the ETag bare; the S3 API (and so `Bucket::head`) quotes it.
-    let etag = record.s3.object.e_tag.as_ref().map(|e| {
+    let etag = parsed.s3.object.e_tag.as_ref().map(|e| {
         if e.starts_with('"') {
             e.clone()
         } else {
             format!("\"{e}\"")
         }
     });
-    let ev = ev.with_etag(etag).with_time(Some(record.event_time));
-    let source = format!("arn:aws:s3:::{native_bucket}");
+    let ev = ev.with_etag(etag).with_time(Some(parsed.event_time));
     let id = format!(
         "{native_bucket}/{key}/{}",
-        record.s3.object.sequencer.as_deref().unwrap_or(event_name)
+        parsed.s3.object.sequencer.as_deref().unwrap_or(event_name)
     );
-    Some((bucket, ev.to_cloudevent(&source, &id)))
+    Ok((Trigger::Blob(bucket), ev.to_cloudevent(&source, &id)))
+}
+
+/// An S3 record cloudport has no portable event for, as described at [`s3_event`].
+fn other_s3_event(
+    record: &RawValue,
+    parsed: &S3EventRecord,
+    bucket: String,
+    key: &str,
+    source: String,
+) -> Result<(Trigger, cloudevents::Event)> {
+    use cloudevents::{EventBuilder, EventBuilderV10};
+    let Some(event_name) = parsed.event_name.as_deref().filter(|n| !n.is_empty()) else {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            "an S3 event record without an eventName",
+        ));
+    };
+    let data: serde_json::Value =
+        serde_json::from_str(record.get()).map_err(|e| malformed("S3 event record", e))?;
+    let native_bucket = parsed.s3.bucket.name.as_deref().unwrap_or_default();
+    let ty = format!("{S3_EVENT_TYPE_PREFIX}{event_name}");
+    let id = match parsed.s3.object.sequencer.as_deref() {
+        Some(sequencer) => format!("{native_bucket}/{key}/{event_name}/{sequencer}"),
+        None => format!(
+            "{native_bucket}/{key}/{event_name}/{}",
+            parsed
+                .event_time
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ),
+    };
+    let event = EventBuilderV10::new()
+        .id(id)
+        .ty(ty.clone())
+        .source(source)
+        .subject(key)
+        .time(parsed.event_time)
+        .extension("bucket", bucket)
+        .data("application/json", data)
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Malformed,
+                format!("the S3 {event_name} record does not make a CloudEvent: {e}"),
+            )
+        })?;
+    Ok((Trigger::Event(ty), event))
 }
 
 /// The rule name of a scheduled event (the part after `rule/` of its resource ARN).
@@ -462,6 +619,80 @@ mod tests {
               "requestId":"r","routeKey":"$default","stage":"$default","time":"t","timeEpoch":1},
             "isBase64Encoded":false}"#;
         assert!(matches!(decode(payload).unwrap(), Payload::Http(_)));
+    }
+
+    #[test]
+    fn other_s3_records_are_cloudevents_named_after_their_event() {
+        use cloudevents::AttributesReader;
+        let record = serde_json::json!({
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": "2026-11-26T03:00:00.000Z", "eventName": "ObjectRestore:Completed",
+            "userIdentity": {"principalId": "x"}, "requestParameters": {"sourceIPAddress": "1.2.3.4"},
+            "responseElements": {}, "future": {"field": [1, 2]},
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "c",
+                "bucket": {"name": "photos-native", "ownerIdentity": {"principalId": "x"}, "arn": "arn:aws:s3:::photos-native"},
+                "object": {"key": "a+b%2F.jpg", "size": 5}},
+            "glacierEventData": {"restoreEventData": {"lifecycleRestoreStorageClass": "GLACIER"}}
+        });
+        let raw = RawValue::from_string(record.to_string()).unwrap();
+        let names = Names::default().bucket("photos-native", "photos");
+        let (trigger, event) = s3_event(&raw, &names).unwrap();
+        let ty = "com.amazonaws.s3.ObjectRestore:Completed";
+        assert_eq!(trigger, Trigger::Event(ty.to_owned()));
+        assert_eq!(event.ty(), ty);
+        assert_eq!(event.source().as_str(), "arn:aws:s3:::photos-native");
+        assert_eq!(event.subject(), Some("a b/.jpg"));
+        assert_eq!(
+            event.id(),
+            "photos-native/a b/.jpg/ObjectRestore:Completed/2026-11-26T03:00:00.000Z"
+        );
+        assert_eq!(
+            event
+                .extension("bucket")
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("photos")
+        );
+        assert_eq!(event.datacontenttype(), Some("application/json"));
+        assert_eq!(event.data(), Some(&cloudevents::Data::Json(record.clone())));
+
+        let mut created = record.clone();
+        created["eventName"] = serde_json::json!("ObjectCreated:Put");
+        let raw = RawValue::from_string(created.to_string()).unwrap();
+        let (trigger, event) = s3_event(&raw, &names).unwrap();
+        assert_eq!(trigger, Trigger::Blob("photos".to_owned()));
+        assert_eq!(event.ty(), cloudport_core::event::BLOB_CREATED);
+
+        let mut nameless = record;
+        nameless.as_object_mut().unwrap().remove("eventName");
+        let raw = RawValue::from_string(nameless.to_string()).unwrap();
+        assert_eq!(
+            s3_event(&raw, &names).unwrap_err().kind(),
+            ErrorKind::Malformed
+        );
+    }
+
+    #[test]
+    fn an_undecodable_sqs_record_keeps_what_sqs_delivered() {
+        let payload = br#"{"Records":[{"body":"not base64!","eventSource":"aws:sqs",
+            "attributes":{"ApproximateReceiveCount":"7"},
+            "messageAttributes":{"cloudportencoding":{"stringValue":"base64","dataType":"String"},
+              "datacontenttype":{"stringValue":"image/png","dataType":"String"},
+              "Tenant":{"stringValue":"acme","dataType":"String"}},
+            "eventSourceARN":"arn:aws:sqs:us-east-1:1:orders"}]}"#;
+        let Payload::Sqs(batch) = decode(payload).unwrap() else {
+            panic!("not SQS")
+        };
+        let (queue, event) = sqs_events(batch, &Names::default()).pop().unwrap();
+        assert_eq!(queue, "orders");
+        let undecodable = event.unwrap_err();
+        assert_eq!(undecodable.error.kind(), ErrorKind::Malformed);
+        let raw = &undecodable.raw;
+        assert_eq!(raw.body.as_ref(), b"not base64!");
+        assert_eq!(raw.content_type.as_deref(), Some("image/png"));
+        assert_eq!(raw.attributes[BODY_ENCODING_ATTRIBUTE], BASE64);
+        assert_eq!(raw.attributes["tenant"], "acme");
+        assert_eq!(raw.delivery_count, 7);
     }
 
     #[test]

@@ -6,19 +6,47 @@
 //! only schedule), and API Gateway HTTP API v2 / Function URL requests (answered by the app's
 //! router). A payload it cannot decode, or a failed S3 or schedule invocation, is reported through
 //! the Runtime API's invocation error, so Lambda retries it.
+//!
+//! Nothing is acknowledged that was not handled or dead-lettered, and no input panics the host:
+//!
+//! - **SQS.** A record delivered more often than its queue's portable dead-letter policy allows
+//!   (`?dead_letter=…&max_deliveries=N` on the binding; the count is the record's
+//!   `ApproximateReceiveCount`) is sent to the dead-letter queue unhandled and counts as done. This
+//!   holds for a record that cannot be decoded too (a body marked `cloudportencoding=base64` that
+//!   is not base64, a record without a message id): past the limit it is moved as SQS delivered
+//!   it — body undecoded, content type and attributes, `cloudportencoding` included — so nothing
+//!   is lost; within the limit, or without a policy, it is reported failed, and on a FIFO queue so
+//!   is every record after it in the batch (nothing overtakes it). A failed move leaves the
+//!   record failed.
+//! - **S3.** Writes (`ObjectCreated:*`) and removals (`ObjectRemoved:*`, `LifecycleExpiration:*`)
+//!   are the portable blob events of the bucket's blob trigger. Every other kind
+//!   (`ObjectRestore:*`, `ObjectTagging:*`, `ObjectAcl:Put`, `Replication:*`,
+//!   `LifecycleTransition`, `IntelligentTiering`, …) goes to [`App::on_any_event`] as a CloudEvent
+//!   of type `com.amazonaws.s3.<eventName>` (e.g. `com.amazonaws.s3.ObjectRestore:Completed`)
+//!   whose data is the S3 record unchanged ([`decode::s3_event`] has the other attributes); when
+//!   the app has no `on_any_event`, the invocation fails (Lambda retries it, then hands it to the
+//!   function's on-failure destination, if one is configured) — a record is never acknowledged
+//!   unhandled.
+//! - **HTTP.** The host converts API Gateway v2 / Function URL requests itself ([`request`]): a
+//!   request whose method, header names or values, cookies, `Host` header, `X-Forwarded-Proto`,
+//!   raw path, raw query string or base64 body does not make a valid HTTP request is answered
+//!   `400` with the hosts' JSON error body, `{"error": {"kind": "malformed", "message": …}}`,
+//!   without reaching the router.
 
 pub mod decode;
 pub mod emf;
+pub mod request;
 
 use std::sync::Arc;
 
-use cloudport_core::event::{Event, QueueMessage};
-use cloudport_core::{App, Env, Error, ErrorKind, ResourceKind, Result, Trigger};
-use lambda_runtime::{LambdaEvent, Service, service_fn};
+use cloudevents::AttributesReader;
+use cloudport_core::event::{DELIVERY_COUNT_EXTENSION, Event, QueueMessage};
+use cloudport_core::{App, Env, Error, ErrorKind, Queue, ResourceKind, Result, Trigger};
+use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 use tower::ServiceExt;
 
-use decode::{Names, Payload};
+use decode::{Names, Payload, Undecodable};
 
 /// Runs `app` on the Lambda Runtime API until the process is stopped. Unless the app has a metrics
 /// sink of its own or `CLOUDPORT_METRICS=off`, every invocation's metrics go to CloudWatch as EMF
@@ -57,7 +85,6 @@ pub async fn run(app: App, env: Env) -> Result<()> {
     })
 }
 
-/// The invocation error Lambda records: `cloudport.<kind>` and the message.
 /// What an invocation leaves for posting its response after the spans are flushed.
 #[cfg(feature = "otel")]
 const FLUSH_MARGIN: std::time::Duration = std::time::Duration::from_millis(200);
@@ -71,6 +98,7 @@ fn time_left(deadline_ms: u64) -> std::time::Duration {
     std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
+/// The invocation error Lambda records: `cloudport.<kind>` and the message.
 fn diagnostic(err: Error) -> lambda_runtime::Diagnostic {
     lambda_runtime::Diagnostic {
         error_type: format!("cloudport.{}", err.kind()),
@@ -148,7 +176,7 @@ impl LambdaHost {
         match decode::decode(payload.get().as_bytes())? {
             Payload::Sqs(batch) => self.sqs(batch).await,
             Payload::S3(notification) => self
-                .s3(&notification)
+                .s3(notification)
                 .await
                 .map(|()| serde_json::Value::Null),
             Payload::Schedule(event) => self
@@ -161,48 +189,57 @@ impl LambdaHost {
     }
 
     /// An SQS batch: records over their queue's delivery limit go to its dead-letter queue (the
-    /// portable policy), the rest to the handler; failures are reported per message
-    /// (`batchItemFailures`), in-order processing stops at the first failure for FIFO queues, and
-    /// a batch in which every message failed fails the invocation (so nothing is deleted even where
-    /// the event source mapping lacks `ReportBatchItemFailures`).
+    /// portable policy) — undecodable ones too, as delivered —, the rest to the handler; failures
+    /// are reported per message (`batchItemFailures`), in-order processing stops at the first
+    /// failure (an undecodable record included) for FIFO queues, and a batch in which every message
+    /// failed fails the invocation (so nothing is deleted even where the event source mapping
+    /// lacks `ReportBatchItemFailures`).
     async fn sqs(&self, batch: decode::SqsBatch) -> Result<serde_json::Value> {
         let ids = batch.message_ids();
         let fifo = batch.fifo_flags();
         let total = ids.len();
         let mut failures = Vec::new();
-        // (logical queue, FIFO?, [(position in the batch, event)])
-        type Group = (String, bool, Vec<(usize, cloudevents::Event)>);
+        // (logical queue, FIFO?, [(position in the batch, record)])
+        type Group = (String, bool, Vec<(usize, Record)>);
         let mut by_queue: Vec<Group> = Vec::new();
-        for (i, (queue, event)) in decode::sqs_events(batch, &self.names)
+        for (i, (queue, record)) in decode::sqs_events(batch, &self.names)
             .into_iter()
             .enumerate()
         {
-            match event {
-                Ok(ev) => match by_queue
-                    .iter_mut()
-                    .find(|(q, f, _)| *q == queue && *f == fifo[i])
-                {
-                    Some((_, _, events)) => events.push((i, ev)),
-                    None => by_queue.push((queue, fifo[i], vec![(i, ev)])),
-                },
-                Err(e) => {
-                    tracing::error!(error = %e, "undecodable SQS record; reporting it failed");
-                    failures.push(i);
-                }
+            match by_queue
+                .iter_mut()
+                .find(|(q, f, _)| *q == queue && *f == fifo[i])
+            {
+                Some((_, _, records)) => records.push((i, record)),
+                None => by_queue.push((queue, fifo[i], vec![(i, record)])),
             }
         }
-        for (queue, is_fifo, events) in by_queue {
-            let events = self
-                .dead_letter_over_limit(&queue, events, &mut failures)
+        for (queue, is_fifo, records) in by_queue {
+            let mut moves_failed = Vec::new();
+            let records = self
+                .dead_letter_over_limit(&queue, records, &mut moves_failed)
                 .await;
+            let first_move_failed = moves_failed.first().copied();
+            failures.extend(moves_failed);
             if is_fifo {
-                // Lambda's FIFO rule: after a failure, the rest of the batch is retried too.
+                // Lambda's FIFO rule: after a failure, the rest of the batch is retried too — after
+                // a record whose move to the dead-letter queue failed as well.
                 let mut failed = false;
-                for (i, ev) in events {
-                    if failed {
+                for (i, record) in records {
+                    if failed || first_move_failed.is_some_and(|f| f < i) {
                         failures.push(i);
                         continue;
                     }
+                    let ev = match record {
+                        Ok(ev) => ev,
+                        Err(u) => {
+                            tracing::error!(queue = %queue, message_id = %ids[i], error = %u.error,
+                                "undecodable SQS record; reporting it and the rest of the FIFO batch failed");
+                            failures.push(i);
+                            failed = true;
+                            continue;
+                        }
+                    };
                     let trigger = Trigger::Queue(queue.clone());
                     if let Err(e) = self.app.dispatch(&self.env, &trigger, ev).await {
                         tracing::warn!(queue = %queue, message_id = %ids[i], error = %e, "message failed; the rest of the FIFO batch returns too");
@@ -212,8 +249,24 @@ impl LambdaHost {
                 }
                 continue;
             }
-            let (positions, events): (Vec<usize>, Vec<cloudevents::Event>) =
-                events.into_iter().unzip();
+            let mut positions = Vec::with_capacity(records.len());
+            let mut events = Vec::with_capacity(records.len());
+            for (i, record) in records {
+                match record {
+                    Ok(ev) => {
+                        positions.push(i);
+                        events.push(ev);
+                    }
+                    Err(u) => {
+                        tracing::error!(queue = %queue, message_id = %ids[i], error = %u.error,
+                            "undecodable SQS record; reporting it failed");
+                        failures.push(i);
+                    }
+                }
+            }
+            if events.is_empty() {
+                continue;
+            }
             let outcome = self.app.dispatch_batch(&self.env, &queue, events).await;
             for failure in &outcome.failures {
                 tracing::warn!(queue = %queue, message_id = %failure.id, error = %failure.error, "message failed");
@@ -240,47 +293,84 @@ impl LambdaHost {
     }
 
     /// Moves records delivered more often than their queue's dead-letter policy allows to its
-    /// dead-letter queue ([`cloudport_core::Queue::dead_letter_if_over_limit`]), and returns the
-    /// others. A record whose move fails is reported failed.
+    /// dead-letter queue ([`cloudport_core::Queue::dead_letter_if_over_limit`]) — an undecodable
+    /// record as SQS delivered it — and returns the others. A record whose move fails is reported
+    /// failed.
     async fn dead_letter_over_limit(
         &self,
         queue: &str,
-        events: Vec<(usize, cloudevents::Event)>,
+        records: Vec<(usize, Record)>,
         failures: &mut Vec<usize>,
-    ) -> Vec<(usize, cloudevents::Event)> {
-        let Ok(q) = self.env.queue(queue) else {
-            return events;
+    ) -> Vec<(usize, Record)> {
+        let Some((q, max)) = self.dead_letter_policy(queue, &records) else {
+            return records;
         };
-        if q.dead_letter().is_none() {
-            return events;
-        }
-        let mut keep = Vec::with_capacity(events.len());
-        for (i, ev) in events {
-            let Ok(view) = Event::<QueueMessage>::try_from(ev.clone()) else {
-                keep.push((i, ev));
-                continue;
+        let mut keep = Vec::with_capacity(records.len());
+        for (i, record) in records {
+            let moved = match &record {
+                // Most records are within the limit: no copy of their message to find out.
+                Ok(ev) if delivery_count(ev).is_none_or(|n| n <= max) => None,
+                Ok(ev) => match Event::<QueueMessage>::try_from(ev.clone()) {
+                    Ok(view) => q.dead_letter_if_over_limit(view.data()).await,
+                    Err(_) => None,
+                },
+                Err(u) => q.dead_letter_if_over_limit(&u.raw).await,
             };
-            match q.dead_letter_if_over_limit(view.data()).await {
-                None => keep.push((i, ev)),
-                Some(Ok(_)) => {}
+            match moved {
+                None => keep.push((i, record)),
+                Some(Ok(moved)) => {
+                    if let Err(u) = &record {
+                        tracing::warn!(queue, error = %u.error, %moved,
+                            "undecodable SQS record moved to the dead-letter queue as delivered");
+                    }
+                }
                 Some(Err(_)) => failures.push(i),
             }
         }
         keep
     }
 
-    async fn s3(&self, notification: &aws_lambda_events::s3::S3Event) -> Result<()> {
+    /// The dead-letter queue policy of logical queue `queue`, if it has one: the queue and its
+    /// delivery limit. A queue that cannot be opened has none here; that is logged when the batch
+    /// holds an undecodable record, which then can only be reported failed.
+    fn dead_letter_policy(&self, queue: &str, records: &[(usize, Record)]) -> Option<(Queue, u32)> {
+        let q = match self.env.queue(queue) {
+            Ok(q) => q,
+            Err(e) => {
+                if records.iter().any(|(_, r)| r.is_err()) {
+                    tracing::warn!(queue, error = %e,
+                        "cannot open the queue to apply its dead-letter policy to an undecodable record");
+                }
+                return None;
+            }
+        };
+        let max = q.dead_letter()?.1;
+        Some((q, max))
+    }
+
+    /// S3 notifications: each record to its trigger ([`decode::s3_event`]) — writes and removals
+    /// to the bucket's blob trigger, other kinds to `on_any_event`. Every record is attempted; a
+    /// record that is malformed, that no handler takes, or whose handler fails fails the
+    /// invocation.
+    async fn s3(&self, notification: decode::S3Notification) -> Result<()> {
         let mut first_error = None;
-        for record in &notification.records {
-            let Some((bucket, event)) = decode::s3_record_event(record, &self.names) else {
-                continue;
+        for record in notification.records() {
+            let result = match decode::s3_event(record, &self.names) {
+                Ok((trigger, event)) if self.app.handles(&trigger) => {
+                    self.app.dispatch(&self.env, &trigger, event).await
+                }
+                Ok((trigger, event)) => Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "an S3 event ({}, subject {:?}) that no handler takes: register a handler for {trigger}, or on_any_event",
+                        event.ty(),
+                        event.subject().unwrap_or_default()
+                    ),
+                )),
+                Err(e) => Err(e),
             };
-            if let Err(e) = self
-                .app
-                .dispatch(&self.env, &Trigger::Blob(bucket), event)
-                .await
-            {
-                tracing::error!(error = %e, "blob handler failed");
+            if let Err(e) = result {
+                tracing::error!(error = %e, "S3 record not handled; the invocation fails");
                 first_error.get_or_insert(e);
             }
         }
@@ -310,9 +400,11 @@ impl LambdaHost {
             .await
     }
 
+    /// An API Gateway v2 / Function URL request: answered by the app's router, or `400` when it
+    /// is not a valid HTTP request ([`request::HttpEvent::into_request`]).
     async fn http(
         &self,
-        request: lambda_http::request::LambdaRequest,
+        event: request::HttpEvent,
         context: lambda_runtime::Context,
     ) -> Result<serde_json::Value> {
         let Some(router) = self.app.http_router(&self.env) else {
@@ -321,18 +413,30 @@ impl LambdaHost {
                 "an HTTP request arrived, but the app serves no HTTP",
             ));
         };
-        let service = router.map_request(|req: lambda_http::Request| {
-            let (parts, body) = req.into_parts();
-            let body = match body {
-                lambda_http::Body::Empty => axum::body::Body::empty(),
-                lambda_http::Body::Text(t) => axum::body::Body::from(t),
-                lambda_http::Body::Binary(b) => axum::body::Body::from(b),
-                _ => axum::body::Body::empty(),
-            };
-            http::Request::from_parts(parts, body)
-        });
-        let mut adapter = lambda_http::Adapter::from(service);
-        let Ok(response) = adapter.call(LambdaEvent::new(request, context)).await;
+        let ignore_stage = self
+            .env
+            .var("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH")
+            .is_some();
+        let response = match event.into_request(context, ignore_stage) {
+            Ok(request) => match router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "answering 400 to an HTTP request that is not valid");
+                error_response(http::StatusCode::BAD_REQUEST, &e)
+            }
+        };
+        // `lambda_http`'s response conversion (cookies, binary bodies as base64).
+        let response = lambda_http::TransformResponse::<
+            '_,
+            axum::response::Response,
+            std::convert::Infallible,
+        >::Response(
+            lambda_http::request::RequestOrigin::ApiGatewayV2,
+            lambda_http::IntoResponse::into_response(response),
+        );
+        let Ok(response) = response.await;
         serde_json::to_value(response).map_err(|e| {
             Error::new(
                 ErrorKind::Other,
@@ -340,4 +444,27 @@ impl LambdaHost {
             )
         })
     }
+}
+
+/// One SQS record of a batch: decoded, or not.
+type Record = std::result::Result<cloudevents::Event, Box<Undecodable>>;
+
+/// The delivery count a decoded queue-message event carries.
+fn delivery_count(event: &cloudevents::Event) -> Option<u32> {
+    match event.extension(DELIVERY_COUNT_EXTENSION)? {
+        cloudevents::event::ExtensionValue::Integer(n) => u32::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+/// The hosts' error answer: `{"error": {"kind", "message"}}`.
+fn error_response(status: http::StatusCode, err: &Error) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        axum::Json(
+            serde_json::json!({ "error": { "kind": err.kind().as_str(), "message": err.to_string() } }),
+        ),
+    )
+        .into_response()
 }

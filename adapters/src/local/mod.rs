@@ -14,9 +14,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use cloudport_core::env::DEFAULT_MAX_DELIVERIES;
 use cloudport_core::event::ScheduleTick;
-use cloudport_core::{App, Env, Error, ErrorKind, Result, Trigger};
+use cloudport_core::{
+    App, Env, Error, ErrorKind, Queue, ResourceKind, ResourceUrl, Result, Trigger,
+};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -122,7 +124,7 @@ impl LocalHost {
                         tracing::error!(error = %e, "local HTTP server failed");
                     }
                 });
-                tracing::info!(%addr, "serving HTTP");
+                tracing::info!("serving HTTP on http://{addr}");
                 Some(addr)
             }
         };
@@ -130,7 +132,19 @@ impl LocalHost {
         for trigger in app.triggers() {
             match &trigger {
                 Trigger::Queue(name) => {
-                    let queue = env.queue(name)?;
+                    let queue = with_default_dead_letter(&env, name, env.queue(name)?)?;
+                    match queue.dead_letter() {
+                        Some((dlq, max)) => tracing::info!(
+                            "queue trigger {name:?} ← {} (dead-letter queue {:?} after {max} deliveries)",
+                            source(&env, ResourceKind::Queue, name),
+                            dlq.name()
+                        ),
+                        None => tracing::warn!(
+                            "queue trigger {name:?} ← {}: no dead-letter queue, so a message that always fails is delivered again and again (with backoff, at most every {:?}); add &dead_letter=URL to its binding",
+                            source(&env, ResourceKind::Queue, name),
+                            self.max_retry_delay
+                        ),
+                    }
                     let consumer = queue_consumer::Consumer {
                         app: app.clone(),
                         env: env.clone(),
@@ -154,11 +168,17 @@ impl LocalHost {
                             ),
                         )
                     })?;
+                    tracing::info!(
+                        "blob trigger {name:?} ← {}",
+                        source(&env, ResourceKind::Bucket, name)
+                    );
                     let watcher = blob_watcher::Watcher {
                         app: app.clone(),
                         env: env.clone(),
                         name: name.clone(),
+                        native: bucket.name().to_owned(),
                         source: source(&env, cloudport_core::ResourceKind::Bucket, name),
+                        max_retry_delay: self.max_retry_delay,
                     };
                     tasks.spawn(watcher.run(changes, stop_rx.clone()));
                 }
@@ -166,6 +186,12 @@ impl LocalHost {
                     let Some(schedule) = app.schedule(name).cloned() else {
                         continue;
                     };
+                    tracing::info!(
+                        "schedule {name:?}: {schedule}, next at {}",
+                        schedule
+                            .next_after(env.now())
+                            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
+                    );
                     let timer = scheduler::Timer {
                         app: app.clone(),
                         env: env.clone(),
@@ -196,6 +222,25 @@ impl LocalHost {
         crate::otel::shutdown().await;
         stopped
     }
+}
+
+/// `queue` with a dead-letter policy: its own, or — for a `mem://` queue without one — the local
+/// default, `mem://<name>-dlq` after [`DEFAULT_MAX_DELIVERIES`] deliveries, so a message that
+/// always fails ends there instead of being delivered forever (ADR 0009). Queues of other
+/// providers keep what their binding says (their dead-letter queue is deployment's to create).
+fn with_default_dead_letter(env: &Env, name: &str, queue: Queue) -> Result<Queue> {
+    if queue.dead_letter().is_some() {
+        return Ok(queue);
+    }
+    let Some(url) = env
+        .binding_url(ResourceKind::Queue, name)
+        .and_then(|u| ResourceUrl::parse(&u).ok())
+        .filter(|u| u.scheme() == "mem" && u.params().is_empty())
+    else {
+        return Ok(queue);
+    };
+    let dlq = env.open_queue(&format!("mem://{}-dlq", url.host()))?;
+    Ok(queue.with_dead_letter(dlq, DEFAULT_MAX_DELIVERIES))
 }
 
 fn source(env: &Env, kind: cloudport_core::ResourceKind, name: &str) -> String {
@@ -231,11 +276,32 @@ impl RunningApp {
         &self.env
     }
 
-    /// Fires a schedule now, as its timer would, and returns the handler's result.
+    /// The app's invocation counts, errors, cold starts and durations so far, per trigger.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+    /// use cloudport_adapters::local::LocalHost;
+    /// use cloudport_core::{App, Env, Schedule};
+    /// let app = App::new().on_schedule("nightly", Schedule::cron("0 0 3 * * *"), |_t, _env| async { Ok(()) });
+    /// let env = Env::builder().provider(cloudport_memory::Memory::new()).fallback_scheme("mem").build();
+    /// let running = LocalHost::new().http_addr("127.0.0.1:0".parse().unwrap()).start(app, env).await?;
+    /// running.trigger_schedule("nightly").await?;
+    /// let nightly = &running.metrics()[&cloudport_core::Trigger::Schedule("nightly".into())];
+    /// assert_eq!(nightly.invocations, 1);
+    /// running.shutdown().await
+    /// # }
+    /// ```
+    pub fn metrics(&self) -> cloudport_core::app::MetricsSnapshot {
+        self.app.metrics()
+    }
+
+    /// Fires a schedule now (on the environment's clock), as its timer would, and returns the
+    /// handler's result.
     pub async fn trigger_schedule(&self, name: &str) -> Result<()> {
-        let event = ScheduleTick::new(name, Utc::now()).to_cloudevent(
+        let now = self.env.now();
+        let event = ScheduleTick::new(name, now).to_cloudevent(
             "cloudport:local",
-            &format!("manual-{}", Utc::now().timestamp_micros()),
+            &format!("manual-{}", now.timestamp_micros()),
         );
         self.app
             .dispatch(&self.env, &Trigger::Schedule(name.to_owned()), event)

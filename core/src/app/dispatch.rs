@@ -48,6 +48,7 @@ pub(crate) async fn invoke<T: EventData>(
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a non-string payload".to_owned());
+            let what = crate::redact::redact(&what).into_owned();
             tracing::error!(event_id = %id, panic = %what, "handler panicked");
             Err(
                 Error::new(ErrorKind::Handler, format!("handler panicked: {what}"))

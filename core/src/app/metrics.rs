@@ -63,6 +63,13 @@ pub type MetricsSink = std::sync::Arc<dyn Fn(&InvocationRecord) + Send + Sync>;
 /// A snapshot of an app's metrics, by trigger.
 pub type MetricsSnapshot = BTreeMap<Trigger, TriggerMetrics>;
 
+/// How many event types (`Trigger::Event`) are counted apart; further ones are counted together
+/// under [`OTHER_EVENT_TYPES`].
+pub const MAX_EVENT_TYPES: usize = 100;
+
+/// The event type the types past [`MAX_EVENT_TYPES`] are counted under.
+pub const OTHER_EVENT_TYPES: &str = "(other event types)";
+
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     by_trigger: Mutex<MetricsSnapshot>,
@@ -74,10 +81,26 @@ impl Metrics {
             .by_trigger
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // One look-up on the common path; the trigger is cloned only the first time.
+        // One look-up on the common path; the trigger is cloned only the first time. Event types
+        // come from outside (a caller, an S3 event name): past `MAX_EVENT_TYPES` of them, the
+        // rest are counted together, so the map cannot grow without bound.
         let m = match all.get_mut(trigger) {
             Some(m) => m,
-            None => all.entry(trigger.clone()).or_default(),
+            None => {
+                let key = match trigger {
+                    Trigger::Event(_)
+                        if all
+                            .keys()
+                            .filter(|t| matches!(t, Trigger::Event(_)))
+                            .count()
+                            >= MAX_EVENT_TYPES =>
+                    {
+                        Trigger::Event(OTHER_EVENT_TYPES.to_owned())
+                    }
+                    _ => trigger.clone(),
+                };
+                all.entry(key).or_default()
+            }
         };
         m.invocations += 1;
         m.errors += u64::from(failed);
@@ -91,5 +114,36 @@ impl Metrics {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_from_outside_cannot_grow_the_metrics_without_bound() {
+        let m = Metrics::default();
+        for i in 0..(MAX_EVENT_TYPES + 50) {
+            m.record(
+                &Trigger::Event(format!("type-{i}")),
+                Duration::ZERO,
+                false,
+                false,
+            );
+        }
+        m.record(
+            &Trigger::Event("type-0".into()),
+            Duration::ZERO,
+            false,
+            false,
+        );
+        let snapshot = m.snapshot();
+        assert_eq!(snapshot.len(), MAX_EVENT_TYPES + 1);
+        assert_eq!(snapshot[&Trigger::Event("type-0".into())].invocations, 2);
+        assert_eq!(
+            snapshot[&Trigger::Event(OTHER_EVENT_TYPES.into())].invocations,
+            50
+        );
     }
 }

@@ -16,7 +16,10 @@ use futures::StreamExt;
 use tower::Service;
 
 pub use dispatch::{BatchFailure, BatchOutcome, BoxFuture};
-pub use metrics::{InvocationRecord, MetricsSink, MetricsSnapshot, TriggerMetrics};
+pub use metrics::{
+    InvocationRecord, MAX_EVENT_TYPES, MetricsSink, MetricsSnapshot, OTHER_EVENT_TYPES,
+    TriggerMetrics,
+};
 pub use schedule::Schedule;
 
 use crate::event::{BlobEvent, EventData, QueueMessage, ScheduleTick};

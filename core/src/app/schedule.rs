@@ -35,6 +35,22 @@ pub enum Schedule {
     Cron(String),
 }
 
+/// `every 60s` or `cron 0 0 3 * * *`, for start-up lines and logs.
+///
+/// ```
+/// use cloudport_core::Schedule;
+/// assert_eq!(Schedule::every(std::time::Duration::from_secs(60)).to_string(), "every 60s");
+/// assert_eq!(Schedule::cron("*/15 * * * *").to_string(), "cron 0 */15 * * * *");
+/// ```
+impl std::fmt::Display for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Every(d) => write!(f, "every {d:?}"),
+            Self::Cron(expr) => write!(f, "cron {}", normalize(expr)),
+        }
+    }
+}
+
 impl Schedule {
     /// Fires every `interval` (at least one second).
     pub fn every(interval: Duration) -> Self {

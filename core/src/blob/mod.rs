@@ -32,6 +32,9 @@ pub enum BlobChange {
     Deleted {
         /// Its key.
         key: String,
+        /// The ETag of the version deleted, when the feed knows it: with the key, a stable id for
+        /// the event.
+        etag: Option<ETag>,
     },
 }
 

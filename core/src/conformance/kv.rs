@@ -315,3 +315,58 @@ pub async fn kv_concurrent_increments(f: &dyn Fixture) {
         .expect("present");
     assert_eq!(n, WRITERS * INCREMENTS, "lost or doubled increments");
 }
+
+/// One contract for versions: a version is never reused (a key deleted and written again gets a
+/// new one, so a stale writer's `IfVersion` fails — the fencing the idempotency helper relies on),
+/// and an entry past its TTL is absent for `IfVersion` writes and deletes too (they fail with
+/// `PreconditionFailed`, and never bring the entry back).
+pub async fn kv_versions_fence_stale_writers(f: &dyn Fixture) {
+    let kv = f.kv().await;
+    let v1 = kv
+        .put("fenced", "1", Precondition::None)
+        .await
+        .expect("put");
+    assert!(kv.delete("fenced").await.expect("delete"));
+    let v2 = kv
+        .put("fenced", "2", Precondition::IfAbsent)
+        .await
+        .expect("put again");
+    assert_ne!(v1, v2, "a version is never reused after a delete");
+    assert_kind(
+        kv.put("fenced", "stale", Precondition::IfVersion(v1)).await,
+        ErrorKind::PreconditionFailed,
+        "a stale writer's version after a delete and re-create",
+    );
+    assert_eq!(
+        kv.get("fenced").await.expect("get").expect("kept").value,
+        "2"
+    );
+
+    if !kv.capabilities().ttl {
+        return;
+    }
+    let ttl = Duration::from_secs(1);
+    let v = kv
+        .put("expiring", "1", Precondition::None.with_ttl(ttl))
+        .await
+        .expect("put with ttl");
+    f.advance(ttl + f.slack()).await;
+    assert_kind(
+        kv.put("expiring", "back", Precondition::IfVersion(v.clone()))
+            .await,
+        ErrorKind::PreconditionFailed,
+        "IfVersion write on an expired entry",
+    );
+    assert!(
+        kv.get("expiring").await.expect("get").is_none(),
+        "a refused write never brings an expired entry back"
+    );
+    assert_kind(
+        kv.delete_if("expiring", Precondition::IfVersion(v)).await,
+        ErrorKind::PreconditionFailed,
+        "IfVersion delete on an expired entry",
+    );
+    kv.put("expiring", "new", Precondition::IfAbsent)
+        .await
+        .expect("an expired entry counts as absent");
+}

@@ -17,6 +17,7 @@
 mod blob;
 mod cold_start;
 mod events;
+mod faults;
 mod idempotency;
 mod kv;
 mod queue;
@@ -28,6 +29,7 @@ use async_trait::async_trait;
 pub use blob::*;
 pub use cold_start::*;
 pub use events::*;
+pub use faults::*;
 pub use idempotency::*;
 pub use kv::*;
 pub use queue::*;
@@ -130,7 +132,12 @@ macro_rules! conformance_tests {
             kv_json_helpers,
             kv_rejects_bad_input,
             kv_concurrent_increments,
-            idempotency_under_duplicate_and_concurrent_delivery
+            kv_versions_fence_stale_writers,
+            idempotency_under_duplicate_and_concurrent_delivery,
+            idempotency_claims_end_with_their_run,
+            faults_queue_operations,
+            faults_kv_operations,
+            faults_blob_operations
         );
     };
     (@all $attrs:tt $fixture:expr; $($check:ident),* $(,)?) => {

@@ -112,9 +112,9 @@ impl BlobEvent {
             BlobEventKind::Deleted => BLOB_DELETED,
         };
         let mut builder = EventBuilderV10::new()
-            .id(id.to_owned())
+            .id(super::or_unknown(id.to_owned()))
             .ty(ty)
-            .source(source.to_owned())
+            .source(super::or_unknown(source.to_owned()))
             .subject(self.key.clone())
             .data(
                 "application/json",

@@ -107,6 +107,18 @@ impl EventData for cloudevents::Event {
     }
 }
 
+/// What stands for an empty id or source, which CloudEvents refuses (a platform may deliver one):
+/// the event is still built from everything else, never replaced by a default event.
+pub const UNKNOWN: &str = "unknown";
+
+pub(crate) fn or_unknown(value: String) -> String {
+    if value.is_empty() {
+        UNKNOWN.to_owned()
+    } else {
+        value
+    }
+}
+
 pub(crate) fn expect_type(event: &cloudevents::Event, types: &[&str]) -> Result<()> {
     if types.contains(&event.ty()) {
         Ok(())
@@ -146,4 +158,21 @@ pub(crate) fn data_json<T: serde::de::DeserializeOwned>(event: &cloudevents::Eve
         )
         .with_resource(event.id().to_owned())
     })
+}
+
+#[cfg(test)]
+mod empty_fields {
+    use super::*;
+    use cloudevents::AttributesReader;
+
+    #[test]
+    fn an_empty_id_or_source_never_turns_an_event_into_a_default_one() {
+        let q = QueueMessage::new("orders", "", "body").to_cloudevent("");
+        assert_eq!(q.ty(), QUEUE_MESSAGE);
+        assert_eq!((q.id(), q.source().as_str()), (UNKNOWN, UNKNOWN));
+        let b = BlobEvent::created("uploads", "a.txt").to_cloudevent("", "");
+        assert_eq!(b.ty(), BLOB_CREATED);
+        let t = ScheduleTick::new("nightly", chrono::Utc::now()).to_cloudevent("", "");
+        assert_eq!(t.ty(), SCHEDULE_TICK);
+    }
 }

@@ -131,9 +131,9 @@ impl QueueMessage {
     /// uniquely owned): what hosts use to decode native batches.
     pub fn into_cloudevent(self, source: impl Into<String>) -> cloudevents::Event {
         let mut builder = EventBuilderV10::new()
-            .id(self.id)
+            .id(super::or_unknown(self.id))
             .ty(QUEUE_MESSAGE)
-            .source(source.into())
+            .source(super::or_unknown(source.into()))
             .subject(self.queue)
             .extension(DELIVERY_COUNT_EXTENSION, i64::from(self.delivery_count));
         if let Some(t) = self.enqueued_at {
@@ -150,8 +150,8 @@ impl QueueMessage {
             Err(e) => cloudevents::Data::Binary(e.into_bytes()),
         };
         builder = builder.data(content_type, data);
-        // Every field set above is valid by construction, so building cannot fail; fall back to
-        // a minimal event rather than panic.
+        // Every field set above is valid (an empty id or source, which CloudEvents refuses, is
+        // replaced), so building cannot fail; fall back to a minimal event rather than panic.
         builder.build().unwrap_or_default()
     }
 }

@@ -40,9 +40,9 @@ impl ScheduleTick {
     /// The portable CloudEvent of this tick.
     pub fn to_cloudevent(&self, source: &str, id: &str) -> cloudevents::Event {
         EventBuilderV10::new()
-            .id(id.to_owned())
+            .id(super::or_unknown(id.to_owned()))
             .ty(SCHEDULE_TICK)
-            .source(source.to_owned())
+            .source(super::or_unknown(source.to_owned()))
             .subject(self.schedule.clone())
             .time(self.scheduled_time)
             .data(

@@ -263,10 +263,11 @@ impl KvStore {
     /// One page of entries whose keys start with `prefix` (which may be empty), in key order.
     pub async fn scan(
         &self,
-        prefix: &str,
+        prefix: impl AsRef<str>,
         limit: usize,
         page_token: Option<&str>,
     ) -> Result<ScanPage> {
+        let prefix = prefix.as_ref();
         const OP: &str = "kv.scan";
         let caps = self.capabilities();
         let check = || -> Result<()> {
@@ -296,7 +297,8 @@ impl KvStore {
     }
 
     /// Every live entry whose key starts with `prefix`, following pages.
-    pub async fn scan_all(&self, prefix: &str) -> Result<Vec<KvEntry>> {
+    pub async fn scan_all(&self, prefix: impl AsRef<str>) -> Result<Vec<KvEntry>> {
+        let prefix = prefix.as_ref();
         let limit = self.capabilities().max_scan_page;
         let mut all = Vec::new();
         let mut token: Option<String> = None;

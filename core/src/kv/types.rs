@@ -70,6 +70,26 @@ pub struct KvPut {
     pub ttl: Option<Duration>,
 }
 
+impl KvPut {
+    /// A write under `precondition`, kept until overwritten or deleted.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cloudport_core::{KvPut, Precondition};
+    /// let how = KvPut::new(Precondition::IfAbsent).with_ttl(Duration::from_secs(60));
+    /// assert_eq!(how, Precondition::IfAbsent.with_ttl(Duration::from_secs(60)));
+    /// ```
+    pub fn new(precondition: Precondition) -> Self {
+        precondition.into()
+    }
+
+    /// Gone after `ttl`: never returned, and `IfAbsent` succeeds again.
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+}
+
 impl From<Precondition> for KvPut {
     fn from(precondition: Precondition) -> Self {
         Self {

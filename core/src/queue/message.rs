@@ -86,9 +86,10 @@ impl Message {
     }
 }
 
-impl From<&'static str> for Message {
-    fn from(body: &'static str) -> Self {
-        Self::new(body).with_content_type("text/plain; charset=utf-8")
+impl From<&str> for Message {
+    fn from(body: &str) -> Self {
+        Self::new(Bytes::copy_from_slice(body.as_bytes()))
+            .with_content_type("text/plain; charset=utf-8")
     }
 }
 

@@ -19,6 +19,10 @@ pub use message::{LeaseToken, Message, ReceiveOptions, ReceivedMessage};
 
 use crate::retry::{Idempotence, RetryPolicy};
 
+/// The content type of a message a dead-letter queue holds enveloped (its original form could not
+/// be sent there as it was); [`wire::from_envelope`] unwraps it.
+pub const DEAD_LETTER_ENVELOPE_CONTENT_TYPE: &str = "application/cloudevents+json";
+
 /// A message a host moved to the dead-letter queue ([`Queue::dead_letter_if_over_limit`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -419,10 +423,13 @@ impl Queue {
     }
 
     async fn move_to_dead_letter(&self, msg: &ReceivedMessage, dlq: &Queue) -> Result<()> {
-        dlq.send(msg.to_message()).await?;
+        dlq.send(dlq.dead_letter_form(msg.to_message())?).await?;
         self.ack(msg).await?;
+        // Moved on its delivery past the limit: it was handled (and failed) one time fewer.
         tracing::info!(queue = self.name(), dead_letter = dlq.name(), message_id = %msg.id,
-            deliveries = msg.delivery_count, "moved message to the dead-letter queue");
+            failed_deliveries = msg.delivery_count.saturating_sub(1),
+            max_deliveries = self.dead_letter.as_ref().map_or(0, |d| d.max_deliveries),
+            "moved message to the dead-letter queue");
         Ok(())
     }
 
@@ -446,8 +453,10 @@ impl Queue {
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// use cloudport_core::{Env, event::QueueMessage};
-    /// # let memory = cloudport_memory::Memory::new();
-    /// # let env = Env::builder().provider(memory).vars([("CLOUDPORT_QUEUE_ORDERS", "mem://orders?dead_letter=mem://dlq&max_deliveries=3")]).build();
+    /// let env = Env::builder()
+    ///     .provider(cloudport_memory::Memory::new())
+    ///     .vars([("CLOUDPORT_QUEUE_ORDERS", "mem://orders?dead_letter=mem://dlq&max_deliveries=3")])
+    ///     .build();
     /// let orders = env.queue("orders")?;
     /// let fifth = QueueMessage::new("orders", "m-1", "poison").with_delivery_count(5);
     /// let moved = orders.dead_letter_if_over_limit(&fifth).await.unwrap()?;
@@ -464,10 +473,16 @@ impl Queue {
         if message.delivery_count <= dl.max_deliveries {
             return None;
         }
-        Some(match dl.queue.send(message.to_message()).await {
+        let sent = match dl.queue.dead_letter_form(message.to_message()) {
+            Ok(m) => dl.queue.send(m).await,
+            Err(e) => Err(e),
+        };
+        Some(match sent {
             Ok(_) => {
                 tracing::info!(queue = self.name(), dead_letter = dl.queue.name(),
-                    message_id = %message.id, deliveries = message.delivery_count,
+                    message_id = %message.id,
+                    failed_deliveries = message.delivery_count.saturating_sub(1),
+                    max_deliveries = dl.max_deliveries,
                     "moved message to the dead-letter queue");
                 Ok(DeadLettered {
                     queue: self.name().to_owned(),
@@ -483,6 +498,19 @@ impl Queue {
                 Err(e)
             }
         })
+    }
+
+    /// `message` as this queue, a dead-letter queue, takes it: as it is when it passes this
+    /// queue's checks, else enveloped ([`wire::envelope`], content type
+    /// `application/cloudevents+json`), so any message a source queue could hold — an empty body,
+    /// attribute values with tabs or line breaks, more attributes than this queue carries — can
+    /// be dead-lettered, byte for byte, instead of being redelivered until its retention ends.
+    fn dead_letter_form(&self, message: Message) -> Result<Message> {
+        if self.check_message(&message).is_ok() {
+            return Ok(message);
+        }
+        let body = wire::envelope(&message)?;
+        Ok(Message::new(body).with_content_type(DEAD_LETTER_ENVELOPE_CONTENT_TYPE))
     }
 
     fn check_lease(&self, lease: Duration) -> Result<()> {

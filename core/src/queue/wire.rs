@@ -33,6 +33,10 @@ pub const ENVELOPE_TYPE: &str = "io.cloudport.queue.envelope.v1";
 /// let plain = to_envelope(&Message::new("hello")).unwrap();
 /// assert_eq!(plain, b"hello");
 ///
+/// // A body that looks like an envelope is wrapped, so it comes back as sent.
+/// let tricky = Message::new(to_envelope(&Message::new("x").with_attribute("a", "b")).unwrap());
+/// assert_eq!(from_envelope(&to_envelope(&tricky).unwrap()).body, tricky.body);
+///
 /// let msg = Message::new("{\"id\":1}").with_content_type("application/json").with_attribute("tenant", "acme");
 /// let wire = to_envelope(&msg).unwrap();
 /// let back = from_envelope(&wire);
@@ -41,7 +45,6 @@ pub const ENVELOPE_TYPE: &str = "io.cloudport.queue.envelope.v1";
 /// assert_eq!(back.attributes["tenant"], "acme");
 /// ```
 pub fn to_envelope(message: &super::Message) -> crate::Result<Vec<u8>> {
-    use cloudevents::{EventBuilder, EventBuilderV10};
     let implied = match message.content_type.as_deref() {
         None => true,
         Some("text/plain; charset=utf-8" | "application/json") => {
@@ -49,9 +52,29 @@ pub fn to_envelope(message: &super::Message) -> crate::Result<Vec<u8>> {
         }
         Some(_) => false,
     };
-    if implied && message.attributes.is_empty() {
+    // A body that would itself read back as an envelope is wrapped, so it round-trips as sent.
+    let reads_as_envelope = message.body.starts_with(b"{") && memchr_type(&message.body).is_some();
+    if implied && message.attributes.is_empty() && !reads_as_envelope {
         return Ok(message.body.to_vec());
     }
+    envelope(message)
+}
+
+/// A message as a CloudEvent in structured JSON mode (type [`ENVELOPE_TYPE`]), whatever it holds:
+/// the form [`to_envelope`] uses, and the one a dead-letter move takes when the dead-letter queue
+/// would refuse the message as it is (an empty body, attribute values with control characters,
+/// more attributes than it carries). [`from_envelope`] reads it back byte for byte.
+///
+/// ```
+/// use cloudport_core::Message;
+/// use cloudport_core::queue::wire::{envelope, from_envelope};
+/// let odd = Message::new("").with_attribute("note", "tab\there");
+/// let back = from_envelope(&envelope(&odd).unwrap());
+/// assert!(back.body.is_empty());
+/// assert_eq!(back.attributes["note"], "tab\there");
+/// ```
+pub fn envelope(message: &super::Message) -> crate::Result<Vec<u8>> {
+    use cloudevents::{EventBuilder, EventBuilderV10};
     let content_type = message
         .content_type
         .clone()
@@ -89,12 +112,15 @@ pub fn from_envelope(wire: &[u8]) -> super::Message {
     let Ok(event) = serde_json::from_slice::<cloudevents::Event>(wire) else {
         return plain();
     };
-    if event.ty() != ENVELOPE_TYPE {
+    // Only what `envelope` writes: CloudEvents 1.0 (in 0.3, `data_base64` and the like are
+    // extensions, which would come back as attributes no envelope can carry).
+    if event.ty() != ENVELOPE_TYPE || event.specversion() != cloudevents::event::SpecVersion::V10 {
         return plain();
     }
     let content_type = event.datacontenttype().map(str::to_owned);
     let attributes = event
         .iter_extensions()
+        .filter(|(name, _)| crate::validate::attribute_name(name).is_ok())
         .map(|(name, value)| (name.to_owned(), value.to_string()))
         .collect();
     let body = match event.data() {

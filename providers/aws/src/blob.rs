@@ -25,7 +25,6 @@ const SINGLE_PUT_MAX: u64 = 16 * 1024 * 1024;
 const PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// An S3 bucket.
-#[derive(Debug)]
 pub struct S3Bucket {
     aws: Aws,
     settings: Settings,
@@ -33,6 +32,20 @@ pub struct S3Bucket {
     name: String,
     client: OnceCell<Client>,
     capabilities: BlobCapabilities,
+}
+
+/// The resource and its settings; the SDK client (whose configuration holds credentials and
+/// endpoints) only as opened or not.
+impl std::fmt::Debug for S3Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Bucket")
+            .field("settings", &self.settings)
+            .field("path_style", &self.path_style)
+            .field("name", &self.name)
+            .field("capabilities", &self.capabilities)
+            .field("open", &self.client.initialized())
+            .finish_non_exhaustive()
+    }
 }
 
 fn system_time(t: Option<&DateTime>) -> Option<SystemTime> {

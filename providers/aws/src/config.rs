@@ -3,18 +3,28 @@
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use cloudport_core::redact::Redacted;
 use tokio::sync::OnceCell;
 
 /// The AWS provider: opens `sqs://`, `s3://` and `dynamodb://` URLs. Cloning shares the loaded
 /// configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Aws {
     config: Arc<OnceCell<SdkConfig>>,
 }
 
+/// The loaded configuration, redacted ([`cloudport_core::redact`]).
+impl std::fmt::Debug for Aws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aws")
+            .field("config", &Redacted(self.config.get()))
+            .finish()
+    }
+}
+
 /// Settings a resource URL gives on top of the shared configuration. The SDK's own retry is
 /// switched off: the portable types retry once, by their `RetryPolicy` (ADR 0003).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     /// Region, overriding `AWS_REGION`.
     pub region: Option<String>,
@@ -71,11 +81,29 @@ impl Aws {
         )
     }
 
-    /// The shared configuration, loading it on first call.
+    /// The shared configuration, loading it on first call. The secret key and session token of
+    /// the environment are registered as secrets ([`cloudport_core::redact`]).
     pub async fn sdk_config(&self) -> &SdkConfig {
         self.config
-            .get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load())
+            .get_or_init(|| {
+                for var in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+                    if let Ok(value) = std::env::var(var) {
+                        cloudport_core::redact::register_secret(&value);
+                    }
+                }
+                aws_config::defaults(BehaviorVersion::latest()).load()
+            })
             .await
+    }
+}
+
+/// The endpoint shown redacted (an endpoint URL may carry a password).
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint.as_deref().map(Redacted))
+            .finish()
     }
 }
 

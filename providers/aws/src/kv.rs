@@ -31,7 +31,6 @@ const EXPIRES_MS: &str = "expires_ms";
 const LIVE: &str = "(attribute_not_exists(expires_ms) OR expires_ms > :now)";
 
 /// A store in a DynamoDB table.
-#[derive(Debug)]
 pub struct DynamoKv {
     aws: Aws,
     settings: Settings,
@@ -39,6 +38,20 @@ pub struct DynamoKv {
     partition: String,
     client: OnceCell<Client>,
     capabilities: KvCapabilities,
+}
+
+/// The resource and its settings; the SDK client (whose configuration holds credentials and
+/// endpoints) only as opened or not.
+impl std::fmt::Debug for DynamoKv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoKv")
+            .field("settings", &self.settings)
+            .field("table", &self.table)
+            .field("partition", &self.partition)
+            .field("capabilities", &self.capabilities)
+            .field("open", &self.client.initialized())
+            .finish_non_exhaustive()
+    }
 }
 
 fn now_ms() -> u128 {

@@ -26,7 +26,6 @@ use cloudport_core::queue::wire::{
 };
 
 /// An SQS queue.
-#[derive(Debug)]
 pub struct SqsQueue {
     aws: Aws,
     settings: Settings,
@@ -35,6 +34,20 @@ pub struct SqsQueue {
     client: OnceCell<Client>,
     url: OnceCell<String>,
     capabilities: QueueCapabilities,
+}
+
+/// The resource and its settings; the SDK client (whose configuration holds credentials and
+/// endpoints) only as opened or not.
+impl std::fmt::Debug for SqsQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqsQueue")
+            .field("settings", &self.settings)
+            .field("name", &self.name)
+            .field("owner", &self.owner)
+            .field("capabilities", &self.capabilities)
+            .field("open", &self.client.initialized())
+            .finish_non_exhaustive()
+    }
 }
 
 /// SQS's limits (1 MiB messages since January 2026; 10 per batch; 12 h visibility; 15 min delay;

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use azure_core::credentials::Secret;
+use cloudport_core::redact::{Redacted, redact, register_secret};
 use cloudport_core::{Error, ErrorKind, Result};
 use url::Url;
 
@@ -33,15 +34,36 @@ const SAS_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// let azure = cloudport_azure::Azure::from_connection_string("UseDevelopmentStorage=true");
 /// # let _ = azure;
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Azure {
     source: Arc<Source>,
 }
 
-#[derive(Debug)]
 enum Source {
     Env,
     Fixed(String),
+}
+
+/// Shows where credentials come from, never the secrets of a fixed connection string.
+///
+/// ```
+/// let azure = cloudport_azure::Azure::from_connection_string(
+///     "AccountName=acme;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net",
+/// );
+/// assert_eq!(
+///     format!("{azure:?}"),
+///     r#"Azure { connection_string: "AccountName=acme;AccountKey=[REDACTED];EndpointSuffix=core.windows.net" }"#
+/// );
+/// ```
+impl std::fmt::Debug for Azure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Azure");
+        match &*self.source {
+            Source::Env => d.field("connection_string", &"from the environment"),
+            Source::Fixed(s) => d.field("connection_string", &redact(s)),
+        };
+        d.finish()
+    }
 }
 
 /// The three services of a storage account.
@@ -88,9 +110,9 @@ impl std::fmt::Debug for Account {
             .field("name", &self.name)
             .field("key", &self.key.as_ref().map(|_| "<redacted>"))
             .field("sas", &self.sas.as_ref().map(|_| "<redacted>"))
-            .field("blob", &self.blob.as_str())
-            .field("queue", &self.queue.as_str())
-            .field("table", &self.table.as_str())
+            .field("blob", &Redacted(self.blob.as_str()))
+            .field("queue", &Redacted(self.queue.as_str()))
+            .field("table", &Redacted(self.table.as_str()))
             .finish()
     }
 }
@@ -153,10 +175,27 @@ impl Azure {
     }
 }
 
-/// Parses an `AzureWebJobsStorage`-style connection string (with `azure_storage`'s parser).
+/// Parses an `AzureWebJobsStorage`-style connection string (with `azure_storage`'s parser). Its
+/// key and SAS are registered as secrets ([`cloudport_core::redact`]); errors never quote it.
 pub(crate) fn parse_connection_string(text: &str) -> Result<Account> {
-    let cs = azure_storage::ConnectionString::new(text)
-        .map_err(|e| Error::invalid(format!("not a storage connection string: {e}")))?;
+    // The parser's own errors quote the whole string, key included: described here instead.
+    let cs = azure_storage::ConnectionString::new(text).map_err(|_| {
+        Error::invalid(format!(
+            "not a storage connection string: {}",
+            what_is_wrong(text)
+        ))
+    })?;
+    if let Some(key) = cs.account_key {
+        register_secret(key);
+    }
+    if let Some(sas) = cs.sas {
+        register_secret(sas);
+        for (name, value) in url::form_urlencoded::parse(sas.trim_start_matches('?').as_bytes()) {
+            if name == "sig" {
+                register_secret(&value);
+            }
+        }
+    }
     if cs.use_development_storage == Some(true) {
         let base = cs
             .development_storage_proxy_uri
@@ -198,6 +237,36 @@ pub(crate) fn parse_connection_string(text: &str) -> Result<Account> {
         queue: endpoint(cs.queue_endpoint, Service::Queue)?,
         table: endpoint(cs.table_endpoint, Service::Table)?,
     })
+}
+
+/// What makes `text` no connection string, naming settings but never quoting a value.
+fn what_is_wrong(text: &str) -> String {
+    const KNOWN: [&str; 10] = [
+        "DefaultEndpointsProtocol",
+        "AccountName",
+        "AccountKey",
+        "SharedAccessSignature",
+        "EndpointSuffix",
+        "BlobEndpoint",
+        "QueueEndpoint",
+        "TableEndpoint",
+        "FileEndpoint",
+        "UseDevelopmentStorage",
+    ];
+    for (n, part) in text.split(';').filter(|p| !p.trim().is_empty()).enumerate() {
+        let Some((key, value)) = part.split_once('=') else {
+            return format!("part {} is not KEY=VALUE", n + 1);
+        };
+        let key = key.trim();
+        if !KNOWN.iter().any(|k| k.eq_ignore_ascii_case(key)) && key != "DevelopmentStorageProxyUri"
+        {
+            return format!("part {} names an unknown setting", n + 1);
+        }
+        if value.trim().is_empty() {
+            return format!("setting {key} has no value");
+        }
+    }
+    "settings of the form KEY=VALUE;… expected (DefaultEndpointsProtocol, AccountName, AccountKey or SharedAccessSignature, EndpointSuffix; or UseDevelopmentStorage=true)".to_owned()
 }
 
 fn parse_url(s: &str) -> Result<Url> {
@@ -397,6 +466,36 @@ mod tests {
         assert_eq!(
             azure.account("other", None).unwrap_err().kind(),
             ErrorKind::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn a_malformed_connection_string_is_never_quoted() {
+        // The issue's case: a setting without a value, after the key.
+        let key = "bWFsZm9ybWVkLWNhbmFyeS1rZXk=";
+        let text = format!(
+            "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={key};EndpointSuffix="
+        );
+        let err = parse_connection_string(&text).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(
+            err.message().contains("EndpointSuffix has no value"),
+            "{err}"
+        );
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(
+                !shown.contains(key) && !shown.contains("bWFsZm9y"),
+                "{shown}"
+            );
+        }
+        let err = Azure::from_connection_string(text.clone())
+            .account("acme", None)
+            .unwrap_err();
+        assert!(!err.to_string().contains(key), "{err}");
+        assert!(!format!("{:?}", Azure::from_connection_string(text)).contains(key));
+        assert_eq!(
+            what_is_wrong("AccountName=acme;oops"),
+            "part 2 is not KEY=VALUE"
         );
     }
 

@@ -239,6 +239,27 @@ impl AzureTable {
         }
     }
 
+    /// The ETag of `key` when its live entry has version `v`; `PreconditionFailed` when it is
+    /// absent, expired (Table storage keeps expired entities: they must not take `IfVersion`
+    /// writes, which would bring them back) or of another version.
+    async fn live_version(&self, key: &str, v: &Version) -> Result<Etag> {
+        match self.read(key).await? {
+            None => Err(Error::new(
+                ErrorKind::PreconditionFailed,
+                "the key is absent",
+            )),
+            Some((entity, _)) if !is_live(&entity) => Err(Error::new(
+                ErrorKind::PreconditionFailed,
+                "the entry expired",
+            )),
+            Some((_, etag)) if version(&etag) != *v => Err(Error::new(
+                ErrorKind::PreconditionFailed,
+                "the key has another version",
+            )),
+            Some((_, etag)) => Ok(etag),
+        }
+    }
+
     async fn replace_if(
         &self,
         key: &str,
@@ -266,7 +287,7 @@ impl AzureTable {
         let client = self.entity_client(key)?;
         let (condition, live) = match precondition {
             Precondition::IfVersion(v) => (
-                IfMatchCondition::Etag(Etag::from(v.as_str().to_owned())),
+                IfMatchCondition::Etag(self.live_version(key, v).await?),
                 true,
             ),
             _ => match self.read(key).await? {
@@ -354,14 +375,21 @@ impl KvDriver for AzureTable {
                                     }
                                 })
                             }
-                            _ => Err(e),
+                            Some(_) => Err(e),
+                            // Gone between the insert and the read: nothing to report as
+                            // existing; the caller tries again.
+                            None => Err(Error::new(
+                                ErrorKind::Unavailable,
+                                "the key changed during a create-only write; try again",
+                            )
+                            .with_source(e)),
                         }
                     }
                 }
             }
             Precondition::IfVersion(v) => {
-                self.replace_if(key, &entity, Etag::from(v.as_str().to_owned()))
-                    .await
+                let etag = self.live_version(key, v).await?;
+                self.replace_if(key, &entity, etag).await
             }
             _ => {
                 let rsp = self

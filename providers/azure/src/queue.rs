@@ -3,7 +3,20 @@
 //!
 //! Storage Queue messages have no attributes: a message with a content type or attributes travels
 //! as a CloudEvents envelope ([`cloudport_core::queue::wire::to_envelope`]); a plain one as its
-//! body. Either way the text is Base64 and at most 64 KiB, checked before the call.
+//! body. Either way the text is Base64 of the bytes (so any body, UTF-8 or not, comes back byte for
+//! byte) and at most 64 KiB, checked before the call.
+//!
+//! The delivery count is always the service's `DequeueCount`: a `deliverycount` extension in an
+//! envelope (only a producer outside cloudport can write one: cloudport refuses that attribute
+//! name) is dropped with a warning, so no sender can reset the count the dead-letter policy reads.
+//!
+//! Update Message (`extend_lease`, `nack`) issues a new pop receipt whenever it succeeds, so it is
+//! not idempotent: repeated after an attempt whose answer was lost, it carries a stale receipt and
+//! fails (`LeaseLost`) although the first one took effect. Its errors are therefore temporary only
+//! when the request certainly never reached the service (no connection could be made); after a
+//! timeout, a dropped connection or a server error the error is permanent, so the portable retry
+//! layer does not repeat it. The receipt such an attempt may have issued is unknown: the message
+//! comes back when the visibility timeout then in force ends (at least once, never lost).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -16,6 +29,7 @@ use azure_storage_queue::models::{
     ReceivedMessage as NativeMessage,
 };
 use base64::Engine;
+use cloudport_core::event::DELIVERY_COUNT_EXTENSION;
 use cloudport_core::queue::poll_while_empty;
 use cloudport_core::queue::whole_seconds;
 use cloudport_core::queue::wire::{from_envelope, to_envelope};
@@ -75,6 +89,17 @@ fn parse_lease(lease: &LeaseToken) -> Result<(&str, &str)> {
         .split_once(':')
         .filter(|(id, receipt)| !id.is_empty() && !receipt.is_empty())
         .ok_or_else(|| Error::invalid("not an Azure queue lease (expected MESSAGE_ID:POP_RECEIPT)"))
+}
+
+/// An Update Message error, classified for the retry layer: each success issues a new pop
+/// receipt, so a repeat after an attempt that may have taken effect would carry a stale one. Only
+/// an error proving the request never left — no connection could be made (`azure_core`'s
+/// `ErrorKind::Connection`: "the request was never sent") — stays temporary; any other (a
+/// timeout or a connection dropped after sending, an HTTP error) is permanent.
+fn update_message_error(err: azure_core::Error) -> Error {
+    let never_sent = matches!(err.kind(), azure_core::error::ErrorKind::Connection);
+    let e = from_sdk(err);
+    if never_sent { e } else { e.temporary(false) }
 }
 
 /// The message's Base64 text, or `TooLarge` when it exceeds Azure's 64 KiB.
@@ -188,7 +213,12 @@ impl AzureQueue {
                 text.into_bytes()
             }
         };
-        let message = from_envelope(&wire);
+        let mut message = from_envelope(&wire);
+        // The service's DequeueCount is the delivery count, whatever an envelope claims.
+        if let Some(claimed) = message.attributes.remove(DELIVERY_COUNT_EXTENSION) {
+            tracing::warn!(queue = %self.name, message_id = %id, claimed = %claimed,
+                "dropping the envelope's deliverycount attribute; the dequeue count is the service's");
+        }
         let count = m
             .dequeue_count
             .and_then(|c| u32::try_from(c).ok())
@@ -229,7 +259,7 @@ impl AzureQueue {
             .client()?
             .update_message(id, receipt, whole_seconds(timeout), None)
             .await
-            .map_err(from_sdk)?;
+            .map_err(update_message_error)?;
         // The SDK has no typed accessor for the new receipt (Update Message REST reference).
         let new_receipt = rsp
             .headers()
@@ -300,6 +330,34 @@ mod tests {
     #[test]
     fn plain_messages_are_base64_of_the_body() {
         assert_eq!(encode(&Message::new("hi")).unwrap(), "aGk=");
+    }
+
+    #[test]
+    fn update_message_is_repeated_only_when_it_never_left() {
+        use azure_core::error::ErrorKind as K;
+        let never_sent = update_message_error(azure_core::Error::with_message(
+            K::Connection,
+            "connection refused",
+        ));
+        assert_eq!(never_sent.kind(), ErrorKind::Unavailable);
+        assert!(never_sent.is_temporary());
+        let answer_lost = update_message_error(azure_core::Error::with_message(
+            K::Io,
+            "connection closed before message completed",
+        ));
+        assert_eq!(answer_lost.kind(), ErrorKind::Unavailable);
+        assert!(!answer_lost.is_temporary());
+        for (status, code) in [(500, "InternalError"), (503, "ServerBusy"), (408, "")] {
+            let e = update_message_error(azure_core::Error::with_message(
+                K::HttpResponse {
+                    status: azure_core::http::StatusCode::from(status),
+                    error_code: Some(code.to_owned()),
+                    raw_response: None,
+                },
+                "server error",
+            ));
+            assert!(!e.is_temporary(), "{status} {code}: {e}");
+        }
     }
 
     #[test]

@@ -25,6 +25,17 @@ fn opts(lease: Duration) -> ReceiveOptions {
     ReceiveOptions::default().max_messages(10).lease(lease)
 }
 
+/// What `<name>-poison` holds (received, leased for 30 s).
+async fn poisoned(f: &Azurite, name: &str) -> Vec<cloudport_core::ReceivedMessage> {
+    let poison = f
+        .azure
+        .open_queue(&url(&format!(
+            "azqueue://{ACCOUNT}/{name}-poison?poison=false"
+        )))
+        .unwrap();
+    poison.receive(opts(Duration::from_secs(30))).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs emulators: ./scripts/test.sh"]
 async fn poison_queue_convention_from_the_url() {
@@ -52,13 +63,7 @@ async fn poison_queue_convention_from_the_url() {
             .unwrap()
             .is_empty()
     );
-    let poison = f
-        .azure
-        .open_queue(&url(&format!(
-            "azqueue://{ACCOUNT}/{name}-poison?poison=false"
-        )))
-        .unwrap();
-    let dead = poison.receive(opts(Duration::from_secs(30))).await.unwrap();
+    let dead = poisoned(&f, &name).await;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].text().unwrap(), "poison");
     assert_eq!(dead[0].attributes["kind"], "test");
@@ -245,6 +250,12 @@ fn free_port() -> u16 {
 
 /// A queue-only Azurite of this test's own, so it can be stopped mid-run.
 fn start_private_azurite() -> (PrivateAzurite, String) {
+    let (azurite, port) = private_azurite();
+    (azurite, queue_endpoint(port))
+}
+
+/// A queue-only Azurite of this test's own and its queue port.
+fn private_azurite() -> (PrivateAzurite, u16) {
     let bin = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../scripts/azurite/node_modules/.bin/azurite-queue"
@@ -260,12 +271,7 @@ fn start_private_azurite() -> (PrivateAzurite, String) {
     let azurite = PrivateAzurite(child);
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (
-                azurite,
-                format!(
-                    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1"
-                ),
-            );
+            return (azurite, port);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -294,4 +300,357 @@ async fn azurite_going_away_is_a_temporary_unavailable_error() {
         assert!(e.is_temporary(), "{e}");
         assert_eq!(e.provider(), Some("azure"));
     }
+}
+
+// ---- Reliability: bodies byte for byte, Update Message never repeated blindly, the service's
+// ---- dequeue count always wins.
+
+/// A connection string of Azurite's well-known account whose queue endpoint is `queue_port`.
+fn queue_endpoint(queue_port: u16) -> String {
+    format!(
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;QueueEndpoint=http://127.0.0.1:{queue_port}/devstoreaccount1"
+    )
+}
+
+fn is_update_message(head: &[u8]) -> bool {
+    head.starts_with(b"PUT ") && head.windows(11).any(|w| w == b"popreceipt=")
+}
+
+/// A server that reads each request's head, counts the Update Messages (`PUT …?popreceipt=`)
+/// and closes the connection without answering: each request may have been applied, and its
+/// answer is lost.
+fn answer_never_comes() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Read;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let updates = Arc::new(AtomicUsize::new(0));
+    let counter = updates.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 8192];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                if is_update_message(&head) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+                // Dropped: closed without an answer.
+            });
+        }
+    });
+    (port, updates)
+}
+
+/// Update Message issues a new pop receipt whenever it succeeds, so an attempt whose answer was
+/// lost must not be repeated with the old receipt: exactly one request per `extend_lease` /
+/// `nack`, an error that says "not worth retrying", and the lease token left as it was.
+#[tokio::test]
+async fn update_message_is_not_repeated_after_a_lost_answer() {
+    use std::sync::atomic::Ordering;
+    let (port, updates) = answer_never_comes();
+    let azure = Azure::from_connection_string(queue_endpoint(port));
+    let q = Queue::new(azure.queue(ACCOUNT, "orders", None).unwrap());
+    let lease = cloudport_core::LeaseToken::new("msg-1:AgAAAAMAAAAAAAAA");
+    let mut m = cloudport_core::ReceivedMessage::new("msg-1", "body", lease.clone());
+
+    let e = q
+        .extend_lease(&mut m, Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        updates.load(Ordering::SeqCst),
+        1,
+        "extend_lease sent Update Message more than once: {e}"
+    );
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(
+        !e.is_temporary(),
+        "a repeat would carry a stale receipt: {e}"
+    );
+    assert_eq!(m.lease, lease, "the lease is unchanged");
+
+    let e = q.nack(&m, Duration::ZERO).await.unwrap_err();
+    assert_eq!(
+        updates.load(Ordering::SeqCst),
+        2,
+        "nack sent Update Message more than once: {e}"
+    );
+    assert!(!e.is_temporary(), "{e}");
+}
+
+/// A request that never left (nothing listens) can be repeated safely: it stays temporary.
+#[tokio::test]
+async fn update_message_that_never_left_stays_temporary() {
+    let q = Queue::new(unreachable().queue(ACCOUNT, "orders", None).unwrap());
+    let mut m = cloudport_core::ReceivedMessage::new(
+        "msg-1",
+        "body",
+        cloudport_core::LeaseToken::new("msg-1:AgAAAAMAAAAAAAAA"),
+    );
+    let e = q
+        .extend_lease(&mut m, Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(e.is_temporary(), "connection refused: never applied: {e}");
+}
+
+/// A TCP proxy in front of Azurite's queue endpoint that forwards everything, except that it
+/// swallows the answer to the first Update Message and closes that connection: the service
+/// applied it (new pop receipt, new visibility), the client never hears of it.
+struct LossyProxy {
+    port: u16,
+    updates: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LossyProxy {
+    fn start(upstream: u16) -> Self {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpStream};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let updates = Arc::new(AtomicUsize::new(0));
+        let dropped_one = Arc::new(AtomicBool::new(false));
+        let counter = updates.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                // Set (by the request side, before the request goes on) when this connection's
+                // next answer is to be swallowed.
+                let swallow = Arc::new(AtomicBool::new(false));
+                let (mut c_in, mut s_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (counter, dropped_one, swallow_req) =
+                    (counter.clone(), dropped_one.clone(), swallow.clone());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 64 * 1024];
+                    loop {
+                        let n = match c_in.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if is_update_message(&buf[..n]) {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            if !dropped_one.swap(true, Ordering::SeqCst) {
+                                swallow_req.store(true, Ordering::SeqCst);
+                            }
+                        }
+                        if s_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = s_out.shutdown(Shutdown::Write);
+                });
+                let (mut s_in, mut c_out) = (server, client);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 64 * 1024];
+                    loop {
+                        let n = match s_in.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if swallow.load(Ordering::SeqCst) {
+                            // The answer to the update: applied, never delivered.
+                            break;
+                        }
+                        if c_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = c_out.shutdown(Shutdown::Both);
+                    let _ = s_in.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        Self { port, updates }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs emulators: ./scripts/test.sh"]
+async fn a_lost_update_message_answer_is_not_retried_with_a_stale_receipt() {
+    use std::sync::atomic::Ordering;
+    let (_azurite, port) = private_azurite();
+    let proxy = LossyProxy::start(port);
+    let azure = Azure::from_connection_string(queue_endpoint(proxy.port));
+    let queue = azure.queue(ACCOUNT, "lost-answers", None).unwrap();
+    queue.create().await.unwrap();
+    let q = Queue::new(queue);
+    q.send("important").await.unwrap();
+    let mut got = q.receive(opts(Duration::from_secs(30))).await.unwrap();
+    assert_eq!(got.len(), 1);
+
+    // Applied by the service (visible again in 2 s under a receipt nobody learns), answer lost.
+    let e = q
+        .extend_lease(&mut got[0], Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert_ne!(
+        e.kind(),
+        ErrorKind::LeaseLost,
+        "Update Message was repeated with the stale receipt: {e}"
+    );
+    assert_eq!(
+        proxy.updates.load(Ordering::SeqCst),
+        1,
+        "one Update Message, not repeated: {e}"
+    );
+    assert!(!e.is_temporary(), "{e}");
+
+    // Never lost: the message comes back when the visibility the service applied ends.
+    let mut again = Vec::new();
+    for _ in 0..40 {
+        again = q.receive(opts(Duration::from_secs(30))).await.unwrap();
+        if !again.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(again.len(), 1, "the message returns");
+    assert_eq!(again[0].text().unwrap(), "important");
+    assert_eq!(again[0].delivery_count, 2);
+    q.ack(&again[0]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs emulators: ./scripts/test.sh"]
+async fn bodies_round_trip_byte_for_byte() {
+    let f = Azurite::new();
+    let queue = f.create_queue(&f.unique("bytes")).await;
+    let client = queue.client().unwrap();
+    let q = Queue::new(queue);
+    let not_utf8 = Bytes::from_static(&[0xff, 0x00, 0xc3, 0x28, b'{', 0x80]);
+    let cases = [
+        Message::new(not_utf8.clone()),
+        Message::new(not_utf8.clone()).with_content_type("application/octet-stream"),
+        Message::new(not_utf8.clone()).with_attribute("kind", "raw"),
+        Message::new("plain text"),
+        Message::new(r#"{"id":"42"}"#).with_content_type("application/json"),
+        Message::new("héllo ✓").with_content_type("text/plain; charset=utf-8"),
+    ];
+    for sent in cases {
+        q.send(sent.clone()).await.unwrap();
+        let got = q.receive(opts(Duration::from_secs(30))).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].body, sent.body, "{sent:?}");
+        assert_eq!(got[0].attributes, sent.attributes, "{sent:?}");
+        if sent.content_type.as_deref() == Some("application/octet-stream") {
+            assert_eq!(got[0].content_type, sent.content_type);
+        }
+        q.ack(&got[0]).await.unwrap();
+    }
+    // A plain non-UTF-8 body is Base64 of itself: any consumer reads it unchanged.
+    q.send(Message::new(not_utf8.clone())).await.unwrap();
+    let native = client
+        .receive_messages(None)
+        .await
+        .unwrap()
+        .into_model()
+        .unwrap()
+        .items
+        .unwrap();
+    let text = native[0].message_text.clone().unwrap();
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap(),
+        not_utf8
+    );
+}
+
+/// An envelope written by a producer outside cloudport, claiming `deliverycount: 1`.
+fn envelope_claiming_a_first_delivery() -> String {
+    let wire = serde_json::json!({
+        "specversion": "1.0", "id": "e-1", "source": "elsewhere",
+        "type": cloudport_core::queue::wire::ENVELOPE_TYPE,
+        "datacontenttype": "text/plain", "data": "poison",
+        "deliverycount": "1", "tenant": "acme"
+    })
+    .to_string();
+    base64::engine::general_purpose::STANDARD.encode(wire)
+}
+
+async fn send_raw(queue: &cloudport_azure::AzureQueue, text: String) {
+    use azure_storage_queue::models::QueueMessage as Native;
+    queue
+        .client()
+        .unwrap()
+        .send_message(
+            Native {
+                message_text: Some(text),
+            }
+            .try_into()
+            .unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs emulators: ./scripts/test.sh"]
+async fn a_sender_deliverycount_never_replaces_the_dequeue_count() {
+    use cloudport_core::event::{Event, QueueMessage};
+    let f = Azurite::new();
+    let name = f.unique("dc");
+    let queue = f.create_queue(&name).await;
+    send_raw(&queue, envelope_claiming_a_first_delivery()).await;
+    let q = Queue::new(queue);
+    let first = q.receive(opts(Duration::from_secs(30))).await.unwrap();
+    q.nack(&first[0], Duration::ZERO).await.unwrap();
+    let second = q.receive(opts(Duration::from_secs(30))).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].delivery_count, 2);
+    assert_eq!(
+        second[0].attributes.get("tenant").map(String::as_str),
+        Some("acme")
+    );
+    // The event a handler gets carries the service's count, whatever the sender wrote.
+    let event = QueueMessage::from_received(&name, &second[0]).to_cloudevent("s");
+    let event = Event::<QueueMessage>::try_from(event).unwrap();
+    assert_eq!(
+        event.data().delivery_count,
+        2,
+        "the sender's deliverycount replaced the dequeue count"
+    );
+    assert!(!second[0].attributes.contains_key("deliverycount"));
+    q.ack(&second[0]).await.unwrap();
+
+    // With the poison-queue policy (1 delivery): the second delivery goes to <queue>-poison.
+    let name = f.unique("dcp");
+    let queue = f.create_queue(&name).await;
+    send_raw(&queue, envelope_claiming_a_first_delivery()).await;
+    let q = f
+        .azure
+        .open_queue(&url(&format!(
+            "azqueue://{ACCOUNT}/{name}?max_dequeue_count=1"
+        )))
+        .unwrap();
+    let first = q.receive(opts(Duration::from_secs(30))).await.unwrap();
+    assert_eq!(first.len(), 1);
+    q.nack(&first[0], Duration::ZERO).await.unwrap();
+    assert!(
+        q.receive(opts(Duration::from_secs(30)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let dead = poisoned(&f, &name).await;
+    assert_eq!(dead.len(), 1, "the message was dead-lettered");
+    assert_eq!(dead[0].text().unwrap(), "poison");
+    assert_eq!(dead[0].attributes["tenant"], "acme");
 }

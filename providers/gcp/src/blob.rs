@@ -99,6 +99,7 @@ impl GcsBucket {
     pub async fn client(&self) -> Result<&Client> {
         self.client
             .get_or_try_init(|| async {
+                crate::config::ensure_crypto_provider();
                 let config = match &self.gcp.settings().storage_emulator {
                     Some(endpoint) => ClientConfig {
                         storage_endpoint: endpoint.clone(),

@@ -22,7 +22,7 @@ pub struct Gcp {
 }
 
 /// Where each service is, for emulators; `None` means the real service.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     /// The default project, for URLs that name none (`GOOGLE_CLOUD_PROJECT`).
     pub project: Option<String>,
@@ -94,4 +94,32 @@ impl Gcp {
                 )
             })
     }
+}
+
+/// The emulator addresses shown redacted (they may carry a password).
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use cloudport_core::redact::Redacted;
+        f.debug_struct("Settings")
+            .field("project", &self.project)
+            .field(
+                "pubsub_emulator",
+                &self.pubsub_emulator.as_deref().map(Redacted),
+            )
+            .field(
+                "storage_emulator",
+                &self.storage_emulator.as_deref().map(Redacted),
+            )
+            .finish()
+    }
+}
+
+/// Installs aws-lc-rs as the process's rustls crypto provider unless one is installed already.
+/// The Google crates enable both of rustls's providers (ring and aws-lc-rs), and then rustls
+/// cannot choose one by itself: the first TLS connection (Firestore's, with real credentials)
+/// would panic with "Could not automatically determine the process-level CryptoProvider".
+/// Called before any client is built.
+pub(crate) fn ensure_crypto_provider() {
+    // An error means a provider is installed already (the application's): it stays.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }

@@ -9,7 +9,10 @@ pub(crate) fn kind_of_code(code: Code) -> ErrorKind {
     match code {
         Code::NotFound => ErrorKind::NotFound,
         Code::AlreadyExists => ErrorKind::AlreadyExists,
-        Code::FailedPrecondition | Code::Aborted => ErrorKind::PreconditionFailed,
+        Code::FailedPrecondition => ErrorKind::PreconditionFailed,
+        // A concurrent transaction won: nothing was written, and trying again may succeed. Not a
+        // precondition failure, which callers read as "the key exists" or "it changed".
+        Code::Aborted => ErrorKind::Unavailable,
         Code::PermissionDenied => ErrorKind::PermissionDenied,
         Code::Unauthenticated => ErrorKind::Unauthenticated,
         Code::InvalidArgument | Code::OutOfRange => ErrorKind::InvalidArgument,
@@ -67,8 +70,10 @@ pub(crate) fn from_firestore(err: firestore::errors::FirestoreError) -> Error {
         F::DataNotFoundError(_) => ErrorKind::NotFound,
         F::InvalidParametersError(_) => ErrorKind::InvalidArgument,
         F::DatabaseError(e) => match e.public.code.as_str() {
-            "FailedPrecondition" | "Aborted" => ErrorKind::PreconditionFailed,
-            "Unavailable" | "Internal" | "Unknown" | "Cancelled" => ErrorKind::Unavailable,
+            "FailedPrecondition" => ErrorKind::PreconditionFailed,
+            "Aborted" | "Unavailable" | "Internal" | "Unknown" | "Cancelled" => {
+                ErrorKind::Unavailable
+            }
             "ResourceExhausted" => ErrorKind::RateLimited,
             "DeadlineExceeded" => ErrorKind::Timeout,
             "PermissionDenied" => ErrorKind::PermissionDenied,
@@ -101,6 +106,10 @@ mod tests {
             kind_of_code(Code::ResourceExhausted),
             ErrorKind::RateLimited
         );
+        // Contention, not a failed precondition: a create-only write that lost a race to a
+        // transaction must not read as "the key exists".
+        assert_eq!(kind_of_code(Code::Aborted), ErrorKind::Unavailable);
+        assert!(from_status(Status::aborted("contention")).is_temporary());
         let e = from_status(Status::unavailable("down"));
         assert!(e.is_temporary());
     }

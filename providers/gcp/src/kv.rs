@@ -142,6 +142,7 @@ impl FirestoreKv {
     pub async fn db(&self) -> Result<&FirestoreDb> {
         self.db
             .get_or_try_init(|| async {
+                crate::config::ensure_crypto_provider();
                 FirestoreDb::with_options(
                     FirestoreDbOptions::new(self.project.clone())
                         .with_database_id(self.database.clone())
@@ -225,6 +226,28 @@ impl FirestoreKv {
         Ok(version(&written))
     }
 
+    /// The update time of document `id` when its live entry has version `v`;
+    /// `PreconditionFailed` when it is absent, expired (expired documents stay until the TTL
+    /// policy deletes them: they must not take `IfVersion` writes, which would bring them back)
+    /// or of another version.
+    async fn live_version(&self, id: &str, v: &Version) -> Result<firestore::FirestoreInstant> {
+        match self.read(id).await? {
+            None => Err(Error::new(
+                ErrorKind::PreconditionFailed,
+                "the key is absent",
+            )),
+            Some(doc) if !is_live(&doc) => Err(Error::new(
+                ErrorKind::PreconditionFailed,
+                "the entry expired",
+            )),
+            Some(doc) if version(&doc) != *v => Err(Error::new(
+                ErrorKind::PreconditionFailed,
+                "the key has another version",
+            )),
+            Some(_) => update_time(v),
+        }
+    }
+
     fn reference(&self, db: &FirestoreDb, id: &str) -> FirestoreValue {
         FirestoreValue::from(Value {
             value_type: Some(ValueType::ReferenceValue(format!(
@@ -239,7 +262,7 @@ impl FirestoreKv {
     async fn delete_once(&self, key: &str, precondition: &Precondition) -> Result<Option<bool>> {
         let id = self.id(key)?;
         let (at, live) = match precondition {
-            Precondition::IfVersion(v) => (update_time(v)?, true),
+            Precondition::IfVersion(v) => (self.live_version(&id, v).await?, true),
             _ => match self.read(&id).await? {
                 None => return Ok(Some(false)),
                 // Delete exactly what was read, so "was it live" stays true of what went.
@@ -343,15 +366,22 @@ impl KvDriver for FirestoreKv {
                                         _ => r,
                                     })
                             }
-                            _ => Err(Error::new(ErrorKind::AlreadyExists, "the key exists")
+                            Some(_) => Err(Error::new(ErrorKind::AlreadyExists, "the key exists")
                                 .with_source(e)),
+                            // Gone between the create and the read: nothing exists to report;
+                            // the caller tries again.
+                            None => Err(Error::new(
+                                ErrorKind::Unavailable,
+                                "the key changed during a create-only write; try again",
+                            )
+                            .with_source(e)),
                         }
                     }
                     other => other,
                 }
             }
             Precondition::IfVersion(v) => {
-                let at = update_time(v)?;
+                let at = self.live_version(&id, v).await?;
                 self.update(doc, Some(FirestoreWritePrecondition::UpdateTime(at)))
                     .await
                     .map_err(version_error)

@@ -74,7 +74,6 @@ fn secs(d: Duration) -> i32 {
 }
 
 /// A Pub/Sub topic (and, to receive, one of its subscriptions).
-#[derive(Debug)]
 pub struct PubSubQueue {
     gcp: Gcp,
     project: String,
@@ -84,6 +83,20 @@ pub struct PubSubQueue {
     publisher: OnceCell<Publisher>,
     seen: Mutex<Deliveries>,
     capabilities: QueueCapabilities,
+}
+
+/// The resource and its settings; the SDK client (whose configuration holds credentials and
+/// endpoints) only as opened or not.
+impl std::fmt::Debug for PubSubQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PubSubQueue")
+            .field("project", &self.project)
+            .field("topic", &self.topic)
+            .field("subscription", &self.subscription)
+            .field("capabilities", &self.capabilities)
+            .field("open", &self.client.initialized())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PubSubQueue {
@@ -109,6 +122,7 @@ impl PubSubQueue {
     pub async fn client(&self) -> Result<&Client> {
         self.client
             .get_or_try_init(|| async {
+                crate::config::ensure_crypto_provider();
                 let mut config = ClientConfig {
                     project_id: Some(self.project.clone()),
                     pool_size: 2,

@@ -27,6 +27,8 @@ use cloudport_core::{Error, ErrorKind, Result};
 #[derive(Debug, Clone)]
 pub struct Fault {
     kind: ErrorKind,
+    /// Fails after the call took effect (its response lost) rather than before.
+    after: bool,
     temporary: Option<bool>,
     operation: Option<String>,
     resource: Option<String>,
@@ -38,10 +40,34 @@ impl Fault {
     pub fn error(kind: ErrorKind) -> Self {
         Self {
             kind,
+            after: false,
             temporary: None,
             operation: None,
             resource: None,
             times: 1,
+        }
+    }
+
+    /// The next matching call takes effect, but its response is lost: the caller gets a
+    /// temporary [`ErrorKind::Timeout`], as when a connection drops after the service acted.
+    /// The case retries must not turn into a second effect.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use cloudport_core::{ErrorKind, RetryPolicy};
+    /// use cloudport_memory::{Fault, Memory};
+    /// let memory = Memory::new();
+    /// let queue = memory.queue("orders").with_retry(RetryPolicy::none());
+    /// memory.faults().inject(Fault::response_lost().on_operation("queue.send"));
+    /// let err = queue.send("hello").await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Timeout);
+    /// assert_eq!(memory.queue_driver("orders").len(), 1); // sent all the same
+    /// # }
+    /// ```
+    pub fn response_lost() -> Self {
+        Self {
+            after: true,
+            ..Self::error(ErrorKind::Timeout)
         }
     }
 
@@ -74,6 +100,7 @@ impl Fault {
 
     fn matches_exactly(&self, operation: &str, resource: &str) -> bool {
         self.times > 0
+            && !self.after
             && self.operation.as_deref() == Some(operation)
             && self.resource.as_deref().is_none_or(|r| r == resource)
     }
@@ -119,9 +146,12 @@ impl Faults {
         *self.lock() = State::default();
     }
 
-    /// How many injected failures are still to happen.
+    /// How many injected failures are still to happen (at most `u32::MAX`).
     pub fn pending(&self) -> u32 {
-        self.lock().faults.iter().map(|f| f.times).sum()
+        self.lock()
+            .faults
+            .iter()
+            .fold(0u32, |n, f| n.saturating_add(f.times))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -139,7 +169,20 @@ impl Faults {
         if let Some(d) = latency {
             tokio::time::sleep(d).await;
         }
-        self.fail_first(operation, |f| f.matches(operation, resource))
+        self.fail_first(operation, |f| !f.after && f.matches(operation, resource))
+    }
+
+    /// After a call took effect: `result`, unless a [`Fault::response_lost`] matches, which
+    /// turns a success into the error of a lost response.
+    pub(crate) fn settle<T>(
+        &self,
+        operation: &str,
+        resource: &str,
+        result: Result<T>,
+    ) -> Result<T> {
+        let value = result?;
+        self.fail_first(operation, |f| f.after && f.matches(operation, resource))?;
+        Ok(value)
     }
 
     /// Fails with the first fault `matches` picks, consuming one of its times.
@@ -149,7 +192,12 @@ impl Faults {
             return Ok(());
         };
         fault.times -= 1;
-        let mut err = Error::new(fault.kind, format!("injected fault on {operation}"));
+        let what = if fault.after {
+            "injected fault: the response was lost"
+        } else {
+            "injected fault"
+        };
+        let mut err = Error::new(fault.kind, format!("{what} on {operation}"));
         if let Some(t) = fault.temporary {
             err = err.temporary(t);
         }

@@ -114,12 +114,16 @@ impl KvDriver for MemoryKv {
 
     async fn get(&self, key: &str) -> Result<Option<KvEntry>> {
         self.world.faults.check("kv.get", &self.name).await?;
-        let now = self.world.clock.now();
-        Ok(self
-            .entries()
-            .get(key)
-            .filter(|s| s.live(now))
-            .map(|s| s.entry(key)))
+        let result = async {
+            let now = self.world.clock.now();
+            Ok(self
+                .entries()
+                .get(key)
+                .filter(|s| s.live(now))
+                .map(|s| s.entry(key)))
+        }
+        .await;
+        self.world.faults.settle("kv.get", &self.name, result)
     }
 
     async fn put(
@@ -130,30 +134,38 @@ impl KvDriver for MemoryKv {
         ttl: Option<Duration>,
     ) -> Result<Version> {
         self.world.faults.check("kv.put", &self.name).await?;
-        let now = self.world.clock.now();
-        let mut entries = self.entries();
-        check(entries.get(key).filter(|s| s.live(now)), precondition)?;
-        let version = Version::new(self.world.next_version().to_string());
-        entries.insert(
-            key.to_owned(),
-            Stored {
-                value,
-                version: version.clone(),
-                expires_at: ttl.map(|t| now + t),
-            },
-        );
-        Ok(version)
+        let result = async {
+            let now = self.world.clock.now();
+            let mut entries = self.entries();
+            check(entries.get(key).filter(|s| s.live(now)), precondition)?;
+            let version = Version::new(self.world.next_version().to_string());
+            entries.insert(
+                key.to_owned(),
+                Stored {
+                    value,
+                    version: version.clone(),
+                    expires_at: ttl.map(|t| now + t),
+                },
+            );
+            Ok(version)
+        }
+        .await;
+        self.world.faults.settle("kv.put", &self.name, result)
     }
 
     async fn delete(&self, key: &str, precondition: &Precondition) -> Result<bool> {
         self.world.faults.check("kv.delete", &self.name).await?;
-        let now = self.world.clock.now();
-        let mut entries = self.entries();
-        let live = entries.get(key).filter(|s| s.live(now));
-        check(live, precondition)?;
-        let existed = live.is_some();
-        entries.remove(key);
-        Ok(existed)
+        let result = async {
+            let now = self.world.clock.now();
+            let mut entries = self.entries();
+            let live = entries.get(key).filter(|s| s.live(now));
+            check(live, precondition)?;
+            let existed = live.is_some();
+            entries.remove(key);
+            Ok(existed)
+        }
+        .await;
+        self.world.faults.settle("kv.delete", &self.name, result)
     }
 
     async fn scan(
@@ -163,26 +175,30 @@ impl KvDriver for MemoryKv {
         page_token: Option<String>,
     ) -> Result<ScanPage> {
         self.world.faults.check("kv.scan", &self.name).await?;
-        let now = self.world.clock.now();
-        let entries = self.entries();
-        let start = match page_token {
-            Some(t) if t.as_str() >= prefix => Bound::Excluded(t),
-            _ => Bound::Included(prefix.to_owned()),
-        };
-        let mut page = ScanPage::default();
-        for (key, stored) in entries.range((start, Bound::Unbounded)) {
-            if !key.starts_with(prefix) {
-                break;
+        let result = async {
+            let now = self.world.clock.now();
+            let entries = self.entries();
+            let start = match page_token {
+                Some(t) if t.as_str() >= prefix => Bound::Excluded(t),
+                _ => Bound::Included(prefix.to_owned()),
+            };
+            let mut page = ScanPage::default();
+            for (key, stored) in entries.range((start, Bound::Unbounded)) {
+                if !key.starts_with(prefix) {
+                    break;
+                }
+                if !stored.live(now) {
+                    continue;
+                }
+                if page.entries.len() == limit {
+                    page.next_page_token = page.entries.last().map(|e| e.key.clone());
+                    break;
+                }
+                page.entries.push(stored.entry(key));
             }
-            if !stored.live(now) {
-                continue;
-            }
-            if page.entries.len() == limit {
-                page.next_page_token = page.entries.last().map(|e| e.key.clone());
-                break;
-            }
-            page.entries.push(stored.entry(key));
+            Ok(page)
         }
-        Ok(page)
+        .await;
+        self.world.faults.settle("kv.scan", &self.name, result)
     }
 }

@@ -174,74 +174,92 @@ impl QueueDriver for MemoryQueue {
 
     async fn send_batch(&self, messages: &[Message]) -> Result<Vec<Result<String>>> {
         self.world.faults.check("queue.send", &self.name).await?;
-        let now = self.world.clock.now();
-        let mut ids = Vec::with_capacity(messages.len());
-        {
-            let mut data = self.data();
-            for msg in messages {
-                // A failed entry is not stored, as a batch send's failed entries are not sent.
-                if let Err(e) = self.world.faults.check_entry(ENTRY_SEND, &self.name) {
-                    ids.push(Err(e));
-                    continue;
+        let result = async {
+            let now = self.world.clock.now();
+            let mut ids = Vec::with_capacity(messages.len());
+            {
+                let mut data = self.data();
+                for msg in messages {
+                    // A failed entry is not stored, as a batch send's failed entries are not sent.
+                    if let Err(e) = self.world.faults.check_entry(ENTRY_SEND, &self.name) {
+                        ids.push(Err(e));
+                        continue;
+                    }
+                    data.next_seq += 1;
+                    let seq = data.next_seq;
+                    let id = format!("{}-{seq}", self.world.id);
+                    data.messages.insert(
+                        seq,
+                        Stored {
+                            id: id.clone(),
+                            body: msg.body.clone(),
+                            content_type: msg.content_type.clone(),
+                            attributes: msg.attributes.clone(),
+                            enqueued_at: now,
+                            visible_at: now + msg.delay.unwrap_or_default(),
+                            delivery_count: 0,
+                            generation: 0,
+                        },
+                    );
+                    ids.push(Ok(id));
                 }
-                data.next_seq += 1;
-                let seq = data.next_seq;
-                let id = format!("{}-{seq}", self.world.id);
-                data.messages.insert(
-                    seq,
-                    Stored {
-                        id: id.clone(),
-                        body: msg.body.clone(),
-                        content_type: msg.content_type.clone(),
-                        attributes: msg.attributes.clone(),
-                        enqueued_at: now,
-                        visible_at: now + msg.delay.unwrap_or_default(),
-                        delivery_count: 0,
-                        generation: 0,
-                    },
-                );
-                ids.push(Ok(id));
             }
+            self.state.notify.notify_waiters();
+            Ok(ids)
         }
-        self.state.notify.notify_waiters();
-        Ok(ids)
+        .await;
+        self.world.faults.settle("queue.send", &self.name, result)
     }
 
     async fn receive(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
         self.world.faults.check("queue.receive", &self.name).await?;
-        let deadline = tokio::time::Instant::now() + options.wait;
-        loop {
-            let notified = self.state.notify.notified();
-            let out = self.take_visible(options);
-            let now = tokio::time::Instant::now();
-            if !out.is_empty() || now >= deadline {
-                return Ok(out);
+        let result = async {
+            let deadline = tokio::time::Instant::now() + options.wait;
+            loop {
+                let notified = self.state.notify.notified();
+                let out = self.take_visible(options);
+                let now = tokio::time::Instant::now();
+                if !out.is_empty() || now >= deadline {
+                    return Ok(out);
+                }
+                // Wake on a send, or poll: leases and delays end as the clock moves.
+                let poll = (deadline - now).min(Duration::from_millis(25));
+                let _ = tokio::time::timeout(poll, notified).await;
             }
-            // Wake on a send, or poll: leases and delays end as the clock moves.
-            let poll = (deadline - now).min(Duration::from_millis(25));
-            let _ = tokio::time::timeout(poll, notified).await;
         }
+        .await;
+        self.world
+            .faults
+            .settle("queue.receive", &self.name, result)
     }
 
     async fn ack(&self, lease: &LeaseToken) -> Result<()> {
         self.world.faults.check("queue.ack", &self.name).await?;
-        self.with_lease(lease, |data, seq, _| {
-            data.messages.remove(&seq);
-            Ok(())
-        })
+        let result = async {
+            self.with_lease(lease, |data, seq, _| {
+                data.messages.remove(&seq);
+                Ok(())
+            })
+        }
+        .await;
+        self.world.faults.settle("queue.ack", &self.name, result)
     }
 
     async fn nack(&self, lease: &LeaseToken, delay: Duration) -> Result<()> {
         self.world.faults.check("queue.nack", &self.name).await?;
-        self.with_lease(lease, |data, seq, now| {
-            if let Some(m) = data.messages.get_mut(&seq) {
-                m.visible_at = now + delay;
-                m.generation += 1;
-            }
+        let result = async {
+            self.with_lease(lease, |data, seq, now| {
+                if let Some(m) = data.messages.get_mut(&seq) {
+                    m.visible_at = now + delay;
+                    m.generation += 1;
+                }
+                Ok(())
+            })?;
+            self.state.notify.notify_waiters();
             Ok(())
-        })?;
-        self.state.notify.notify_waiters();
-        Ok(())
+        }
+        .await;
+        self.world.faults.settle("queue.nack", &self.name, result)
     }
 
     async fn extend_lease(&self, lease: &LeaseToken, lease_for: Duration) -> Result<LeaseToken> {
