@@ -15,9 +15,7 @@ mod support;
 use std::time::Duration;
 
 use base64::Engine;
-use cloudport::azure::sdk::queue::models::{
-    QueueClientReceiveMessagesOptions, QueueMessage as NativeMessage,
-};
+use cloudport::azure::sdk::queue::models::QueueClientReceiveMessagesOptions;
 use cloudport::azure::{Azure, AzureQueue, DEVELOPMENT_ACCOUNT};
 use cloudport::{Message, Provider, ResourceUrl};
 use serde_json::{Value, json};
@@ -131,21 +129,8 @@ impl Host {
         let (id, receipt) = (m.message_id.unwrap(), m.pop_receipt.unwrap());
         let text = m.message_text.unwrap_or_default();
         let count = m.dequeue_count.unwrap_or(1);
-        // messageEncoding "base64": the host decodes the text before binding it.
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(&text)
-            .expect("the provider sends Base64 text");
-        // How the host binds it (`GeneralScriptBindingProvider` maps `dataType` to the requested
-        // type; the storage extension converts the message with `Body.ToArray()` for `byte[]`
-        // and `Body.ToValidUTF8String()` for `string`), then hands it to the custom handler
-        // (`ScriptInvocationContextExtensions.GetHttpScriptInvocationContextValue`: bytes as
-        // Base64, a string JSON-encoded into a string).
-        let message = match self.data_type.as_deref() {
-            Some("binary") => {
-                Value::String(base64::engine::general_purpose::STANDARD.encode(&decoded))
-            }
-            _ => Value::String(serde_json::to_string(&String::from_utf8_lossy(&decoded)).unwrap()),
-        };
+        let binary = self.data_type.as_deref() == Some("binary");
+        let message = support::functions_host::bind_message(&text, binary);
         let payload = json!({
             "Data": { "message": message },
             "Metadata": {
@@ -180,15 +165,7 @@ impl Host {
             tally.poisoned += 1;
             // The host copies the message text to <queue>-poison, then deletes the original.
             let poison = self.poison.client().unwrap();
-            poison
-                .send_message(
-                    NativeMessage {
-                        message_text: Some(text),
-                    }
-                    .try_into()
-                    .unwrap(),
-                    None,
-                )
+            support::functions_host::send_to_poison(&poison, text)
                 .await
                 .unwrap();
             client.delete_message(&id, &receipt, None).await.unwrap();

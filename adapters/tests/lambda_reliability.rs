@@ -99,14 +99,17 @@ fn app(seen: &Seen, any: bool) -> App {
 /// `orders` is the SQS queue `orders-native` with the portable dead-letter policy (3 deliveries,
 /// then `mem://orders-dlq`); `uploads` the S3 bucket `uploads-native`.
 fn env(memory: &Memory) -> Env {
+    env_with_orders(memory, "orders-native")
+}
+
+/// [`env`] with `orders` bound to the SQS queue `queue`, with the same dead-letter policy.
+fn env_with_orders(memory: &Memory, queue: &str) -> Env {
+    let orders = format!("sqs://{queue}?dead_letter=mem://orders-dlq&max_deliveries=3");
     Env::builder()
         .provider(memory.clone())
         .provider(FakeSqs(memory.clone()))
         .vars([
-            (
-                "CLOUDPORT_QUEUE_ORDERS",
-                "sqs://orders-native?dead_letter=mem://orders-dlq&max_deliveries=3",
-            ),
+            ("CLOUDPORT_QUEUE_ORDERS", orders.as_str()),
             ("CLOUDPORT_BUCKET_UPLOADS", "s3://uploads-native"),
             ("CLOUDPORT_METRICS", "off"),
         ])
@@ -138,6 +141,17 @@ async fn invoke(
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                 .unwrap_or_else(|| "a panic".to_owned())
         })
+}
+
+/// Invokes with an SQS batch: the invocation must succeed, reporting exactly the records `failed`
+/// (`batchItemFailures`, in order) — `why` says what it shows.
+async fn assert_failures(host: &Arc<LambdaHost>, batch: &Value, failed: &[&str], why: &str) {
+    let response = invoke(host, batch).await.unwrap().unwrap();
+    let items: Vec<Value> = failed
+        .iter()
+        .map(|id| json!({"itemIdentifier": id}))
+        .collect();
+    assert_eq!(response, json!({"batchItemFailures": items}), "{why}");
 }
 
 fn string_attribute(value: &str) -> Value {
@@ -204,11 +218,7 @@ async fn an_undecodable_sqs_record_goes_through_the_dead_letter_policy() {
         sqs_record("orders-native", "m-1", r#"{"id":1}"#, 1, false),
         sqs_record("orders-native", "m-2", NOT_BASE64, 2, true),
     ]});
-    let response = invoke(&host, &batch).await.unwrap().unwrap();
-    assert_eq!(
-        response,
-        json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})
-    );
+    assert_failures(&host, &batch, &["m-2"], "").await;
     assert_eq!(ids(&take(&seen)), ["m-1"]);
     assert!(drain(&dlq).await.is_empty(), "not moved within the limit");
 
@@ -218,12 +228,9 @@ async fn an_undecodable_sqs_record_goes_through_the_dead_letter_policy() {
         sqs_record("orders-native", "m-3", r#"{"id":3}"#, 1, false),
         sqs_record("orders-native", "m-2", NOT_BASE64, 4, true),
     ]});
-    let response = invoke(&host, &batch).await.unwrap().unwrap();
-    assert_eq!(
-        response,
-        json!({"batchItemFailures": []}),
-        "the undecodable record past its queue's delivery limit must be dead-lettered and acked"
-    );
+    let why =
+        "the undecodable record past its queue's delivery limit must be dead-lettered and acked";
+    assert_failures(&host, &batch, &[], why).await;
     assert_eq!(ids(&take(&seen)), ["m-3"], "no handler sees it");
     let moved = drain(&dlq).await;
     assert_eq!(moved.len(), 1, "the record is in the dead-letter queue");
@@ -248,11 +255,7 @@ async fn an_undecodable_sqs_record_goes_through_the_dead_letter_policy() {
         sqs_record("orders-native", "m-5", r#"{"id":5}"#, 1, false),
         sqs_record("orders-native", "m-2", NOT_BASE64, 5, true),
     ]});
-    let response = invoke(&host, &batch).await.unwrap().unwrap();
-    assert_eq!(
-        response,
-        json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})
-    );
+    assert_failures(&host, &batch, &["m-2"], "").await;
     assert_eq!(ids(&take(&seen)), ["m-5"]);
     assert!(drain(&dlq).await.is_empty());
 
@@ -263,8 +266,7 @@ async fn an_undecodable_sqs_record_goes_through_the_dead_letter_policy() {
     assert_eq!(err.kind(), ErrorKind::Handler, "{err}");
     // Alone and past the limit: moved, the batch succeeds.
     let alone = json!({"Records": [sqs_record("orders-native", "m-4", NOT_BASE64, 9, true)]});
-    let response = invoke(&host, &alone).await.unwrap().unwrap();
-    assert_eq!(response, json!({"batchItemFailures": []}));
+    assert_failures(&host, &alone, &[], "").await;
     assert_eq!(drain(&dlq).await.len(), 1);
 }
 
@@ -274,17 +276,7 @@ async fn an_undecodable_record_holds_back_the_rest_of_a_fifo_batch() {
     let dlq = memory.queue("orders-dlq");
     let arn_queue = "orders-native.fifo";
     // `orders` bound to the FIFO queue, with the same dead-letter policy.
-    let env = Env::builder()
-        .provider(memory.clone())
-        .provider(FakeSqs(memory.clone()))
-        .vars([
-            (
-                "CLOUDPORT_QUEUE_ORDERS",
-                "sqs://orders-native.fifo?dead_letter=mem://orders-dlq&max_deliveries=3",
-            ),
-            ("CLOUDPORT_METRICS", "off"),
-        ])
-        .build();
+    let env = env_with_orders(&memory, arn_queue);
     let host_fifo = Arc::new(LambdaHost::new(app(&seen, false), env));
 
     // Within the limit: it fails, and so does everything after it (Lambda's FIFO rule), so
@@ -294,11 +286,7 @@ async fn an_undecodable_record_holds_back_the_rest_of_a_fifo_batch() {
         sqs_record(arn_queue, "f-2", NOT_BASE64, 1, true),
         sqs_record(arn_queue, "f-3", r#"{"id":3}"#, 1, false),
     ]});
-    let response = invoke(&host_fifo, &batch).await.unwrap().unwrap();
-    assert_eq!(
-        response,
-        json!({"batchItemFailures": [{"itemIdentifier": "f-2"}, {"itemIdentifier": "f-3"}]})
-    );
+    assert_failures(&host_fifo, &batch, &["f-2", "f-3"], "").await;
     assert_eq!(
         ids(&take(&seen)),
         ["f-1"],
@@ -321,8 +309,7 @@ async fn an_undecodable_record_holds_back_the_rest_of_a_fifo_batch() {
     assert!(drain(&dlq).await.is_empty());
 
     // Past the limit: moved, and the rest runs in order.
-    let response = invoke(&host_fifo, &batch).await.unwrap().unwrap();
-    assert_eq!(response, json!({"batchItemFailures": []}));
+    assert_failures(&host_fifo, &batch, &[], "").await;
     assert_eq!(ids(&take(&seen)), ["f-3"]);
     assert_eq!(drain(&dlq).await.len(), 1);
 }

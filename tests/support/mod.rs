@@ -2,6 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod binaries;
+#[cfg(feature = "azure")]
+pub mod functions_host;
 pub mod inspect;
 pub mod quickstart;
 pub mod runtime_api;

@@ -1,8 +1,8 @@
 //! A local implementation of the AWS Lambda Runtime API (the protocol `lambda_runtime` speaks),
-//! to run a real function binary in tests.
+//! to run a real function binary in tests (the e2e tests, the secrets canary, the Lambda soak).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -22,11 +22,33 @@ pub enum Outcome {
     Response(serde_json::Value),
     /// `POST …/error`: the error it reported.
     Error(serde_json::Value),
+    /// The runtime died with the invocation in flight ([`RuntimeApi::crash_in_flight`]).
+    Crashed,
+}
+
+/// The function the Runtime API stands for: its name (in its ARN) and timeout (each
+/// invocation's deadline).
+#[derive(Debug, Clone, Copy)]
+pub struct Function {
+    pub name: &'static str,
+    pub timeout: Duration,
+}
+
+impl Default for Function {
+    fn default() -> Self {
+        Self {
+            name: "inspect",
+            timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Default)]
 struct Inner {
+    function: Function,
     pending: Mutex<VecDeque<(String, Bytes)>>,
+    /// Taken by the runtime (`next`), not answered yet.
+    in_flight: Mutex<HashSet<String>>,
     arrived: Notify,
     outcomes: Mutex<HashMap<String, Outcome>>,
     answered: Notify,
@@ -46,8 +68,9 @@ async fn next(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
         let notified = inner.arrived.notified();
         let item = inner.pending.lock().unwrap().pop_front();
         if let Some((id, payload)) = item {
+            inner.in_flight.lock().unwrap().insert(id.clone());
             let deadline =
-                SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
+                SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + inner.function.timeout;
             let mut headers = HeaderMap::new();
             headers.insert(
                 "lambda-runtime-aws-request-id",
@@ -59,7 +82,11 @@ async fn next(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
             );
             headers.insert(
                 "lambda-runtime-invoked-function-arn",
-                HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:inspect"),
+                HeaderValue::from_str(&format!(
+                    "arn:aws:lambda:us-east-1:123456789012:function:{}",
+                    inner.function.name
+                ))
+                .unwrap(),
             );
             headers.insert(
                 "lambda-runtime-trace-id",
@@ -75,6 +102,7 @@ async fn next(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
 }
 
 fn record(inner: &Inner, id: String, outcome: Outcome) -> StatusCode {
+    inner.in_flight.lock().unwrap().remove(&id);
     inner.outcomes.lock().unwrap().insert(id, outcome);
     inner.answered.notify_waiters();
     StatusCode::ACCEPTED
@@ -96,15 +124,25 @@ async fn error(State(inner): State<Arc<Inner>>, Path(id): Path<String>, body: By
 }
 
 async fn init_error(State(inner): State<Arc<Inner>>, body: Bytes) -> StatusCode {
-    *inner.init_error.lock().unwrap() = Some(String::from_utf8_lossy(&body).into_owned());
+    let error = String::from_utf8_lossy(&body).into_owned();
+    eprintln!("  the function failed to initialize: {error}");
+    *inner.init_error.lock().unwrap() = Some(error);
     inner.answered.notify_waiters();
     StatusCode::ACCEPTED
 }
 
 impl RuntimeApi {
-    /// Listens on a free port of 127.0.0.1.
+    /// Listens on a free port of 127.0.0.1, for the default [`Function`].
     pub async fn start() -> Self {
-        let inner = Arc::new(Inner::default());
+        Self::start_for(Function::default()).await
+    }
+
+    /// Listens on a free port of 127.0.0.1, for `function`.
+    pub async fn start_for(function: Function) -> Self {
+        let inner = Arc::new(Inner {
+            function,
+            ..Inner::default()
+        });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route(
@@ -164,5 +202,40 @@ impl RuntimeApi {
     pub async fn invoke(&self, payload: serde_json::Value) -> Outcome {
         let id = self.enqueue(payload.to_string());
         self.outcome(&id, Duration::from_secs(30)).await
+    }
+
+    /// Invokes as Lambda does with a timeout: `None` when the function does not answer within
+    /// `within` (then the invocation is dropped, and a late answer ignored). An init error is
+    /// printed, not raised: the invocation times out.
+    pub async fn try_invoke(
+        &self,
+        payload: serde_json::Value,
+        within: Duration,
+    ) -> Option<Outcome> {
+        let id = self.enqueue(payload.to_string());
+        let wait = async {
+            loop {
+                let notified = self.inner.answered.notified();
+                if let Some(o) = self.inner.outcomes.lock().unwrap().remove(&id) {
+                    return o;
+                }
+                notified.await;
+            }
+        };
+        let got = tokio::time::timeout(within, wait).await.ok();
+        if got.is_none() {
+            self.inner.pending.lock().unwrap().retain(|(p, _)| *p != id);
+            self.inner.in_flight.lock().unwrap().remove(&id);
+        }
+        got
+    }
+
+    /// The runtime died: every invocation it had taken fails ([`Outcome::Crashed`]), as Lambda
+    /// reports `Runtime exited with error: signal: killed`.
+    pub fn crash_in_flight(&self) {
+        let ids: Vec<String> = self.inner.in_flight.lock().unwrap().drain().collect();
+        for id in ids {
+            record(&self.inner, id, Outcome::Crashed);
+        }
     }
 }

@@ -215,9 +215,9 @@ async fn run_when_released(
     loop {
         match once.run(key, payload, || async { Ok(1u32) }).await {
             Ok(n) => return n,
-            Err(e)
-                if e.kind() == ErrorKind::AlreadyExists && std::time::Instant::now() < give_up =>
-            {
+            // Still claimed, or the release raced this claim: temporary, as for a platform that
+            // delivers again.
+            Err(e) if e.is_temporary() && std::time::Instant::now() < give_up => {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
             Err(e) => panic!("the key {key:?} was not released: {e}"),

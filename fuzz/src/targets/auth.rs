@@ -268,13 +268,7 @@ impl Target for Auth {
 
     fn exec(&mut self, case: &Case) -> Result<String, String> {
         if case.variant % 2 == 1 {
-            let Some(request) = super::http_request(case) else {
-                return Ok("not-http".to_owned());
-            };
-            return Ok(self.rt.block_on(async {
-                let response = self.host.handle(request).await;
-                super::response_outcome(response).await
-            }));
+            return Ok(super::exec_http(&self.rt, &self.host, case));
         }
         let uri: http::Uri = case
             .path

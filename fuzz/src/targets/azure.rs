@@ -8,12 +8,7 @@ use cloudport_core::Env;
 use cloudport_memory::Memory;
 use serde_json::{Value, json};
 
-use crate::{Case, Shape, Target};
-
-pub(super) struct Azure {
-    rt: tokio::runtime::Runtime,
-    hosts: Vec<AzureHost>,
-}
+use crate::{Case, Shape};
 
 fn hosts() -> Vec<AzureHost> {
     let env = |vars: Vec<(&str, &str)>| {
@@ -50,57 +45,23 @@ fn hosts() -> Vec<AzureHost> {
     hosts
 }
 
-impl Azure {
-    pub(super) fn new() -> Self {
-        Self {
-            rt: super::runtime(),
-            hosts: hosts(),
-        }
-    }
-}
-
-impl Target for Azure {
-    fn name(&self) -> &'static str {
-        "azure"
-    }
-
-    fn shape(&self) -> Shape {
-        Shape {
-            header_weight: 1,
-            request_line_weight: 1,
-            variants: 2,
-        }
-    }
-
-    fn seeds(&self) -> Vec<Case> {
-        seeds()
-    }
-
-    fn dictionary(&self) -> &'static [&'static str] {
-        DICTIONARY
-    }
-
-    fn headers(&self) -> &'static [(&'static str, &'static str)] {
-        HEADERS
-    }
-
-    fn paths(&self) -> &'static [&'static str] {
-        PATHS
-    }
-
-    fn exec(&mut self, case: &Case) -> Result<String, String> {
-        let Some(request) = super::http_request(case) else {
-            return Ok("not-http".to_owned());
-        };
-        let host = &self.hosts[usize::from(case.variant) % self.hosts.len()];
-        Ok(self.rt.block_on(async {
-            let response = host.handle(request).await;
-            super::response_outcome(response).await
-        }))
-    }
-
-    fn reset(&mut self) {
-        self.hosts = hosts();
+/// The `azure` target: every case as an HTTP request on one of [`hosts`].
+pub(super) fn target() -> super::HostTarget<AzureHost> {
+    super::HostTarget {
+        spec: super::Spec {
+            name: "azure",
+            shape: Shape {
+                header_weight: 1,
+                request_line_weight: 1,
+                variants: 2,
+            },
+            seeds,
+            dictionary: DICTIONARY,
+            headers: HEADERS,
+            paths: PATHS,
+        },
+        hosts: super::Hosts::new(hosts),
+        exec: super::exec_http_on,
     }
 }
 

@@ -10,12 +10,7 @@ use cloudport_core::{Env, Provider, ResourceUrl};
 use cloudport_memory::Memory;
 use serde_json::{Value, json};
 
-use crate::{Case, Shape, Target};
-
-pub(super) struct CloudRun {
-    rt: tokio::runtime::Runtime,
-    hosts: Vec<CloudRunHost>,
-}
+use crate::{Case, Shape};
 
 /// The Cloud Run host's test environment: `orders` bound to a topic and push subscription (its
 /// memory queue with a dead-letter policy of 3 deliveries), `audit` to a topic, `uploads` to a
@@ -67,57 +62,23 @@ fn hosts() -> Vec<CloudRunHost> {
     hosts
 }
 
-impl CloudRun {
-    pub(super) fn new() -> Self {
-        Self {
-            rt: super::runtime(),
-            hosts: hosts(),
-        }
-    }
-}
-
-impl Target for CloudRun {
-    fn name(&self) -> &'static str {
-        "cloudrun"
-    }
-
-    fn shape(&self) -> Shape {
-        Shape {
-            header_weight: 3,
-            request_line_weight: 1,
-            variants: 2,
-        }
-    }
-
-    fn seeds(&self) -> Vec<Case> {
-        seeds()
-    }
-
-    fn dictionary(&self) -> &'static [&'static str] {
-        DICTIONARY
-    }
-
-    fn headers(&self) -> &'static [(&'static str, &'static str)] {
-        HEADERS
-    }
-
-    fn paths(&self) -> &'static [&'static str] {
-        PATHS
-    }
-
-    fn exec(&mut self, case: &Case) -> Result<String, String> {
-        let Some(request) = super::http_request(case) else {
-            return Ok("not-http".to_owned());
-        };
-        let host = &self.hosts[usize::from(case.variant) % self.hosts.len()];
-        Ok(self.rt.block_on(async {
-            let response = host.handle(request).await;
-            super::response_outcome(response).await
-        }))
-    }
-
-    fn reset(&mut self) {
-        self.hosts = hosts();
+/// The `cloudrun` target: every case as an HTTP request on one of [`hosts`].
+pub(super) fn target() -> super::HostTarget<CloudRunHost> {
+    super::HostTarget {
+        spec: super::Spec {
+            name: "cloudrun",
+            shape: Shape {
+                header_weight: 3,
+                request_line_weight: 1,
+                variants: 2,
+            },
+            seeds,
+            dictionary: DICTIONARY,
+            headers: HEADERS,
+            paths: PATHS,
+        },
+        hosts: super::Hosts::new(hosts),
+        exec: super::exec_http_on,
     }
 }
 

@@ -110,6 +110,8 @@ impl Target for ConnectionString {
     }
 
     fn dictionary(&self) -> &'static [&'static str] {
+        // The setting names first: they mirror `KNOWN` in `what_is_wrong`
+        // (providers/azure/src/config.rs, private), plus the emulator proxy setting.
         &[
             "DefaultEndpointsProtocol",
             "AccountName",

@@ -2,11 +2,12 @@
 //! redaction (which must take any text).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use cloudport_core::queue::wire::{envelope, from_envelope, to_envelope};
 use cloudport_core::redact::{Redacted, is_clean, redact, register_secret};
 use cloudport_core::trace::TraceContext;
-use cloudport_core::{Env, Message, ResourceKind, ResourceUrl};
+use cloudport_core::{Env, KNOWN_SCHEMES, Message, ResourceKind, ResourceUrl};
 use cloudport_memory::Memory;
 
 use crate::{Case, Shape, Target};
@@ -122,7 +123,10 @@ impl Target for Wire {
     }
 }
 
-/// CloudEvents 1.0 context attributes and data members.
+/// CloudEvents 1.0 context attributes and data members. Mirrors `RESERVED_ATTRIBUTES` in
+/// `core/src/validate.rs` (private; the library's public check is
+/// [`cloudport_core::validate::attribute_name`], which refuses every name here — see the test
+/// below), without the cloudport-only `deliverycount` extension.
 const RESERVED: &[&str] = &[
     "specversion",
     "id",
@@ -278,6 +282,46 @@ impl Url {
     }
 }
 
+/// The URL target's tokens: every known scheme (from [`KNOWN_SCHEMES`], so a new provider's
+/// scheme is fuzzed without editing this list), then parameters and URL syntax.
+static URL_DICTIONARY: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let schemes = KNOWN_SCHEMES
+        .iter()
+        .map(|(scheme, ..)| &*format!("{scheme}://").leak());
+    schemes
+        .chain([
+            "dead_letter",
+            "max_deliveries",
+            "connection",
+            "max_dequeue_count",
+            "poison",
+            "partition",
+            "subscription",
+            "region",
+            "endpoint",
+            "?",
+            "&",
+            "=",
+            "%",
+            "%2F",
+            "%00",
+            "devstoreaccount1",
+            "projects/",
+            "/topics/",
+            "0",
+            "4294967296",
+            "-1",
+            "true",
+            "false",
+            "@",
+            ":",
+            "[",
+            "]",
+            "#",
+        ])
+        .collect()
+});
+
 impl Target for Url {
     fn name(&self) -> &'static str {
         "resource-url"
@@ -348,46 +392,7 @@ impl Target for Url {
     }
 
     fn dictionary(&self) -> &'static [&'static str] {
-        &[
-            "mem://",
-            "sqs://",
-            "s3://",
-            "dynamodb://",
-            "azqueue://",
-            "azblob://",
-            "aztable://",
-            "gcppubsub://",
-            "gs://",
-            "firestore://",
-            "dead_letter",
-            "max_deliveries",
-            "connection",
-            "max_dequeue_count",
-            "poison",
-            "partition",
-            "subscription",
-            "region",
-            "endpoint",
-            "?",
-            "&",
-            "=",
-            "%",
-            "%2F",
-            "%00",
-            "devstoreaccount1",
-            "projects/",
-            "/topics/",
-            "0",
-            "4294967296",
-            "-1",
-            "true",
-            "false",
-            "@",
-            ":",
-            "[",
-            "]",
-            "#",
-        ]
+        &URL_DICTIONARY
     }
 
     fn exec(&mut self, case: &Case) -> Result<String, String> {
@@ -547,5 +552,19 @@ impl Target for Redact {
             "changed={} clean={clean}",
             matches!(out, Cow::Owned(_))
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The reserved names mirrored here are ones the library's attribute rule refuses.
+    #[test]
+    fn reserved_names_are_refused_by_the_library() {
+        for name in super::RESERVED {
+            assert!(
+                cloudport_core::validate::attribute_name(name).is_err(),
+                "{name} is not refused by cloudport_core::validate::attribute_name"
+            );
+        }
     }
 }

@@ -11,7 +11,7 @@ use cloudport_core::{Env, Provider, Queue, ResourceUrl};
 use cloudport_memory::Memory;
 use serde_json::{Value, json};
 
-use crate::{Case, Shape, Target};
+use crate::{Case, Shape};
 
 /// `sqs://NAME` opened as the memory queue `NAME` (as the Lambda host's tests do).
 struct FakeSqs(Memory);
@@ -30,55 +30,56 @@ impl Provider for FakeSqs {
     }
 }
 
-pub(super) struct Lambda {
-    rt: tokio::runtime::Runtime,
-    hosts: Vec<LambdaHost>,
+/// A fresh memory world, with `sqs://` opened on it, and `vars` (metrics off).
+fn env(vars: &[(&str, &str)]) -> Env {
+    let memory = Memory::new();
+    Env::builder()
+        .provider(memory.clone())
+        .provider(FakeSqs(memory))
+        .vars(vars.iter().copied().chain([("CLOUDPORT_METRICS", "off")]))
+        .build()
 }
 
 fn hosts() -> Vec<LambdaHost> {
-    let full = {
-        let memory = Memory::new();
-        let env = Env::builder()
-            .provider(memory.clone())
-            .provider(FakeSqs(memory))
-            .vars([
-                (
-                    "CLOUDPORT_QUEUE_ORDERS",
-                    "sqs://orders-native?dead_letter=mem://orders-dlq&max_deliveries=3",
-                ),
-                (
-                    "CLOUDPORT_QUEUE_FIFO",
-                    "sqs://orders-native.fifo?dead_letter=mem://fifo-dlq&max_deliveries=2",
-                ),
-                ("CLOUDPORT_BUCKET_UPLOADS", "s3://uploads-native"),
-                ("CLOUDPORT_METRICS", "off"),
-            ])
-            .build();
-        LambdaHost::new(super::quiet_app(true, true), env)
-    };
-    let lean = {
-        let memory = Memory::new();
-        let env = Env::builder()
-            .provider(memory.clone())
-            .provider(FakeSqs(memory))
-            .vars([
-                ("CLOUDPORT_QUEUE_ORDERS", "sqs://orders-native"),
-                ("CLOUDPORT_SQS_PARTIAL_FAILURES", "off"),
-                ("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "1"),
-                ("CLOUDPORT_METRICS", "off"),
-            ])
-            .build();
-        LambdaHost::new(super::quiet_app(false, true), env)
-    };
-    vec![full, lean]
+    let full = env(&[
+        (
+            "CLOUDPORT_QUEUE_ORDERS",
+            "sqs://orders-native?dead_letter=mem://orders-dlq&max_deliveries=3",
+        ),
+        (
+            "CLOUDPORT_QUEUE_FIFO",
+            "sqs://orders-native.fifo?dead_letter=mem://fifo-dlq&max_deliveries=2",
+        ),
+        ("CLOUDPORT_BUCKET_UPLOADS", "s3://uploads-native"),
+    ]);
+    let lean = env(&[
+        ("CLOUDPORT_QUEUE_ORDERS", "sqs://orders-native"),
+        ("CLOUDPORT_SQS_PARTIAL_FAILURES", "off"),
+        ("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "1"),
+    ]);
+    vec![
+        LambdaHost::new(super::quiet_app(true, true), full),
+        LambdaHost::new(super::quiet_app(false, true), lean),
+    ]
 }
 
-impl Lambda {
-    pub(super) fn new() -> Self {
-        Self {
-            rt: super::runtime(),
-            hosts: hosts(),
-        }
+/// The `lambda` target: every case as an invocation of one of [`hosts`] ([`exec`]).
+pub(super) fn target() -> super::HostTarget<LambdaHost> {
+    super::HostTarget {
+        spec: super::Spec {
+            name: "lambda",
+            shape: Shape {
+                header_weight: 1,
+                request_line_weight: 0,
+                variants: 2,
+            },
+            seeds,
+            dictionary: DICTIONARY,
+            headers: HEADERS,
+            paths: &[],
+        },
+        hosts: super::Hosts::new(hosts),
+        exec,
     }
 }
 
@@ -105,67 +106,38 @@ fn outcome(result: cloudport_core::Result<Value>) -> String {
     }
 }
 
-impl Target for Lambda {
-    fn name(&self) -> &'static str {
-        "lambda"
-    }
-
-    fn shape(&self) -> Shape {
-        Shape {
-            header_weight: 1,
-            request_line_weight: 0,
-            variants: 2,
-        }
-    }
-
-    fn seeds(&self) -> Vec<Case> {
-        seeds()
-    }
-
-    fn dictionary(&self) -> &'static [&'static str] {
-        DICTIONARY
-    }
-
-    fn headers(&self) -> &'static [(&'static str, &'static str)] {
-        HEADERS
-    }
-
-    fn exec(&mut self, case: &Case) -> Result<String, String> {
-        let host = &self.hosts[usize::from(case.variant) % self.hosts.len()];
-        let Some(raw) = std::str::from_utf8(&case.body)
-            .ok()
-            .and_then(|s| serde_json::value::RawValue::from_string(s.to_owned()).ok())
-        else {
-            return Ok(match decode::decode(&case.body) {
-                Ok(_) => "not-json decoded".to_owned(),
-                Err(e) => format!("not-json err {}", e.kind()),
-            });
-        };
-        let mut context = lambda_runtime::Context::default();
-        context.request_id = case
-            .header("lambda-runtime-aws-request-id")
-            .map_or_else(|| "req-1".to_owned(), text);
-        context.xray_trace_id = case.header("lambda-runtime-trace-id").map(text);
-        context.invoked_function_arn = case
-            .header("lambda-runtime-invoked-function-arn")
-            .map_or_else(String::new, text);
-        context.deadline = case
-            .header("lambda-runtime-deadline-ms")
-            .and_then(|d| std::str::from_utf8(d).ok()?.trim().parse().ok())
-            .unwrap_or_else(|| {
-                let at = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    + Duration::from_secs(30);
-                u64::try_from(at.as_millis()).unwrap_or(u64::MAX)
-            });
-        let event = lambda_runtime::LambdaEvent::new(raw, context);
-        Ok(outcome(self.rt.block_on(host.handle(event))))
-    }
-
-    fn reset(&mut self) {
-        self.hosts = hosts();
-    }
+/// Runs the case as the Runtime API hands it over (see the module's documentation).
+fn exec(hosts: &super::Hosts<LambdaHost>, case: &Case) -> Result<String, String> {
+    let host = hosts.pick(case);
+    let Some(raw) = std::str::from_utf8(&case.body)
+        .ok()
+        .and_then(|s| serde_json::value::RawValue::from_string(s.to_owned()).ok())
+    else {
+        return Ok(match decode::decode(&case.body) {
+            Ok(_) => "not-json decoded".to_owned(),
+            Err(e) => format!("not-json err {}", e.kind()),
+        });
+    };
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = case
+        .header("lambda-runtime-aws-request-id")
+        .map_or_else(|| "req-1".to_owned(), text);
+    context.xray_trace_id = case.header("lambda-runtime-trace-id").map(text);
+    context.invoked_function_arn = case
+        .header("lambda-runtime-invoked-function-arn")
+        .map_or_else(String::new, text);
+    context.deadline = case
+        .header("lambda-runtime-deadline-ms")
+        .and_then(|d| std::str::from_utf8(d).ok()?.trim().parse().ok())
+        .unwrap_or_else(|| {
+            let at = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                + Duration::from_secs(30);
+            u64::try_from(at.as_millis()).unwrap_or(u64::MAX)
+        });
+    let event = lambda_runtime::LambdaEvent::new(raw, context);
+    Ok(outcome(hosts.rt.block_on(host.handle(event))))
 }
 
 const HEADERS: &[(&str, &str)] = &[

@@ -13,7 +13,7 @@ use cloudport_core::event::{BlobEvent, Event, QueueMessage, ScheduleTick};
 use cloudport_core::export::cloudevents;
 use serde_json::Value;
 
-use crate::Target;
+use crate::{Case, Shape, Target};
 
 /// Every target, in campaign order, with the public entry point each execution calls.
 pub const TARGETS: &[(&str, &str)] = &[
@@ -58,9 +58,9 @@ pub const TARGETS: &[(&str, &str)] = &[
 /// The target of this name, set up (runtime, hosts, in-memory environment).
 pub fn build(name: &str) -> Option<Box<dyn Target>> {
     Some(match name {
-        "lambda" => Box::new(lambda::Lambda::new()),
-        "azure" => Box::new(azure::Azure::new()),
-        "cloudrun" => Box::new(cloudrun::CloudRun::new()),
+        "lambda" => Box::new(lambda::target()),
+        "azure" => Box::new(azure::target()),
+        "cloudrun" => Box::new(cloudrun::target()),
         "cloudrun-auth" => Box::new(auth::Auth::new()),
         "queue-wire" => Box::new(core::Wire),
         "trace-headers" => Box::new(core::Trace),
@@ -104,10 +104,129 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap_or_else(|e| panic!("no Tokio runtime: {e}"))
 }
 
+/// What a host target reports besides running a case: the static parts of its [`Target`].
+struct Spec {
+    name: &'static str,
+    shape: Shape,
+    seeds: fn() -> Vec<Case>,
+    dictionary: &'static [&'static str],
+    headers: &'static [(&'static str, &'static str)],
+    paths: &'static [&'static str],
+}
+
+/// A target that runs each case on one of its hosts ([`Hosts`]) with `exec`: the Lambda, Azure
+/// and Cloud Run hosts.
+struct HostTarget<H> {
+    spec: Spec,
+    hosts: Hosts<H>,
+    exec: fn(&Hosts<H>, &Case) -> Result<String, String>,
+}
+
+impl<H> Target for HostTarget<H> {
+    fn name(&self) -> &'static str {
+        self.spec.name
+    }
+
+    fn shape(&self) -> Shape {
+        self.spec.shape
+    }
+
+    fn seeds(&self) -> Vec<Case> {
+        (self.spec.seeds)()
+    }
+
+    fn dictionary(&self) -> &'static [&'static str] {
+        self.spec.dictionary
+    }
+
+    fn headers(&self) -> &'static [(&'static str, &'static str)] {
+        self.spec.headers
+    }
+
+    fn paths(&self) -> &'static [&'static str] {
+        self.spec.paths
+    }
+
+    fn exec(&mut self, case: &Case) -> Result<String, String> {
+        (self.exec)(&self.hosts, case)
+    }
+
+    fn reset(&mut self) {
+        self.hosts.reset();
+    }
+}
+
+/// A host target's state: the runtime its executions run on and its hosts (one per variant),
+/// built by `build` and rebuilt by it on [`Target::reset`].
+struct Hosts<H> {
+    rt: tokio::runtime::Runtime,
+    hosts: Vec<H>,
+    build: fn() -> Vec<H>,
+}
+
+impl<H> Hosts<H> {
+    fn new(build: fn() -> Vec<H>) -> Self {
+        Self {
+            rt: runtime(),
+            hosts: build(),
+            build,
+        }
+    }
+
+    /// The host for the case's variant.
+    fn pick(&self, case: &Case) -> &H {
+        &self.hosts[usize::from(case.variant) % self.hosts.len()]
+    }
+
+    fn reset(&mut self) {
+        self.hosts = (self.build)();
+    }
+}
+
+/// A host that answers HTTP requests (the Azure custom handler, the Cloud Run host).
+trait HttpHost {
+    fn handle(
+        &self,
+        request: axum::extract::Request,
+    ) -> impl Future<Output = axum::response::Response>;
+}
+
+impl HttpHost for cloudport_adapters::azure::AzureHost {
+    fn handle(
+        &self,
+        request: axum::extract::Request,
+    ) -> impl Future<Output = axum::response::Response> {
+        Self::handle(self, request)
+    }
+}
+
+impl HttpHost for cloudport_adapters::cloudrun::CloudRunHost {
+    fn handle(
+        &self,
+        request: axum::extract::Request,
+    ) -> impl Future<Output = axum::response::Response> {
+        Self::handle(self, request)
+    }
+}
+
+/// [`HostTarget::exec`] of the HTTP hosts: [`exec_http`] on the host of the case's variant.
+fn exec_http_on<H: HttpHost>(hosts: &Hosts<H>, case: &Case) -> Result<String, String> {
+    Ok(exec_http(&hosts.rt, hosts.pick(case), case))
+}
+
+/// Runs the case as an HTTP request on `host`: its outcome ([`response_outcome`]), or
+/// `not-http` when no server would pass the request on.
+fn exec_http(rt: &tokio::runtime::Runtime, host: &impl HttpHost, case: &Case) -> String {
+    let Some(request) = http_request(case) else {
+        return "not-http".to_owned();
+    };
+    rt.block_on(async { response_outcome(host.handle(request).await).await })
+}
+
 /// The case as the HTTP request a host receives; `None` when no HTTP server would pass it on
 /// (an invalid method or request target). Headers whose name or value HTTP cannot carry are
 /// left out, as a server would refuse them.
-fn http_request(case: &crate::Case) -> Option<axum::extract::Request> {
+fn http_request(case: &Case) -> Option<axum::extract::Request> {
     let method = http::Method::from_bytes(case.method.as_bytes()).ok()?;
     let uri: http::Uri = case.path.parse().ok()?;
     let mut builder = http::Request::builder().method(method).uri(uri);

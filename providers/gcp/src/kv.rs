@@ -226,10 +226,10 @@ impl FirestoreKv {
         Ok(version(&written))
     }
 
-    /// The update time of document `id` when its live entry has version `v`;
-    /// `PreconditionFailed` when it is absent, expired (expired documents stay until the TTL
-    /// policy deletes them: they must not take `IfVersion` writes, which would bring them back)
-    /// or of another version.
+    /// The update time to write document `id` under `IfVersion(v)` — `v`'s, which the service
+    /// compares in the write's precondition — once its entry is known to be live:
+    /// `PreconditionFailed` when it is absent or expired (expired documents stay until the TTL
+    /// policy deletes them: they must not take `IfVersion` writes, which would bring them back).
     async fn live_version(&self, id: &str, v: &Version) -> Result<firestore::FirestoreInstant> {
         match self.read(id).await? {
             None => Err(Error::new(
@@ -239,10 +239,6 @@ impl FirestoreKv {
             Some(doc) if !is_live(&doc) => Err(Error::new(
                 ErrorKind::PreconditionFailed,
                 "the entry expired",
-            )),
-            Some(doc) if version(&doc) != *v => Err(Error::new(
-                ErrorKind::PreconditionFailed,
-                "the key has another version",
             )),
             Some(_) => update_time(v),
         }

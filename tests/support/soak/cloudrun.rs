@@ -18,10 +18,10 @@ use cloudport::gcp::sdk::pubsub::subscription::SubscriptionConfig;
 use cloudport::gcp::{Gcp, Settings};
 use cloudport::{Provider, Queue, ResourceUrl};
 
-use super::Platform;
 use super::app::{self, Body, JOURNAL_VAR};
 use super::memory::{drain, send_all};
 use super::process::{Process, free_port, program, tail, wait_port};
+use super::{Platform, Profile};
 
 const PROJECT: &str = "cloudport-soak";
 const MAX_DELIVERIES: i32 = 5;
@@ -186,33 +186,20 @@ impl CloudRunPlatform {
 }
 
 impl Platform for CloudRunPlatform {
-    fn name(&self) -> String {
-        "gcp (Pub/Sub emulator) — the Cloud Run host behind a real push subscription".to_owned()
+    fn profile(&self) -> Profile {
+        Profile {
+            name: "gcp (Pub/Sub emulator) — the Cloud Run host behind a real push subscription",
+            // The emulator's push envelopes carry no deliveryAttempt.
+            reports_delivery_counts: false,
+            redelivery_reason: "Pub/Sub pushed it again (no 2xx answer reached it in time)",
+            restart_note: "the Pub/Sub emulator restarted (SIGTERM, started again on its port, topics and subscriptions re-created) at a quiet point: it keeps no state, so everything sent before was first handled or dead-lettered; the service, the producer and the dead-letter reader reconnected",
+            max_outstanding: 500,
+            restart_keeps_state: false,
+        }
     }
 
     fn journal(&self) -> PathBuf {
         self.journal.clone()
-    }
-
-    fn reports_delivery_counts(&self) -> bool {
-        // The emulator's push envelopes carry no deliveryAttempt.
-        false
-    }
-
-    fn redelivery_reason(&self) -> &'static str {
-        "Pub/Sub pushed it again (no 2xx answer reached it in time)"
-    }
-
-    fn restart_note(&self) -> String {
-        "the Pub/Sub emulator restarted (SIGTERM, started again on its port, topics and subscriptions re-created) at a quiet point: it keeps no state, so everything sent before was first handled or dead-lettered; the service, the producer and the dead-letter reader reconnected".to_owned()
-    }
-
-    fn max_outstanding(&self) -> usize {
-        500
-    }
-
-    fn restart_keeps_state(&self) -> bool {
-        false
     }
 
     async fn send(&mut self, bodies: &[Body]) {
@@ -224,30 +211,21 @@ impl Platform for CloudRunPlatform {
     }
 
     async fn kill_consumer(&mut self) -> (String, String) {
-        let killed = self.service.pid().to_string();
-        self.service.kill().await;
-        let new = self.service.restart().to_string();
+        let killed_and_new = super::kill_and_restart(&mut self.service, || {}).await;
         wait_port(self.service_port, Duration::from_secs(30)).await;
-        (killed, new)
+        killed_and_new
     }
 
     async fn restart_emulator(&mut self) {
-        self.emulator.terminate(Duration::from_secs(10)).await;
-        self.emulator.restart();
+        let (grace, within) = (Duration::from_secs(10), Duration::from_secs(60));
+        let what = "the Pub/Sub emulator";
+        super::restart_emulator(&mut self.emulator, grace, self.emulator_port, within, what).await;
         self.restarts += 1;
-        assert!(
-            wait_port(self.emulator_port, Duration::from_secs(60)).await,
-            "the Pub/Sub emulator did not come back: {}",
-            tail(self.emulator.log(), 20)
-        );
         create_resources(self.emulator_port, &self.topic, self.service_port).await;
     }
 
     async fn crashed(&mut self) -> Option<(String, String)> {
-        let status = self.service.exited()?;
-        let pid = self.service.pid().to_string();
-        let new = self.service.restart();
-        Some((pid, format!("{status}; restarted as {new}")))
+        super::restart_if_exited(&mut self.service, || {})
     }
 
     fn stats(&self) -> Vec<String> {

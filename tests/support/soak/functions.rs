@@ -16,19 +16,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use base64::Engine;
-use cloudport::azure::sdk::queue::models::{
-    QueueClientReceiveMessagesOptions, QueueMessage as NativeMessage, ReceivedMessage,
-};
+use cloudport::azure::sdk::queue::models::{QueueClientReceiveMessagesOptions, ReceivedMessage};
 use cloudport::azure::{Azure, AzureQueue, DEVELOPMENT_ACCOUNT};
 use cloudport::{Provider, Queue, ResourceUrl};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::Platform;
 use super::app::{self, Body, JOURNAL_VAR};
 use super::memory::{drain, send_all};
 use super::process::{Process, free_port, program, tail, wait_port};
+use super::{Platform, Profile};
 
 const MAX_DELIVERIES: u32 = 5;
 /// The visibility timeout of a dequeued batch.
@@ -268,14 +265,7 @@ impl Host {
         };
         let text = m.message_text.clone().unwrap_or_default();
         let count = m.dequeue_count.unwrap_or(1);
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(&text)
-            .expect("the provider sends Base64 text");
-        let message = if self.binary {
-            Value::String(base64::engine::general_purpose::STANDARD.encode(&decoded))
-        } else {
-            Value::String(serde_json::to_string(&String::from_utf8_lossy(&decoded)).unwrap())
-        };
+        let message = super::functions_host::bind_message(&text, self.binary);
         let payload = json!({
             "Data": { "message": message },
             "Metadata": {
@@ -302,18 +292,8 @@ impl Host {
                     Ok(p) => p,
                     Err(_) => return outcome,
                 };
-                let copied = poison
-                    .send_message(
-                        NativeMessage {
-                            message_text: Some(text),
-                        }
-                        .try_into()
-                        .unwrap(),
-                        None,
-                    )
-                    .await;
-                match copied {
-                    Ok(_) => client.delete_message(&id, &receipt, None).await.map(drop),
+                match super::functions_host::send_to_poison(&poison, text).await {
+                    Ok(()) => client.delete_message(&id, &receipt, None).await.map(drop),
                     Err(e) => Err(e),
                 }
             }
@@ -340,32 +320,19 @@ impl Host {
 }
 
 impl Platform for FunctionsPlatform {
-    fn name(&self) -> String {
-        "azure (Azurite) — the Functions custom-handler host, driven by a Functions-host player on a real queue".to_owned()
+    fn profile(&self) -> Profile {
+        Profile {
+            name: "azure (Azurite) — the Functions custom-handler host, driven by a Functions-host player on a real queue",
+            reports_delivery_counts: true,
+            redelivery_reason: "the visibility timeout ended before the host deleted it",
+            restart_note: "Azurite (persisting to disk) restarted — SIGTERM, started again on its port and folder — with messages in flight",
+            max_outstanding: 500,
+            restart_keeps_state: true,
+        }
     }
 
     fn journal(&self) -> PathBuf {
         self.journal.clone()
-    }
-
-    fn reports_delivery_counts(&self) -> bool {
-        true
-    }
-
-    fn redelivery_reason(&self) -> &'static str {
-        "the visibility timeout ended before the host deleted it"
-    }
-
-    fn restart_note(&self) -> String {
-        "Azurite (persisting to disk) restarted — SIGTERM, started again on its port and folder — with messages in flight".to_owned()
-    }
-
-    fn max_outstanding(&self) -> usize {
-        500
-    }
-
-    fn restart_keeps_state(&self) -> bool {
-        true
     }
 
     async fn send(&mut self, bodies: &[Body]) {
@@ -379,27 +346,16 @@ impl Platform for FunctionsPlatform {
     }
 
     async fn kill_consumer(&mut self) -> (String, String) {
-        let killed = self.function.pid().to_string();
-        self.function.kill().await;
-        let new = self.function.restart().to_string();
-        (killed, new)
+        super::kill_and_restart(&mut self.function, || {}).await
     }
 
     async fn restart_emulator(&mut self) {
-        self.azurite.terminate(Duration::from_secs(10)).await;
-        self.azurite.restart();
-        assert!(
-            wait_port(self.queue_port, Duration::from_secs(30)).await,
-            "Azurite did not come back: {}",
-            tail(self.azurite.log(), 20)
-        );
+        let (grace, within) = (Duration::from_secs(10), Duration::from_secs(30));
+        super::restart_emulator(&mut self.azurite, grace, self.queue_port, within, "Azurite").await;
     }
 
     async fn crashed(&mut self) -> Option<(String, String)> {
-        let status = self.function.exited()?;
-        let pid = self.function.pid().to_string();
-        let new = self.function.restart();
-        Some((pid, format!("{status}; restarted as {new}")))
+        super::restart_if_exited(&mut self.function, || {})
     }
 
     fn stats(&self) -> Vec<String> {

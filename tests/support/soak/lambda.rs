@@ -7,166 +7,30 @@
 //! portable dead-letter policy (`?dead_letter=sqs://…-dlq&max_deliveries=5`) is applied by the
 //! Lambda host. moto keeps no state across a restart, so it is restarted at a quiet point.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use cloudport::Queue;
 use cloudport::aws::sdk::sqs::Client;
 use cloudport::aws::sdk::sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use cloudport::aws::{Aws, Settings};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, oneshot, watch};
+use tokio::sync::watch;
 
 use super::app::{self, Body, JOURNAL_VAR};
 use super::memory::{drain, send_all};
 use super::process::{Process, free_port, on_path, program, wait_port};
-use super::{Platform, note};
+use super::runtime_api::{Function, Outcome, RuntimeApi};
+use super::{Platform, Profile};
 
 const MAX_DELIVERIES: u32 = 5;
 /// The queue's visibility timeout (the event source mapping's lease on a batch).
 const VISIBILITY: Duration = Duration::from_secs(3);
 /// The function's timeout: the deadline the Runtime API gives each invocation.
 const FUNCTION_TIMEOUT: Duration = Duration::from_millis(2500);
-
-/// How the Runtime API saw an invocation end.
-#[derive(Debug)]
-enum Answer {
-    Response(Value),
-    Error(Value),
-    /// The runtime process died with the invocation in flight.
-    Crashed,
-}
-
-#[derive(Default)]
-struct Inner {
-    pending: Mutex<VecDeque<(String, Bytes)>>,
-    arrived: Notify,
-    waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
-    in_flight: Mutex<HashSet<String>>,
-    next_id: AtomicU64,
-}
-
-/// A Lambda Runtime API for one execution environment.
-#[derive(Clone)]
-struct RuntimeApi {
-    address: String,
-    inner: Arc<Inner>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-async fn next(State(inner): State<Arc<Inner>>) -> impl IntoResponse {
-    loop {
-        let notified = inner.arrived.notified();
-        let item = lock(&inner.pending).pop_front();
-        if let Some((id, payload)) = item {
-            lock(&inner.in_flight).insert(id.clone());
-            let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + FUNCTION_TIMEOUT;
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                "lambda-runtime-aws-request-id",
-                HeaderValue::from_str(&id).unwrap(),
-            );
-            headers.insert(
-                "lambda-runtime-deadline-ms",
-                HeaderValue::from_str(&deadline.as_millis().to_string()).unwrap(),
-            );
-            headers.insert(
-                "lambda-runtime-invoked-function-arn",
-                HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:soak"),
-            );
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            return (StatusCode::OK, headers, payload);
-        }
-        notified.await;
-    }
-}
-
-fn answer(inner: &Inner, id: &str, a: Answer) -> StatusCode {
-    lock(&inner.in_flight).remove(id);
-    if let Some(tx) = lock(&inner.waiting).remove(id) {
-        let _ = tx.send(a);
-    }
-    StatusCode::ACCEPTED
-}
-
-async fn response(
-    State(inner): State<Arc<Inner>>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> StatusCode {
-    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    answer(&inner, &id, Answer::Response(value))
-}
-
-async fn error(State(inner): State<Arc<Inner>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    answer(&inner, &id, Answer::Error(value))
-}
-
-async fn init_error(body: Bytes) -> StatusCode {
-    note(&format!(
-        "  the function failed to initialize: {}",
-        String::from_utf8_lossy(&body)
-    ));
-    StatusCode::ACCEPTED
-}
-
-impl RuntimeApi {
-    async fn start() -> Self {
-        let inner = Arc::new(Inner::default());
-        let app = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(response),
-            )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { address, inner }
-    }
-
-    /// Invokes the function; `None` when it does not answer within `within` (Lambda's timeout).
-    async fn invoke(&self, payload: Value, within: Duration) -> Option<Answer> {
-        let id = format!(
-            "req-{}",
-            self.inner.next_id.fetch_add(1, Ordering::SeqCst) + 1
-        );
-        let (tx, rx) = oneshot::channel();
-        lock(&self.inner.waiting).insert(id.clone(), tx);
-        lock(&self.inner.pending).push_back((id.clone(), payload.to_string().into()));
-        self.inner.arrived.notify_waiters();
-        let got = tokio::time::timeout(within, rx).await;
-        lock(&self.inner.waiting).remove(&id);
-        lock(&self.inner.pending).retain(|(p, _)| *p != id);
-        lock(&self.inner.in_flight).remove(&id);
-        got.ok().and_then(Result::ok)
-    }
-
-    /// The runtime died: every invocation it had taken fails, as Lambda reports
-    /// `Runtime exited with error: signal: killed`.
-    fn crash_in_flight(&self) {
-        let ids: Vec<String> = lock(&self.inner.in_flight).drain().collect();
-        for id in ids {
-            answer(&self.inner, &id, Answer::Crashed);
-        }
-    }
-}
 
 #[derive(Default)]
 struct Stats {
@@ -254,9 +118,13 @@ impl LambdaPlatform {
                 .unwrap(),
         );
 
-        let api = RuntimeApi::start().await;
+        let api = RuntimeApi::start_for(Function {
+            name: "soak",
+            timeout: FUNCTION_TIMEOUT,
+        })
+        .await;
         let env: Vec<(String, String)> = [
-            ("AWS_LAMBDA_RUNTIME_API", api.address.clone()),
+            ("AWS_LAMBDA_RUNTIME_API", api.address()),
             ("AWS_LAMBDA_FUNCTION_NAME", "soak".to_owned()),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
@@ -383,13 +251,13 @@ async fn event_source_mapping(
         let records: Vec<Value> = messages.iter().map(|m| record(m, &queue)).collect();
         stats.invocations.fetch_add(1, Ordering::Relaxed);
         let answer = api
-            .invoke(
+            .try_invoke(
                 json!({ "Records": records }),
                 FUNCTION_TIMEOUT + Duration::from_millis(300),
             )
             .await;
         let failed: HashSet<String> = match answer {
-            Some(Answer::Response(v)) => v["batchItemFailures"]
+            Some(Outcome::Response(v)) => v["batchItemFailures"]
                 .as_array()
                 .map(|items| {
                     items
@@ -400,7 +268,7 @@ async fn event_source_mapping(
                 .unwrap_or_default(),
             other => {
                 match other {
-                    Some(Answer::Crashed) => stats.crashed.fetch_add(1, Ordering::Relaxed),
+                    Some(Outcome::Crashed) => stats.crashed.fetch_add(1, Ordering::Relaxed),
                     None => stats.timed_out.fetch_add(1, Ordering::Relaxed),
                     _ => stats.failed_invocations.fetch_add(1, Ordering::Relaxed),
                 };
@@ -442,32 +310,19 @@ async fn event_source_mapping(
 }
 
 impl Platform for LambdaPlatform {
-    fn name(&self) -> String {
-        "aws (moto) — the Lambda host on a local Runtime API, fed by an SQS event source mapping with partial batch responses".to_owned()
+    fn profile(&self) -> Profile {
+        Profile {
+            name: "aws (moto) — the Lambda host on a local Runtime API, fed by an SQS event source mapping with partial batch responses",
+            reports_delivery_counts: true,
+            redelivery_reason: "the visibility timeout ended before the event source mapping deleted it",
+            restart_note: "moto restarted (SIGTERM, started again on its port, queues re-created) at a quiet point: it keeps no state, so everything sent before was first handled or dead-lettered; the event source mapping, the function and the producer reconnected",
+            max_outstanding: 300,
+            restart_keeps_state: false,
+        }
     }
 
     fn journal(&self) -> PathBuf {
         self.journal.clone()
-    }
-
-    fn reports_delivery_counts(&self) -> bool {
-        true
-    }
-
-    fn redelivery_reason(&self) -> &'static str {
-        "the visibility timeout ended before the event source mapping deleted it"
-    }
-
-    fn restart_note(&self) -> String {
-        "moto restarted (SIGTERM, started again on its port, queues re-created) at a quiet point: it keeps no state, so everything sent before was first handled or dead-lettered; the event source mapping, the function and the producer reconnected".to_owned()
-    }
-
-    fn max_outstanding(&self) -> usize {
-        300
-    }
-
-    fn restart_keeps_state(&self) -> bool {
-        false
     }
 
     async fn send(&mut self, bodies: &[Body]) {
@@ -479,21 +334,13 @@ impl Platform for LambdaPlatform {
     }
 
     async fn kill_consumer(&mut self) -> (String, String) {
-        let killed = self.function.pid().to_string();
-        self.function.kill().await;
-        self.api.crash_in_flight();
-        let new = self.function.restart().to_string();
-        (killed, new)
+        let api = &self.api;
+        super::kill_and_restart(&mut self.function, || api.crash_in_flight()).await
     }
 
     async fn restart_emulator(&mut self) {
-        self.moto.terminate(Duration::from_secs(5)).await;
-        self.moto.restart();
-        assert!(
-            wait_port(self.moto_port, Duration::from_secs(30)).await,
-            "moto did not come back: {}",
-            super::process::tail(self.moto.log(), 20)
-        );
+        let (grace, within) = (Duration::from_secs(5), Duration::from_secs(30));
+        super::restart_emulator(&mut self.moto, grace, self.moto_port, within, "moto").await;
         let sqs = self
             .aws
             .sqs_queue(&self.queue, self.settings.clone())
@@ -502,11 +349,8 @@ impl Platform for LambdaPlatform {
     }
 
     async fn crashed(&mut self) -> Option<(String, String)> {
-        let status = self.function.exited()?;
-        let pid = self.function.pid().to_string();
-        self.api.crash_in_flight();
-        let new = self.function.restart();
-        Some((pid, format!("{status}; restarted as {new}")))
+        let api = &self.api;
+        super::restart_if_exited(&mut self.function, || api.crash_in_flight())
     }
 
     fn stats(&self) -> Vec<String> {

@@ -17,7 +17,7 @@ use cloudport::memory::{Fault, Memory};
 use cloudport::prelude::*;
 
 use super::app::{self, Body, Journal};
-use super::{Platform, note};
+use super::{Platform, Profile, note};
 
 const MAX_DELIVERIES: u32 = 5;
 
@@ -141,32 +141,19 @@ impl MemoryPlatform {
 }
 
 impl Platform for MemoryPlatform {
-    fn name(&self) -> String {
-        "memory — the local host's queue consumer (in process)".to_owned()
+    fn profile(&self) -> Profile {
+        Profile {
+            name: "memory — the local host's queue consumer (in process)",
+            reports_delivery_counts: true,
+            redelivery_reason: "the ack failed (injected faults), the lease ended and the queue redelivered",
+            restart_note: "no emulator: every queue operation failed for 1.5 s (injected outage) with messages in flight",
+            max_outstanding: 200,
+            restart_keeps_state: true,
+        }
     }
 
     fn journal(&self) -> PathBuf {
         self.journal.path().to_owned()
-    }
-
-    fn reports_delivery_counts(&self) -> bool {
-        true
-    }
-
-    fn redelivery_reason(&self) -> &'static str {
-        "the ack failed (injected faults), the lease ended and the queue redelivered"
-    }
-
-    fn restart_note(&self) -> String {
-        "no emulator: every queue operation failed for 1.5 s (injected outage) with messages in flight".to_owned()
-    }
-
-    fn max_outstanding(&self) -> usize {
-        200
-    }
-
-    fn restart_keeps_state(&self) -> bool {
-        true
     }
 
     async fn send(&mut self, bodies: &[Body]) {

@@ -20,10 +20,18 @@ pub mod app;
 pub mod cloudrun;
 #[cfg(feature = "azure")]
 pub mod functions;
+/// The Functions host's poison move, shared with the Functions e2e test.
+#[cfg(feature = "azure")]
+#[path = "../functions_host.rs"]
+pub mod functions_host;
 #[cfg(feature = "aws")]
 pub mod lambda;
 pub mod memory;
 pub mod process;
+/// The Lambda Runtime API of the e2e tests, run here for the soak's function process.
+#[cfg(feature = "aws")]
+#[path = "../runtime_api.rs"]
+pub mod runtime_api;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
@@ -115,27 +123,34 @@ pub struct Timeline {
     pub crashes: Vec<(String, String)>,
 }
 
+/// What a platform is, for the driver and the checker: fixed per provider.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    /// "memory — the local host", …
+    pub name: &'static str,
+    /// Whether the platform tells the handler the delivery count (then two `ok` lines with the
+    /// same count would be one delivery handled twice: a defect).
+    pub reports_delivery_counts: bool,
+    /// Why a message was handled twice when neither the kill nor the emulator restart explains it.
+    pub redelivery_reason: &'static str,
+    /// How the emulator restart is done (with messages in flight, or at a quiet point because the
+    /// emulator keeps no state).
+    pub restart_note: &'static str,
+    /// How many sent messages may be neither handled nor dead-lettered before the producer
+    /// waits.
+    pub max_outstanding: usize,
+    /// Whether the emulator keeps its state across a restart (else the driver restarts it only
+    /// once everything sent so far is settled and the dead-letter queue read).
+    pub restart_keeps_state: bool,
+}
+
 /// A provider's platform: the host the function runs on, driven as the cloud drives it.
 #[allow(async_fn_in_trait)]
 pub trait Platform {
-    /// "memory — the local host", …
-    fn name(&self) -> String;
+    /// What it is ([`Profile`]).
+    fn profile(&self) -> Profile;
     /// The journal the function writes.
     fn journal(&self) -> PathBuf;
-    /// Whether the platform tells the handler the delivery count (then two `ok` lines with the
-    /// same count would be one delivery handled twice: a defect).
-    fn reports_delivery_counts(&self) -> bool;
-    /// Why a message was handled twice when neither the kill nor the emulator restart explains it.
-    fn redelivery_reason(&self) -> &'static str;
-    /// How the emulator restart is done (with messages in flight, or at a quiet point because the
-    /// emulator keeps no state).
-    fn restart_note(&self) -> String;
-    /// How many sent messages may be neither handled nor dead-lettered before the producer
-    /// waits.
-    fn max_outstanding(&self) -> usize;
-    /// Whether the emulator keeps its state across a restart (else the driver restarts it only
-    /// once everything sent so far is settled and the dead-letter queue read).
-    fn restart_keeps_state(&self) -> bool;
     /// Sends these messages (retrying what fails until every one is sent).
     async fn send(&mut self, bodies: &[Body]);
     /// Reads (and deletes) what reached the dead-letter queue since the last call: message ids.
@@ -253,7 +268,9 @@ pub fn check(
         list.sort_by_key(|e| e.at_ms);
         for pair in list.windows(2) {
             let (first, again) = (pair[0], pair[1]);
-            if platform.reports_delivery_counts() && first.delivery_count == again.delivery_count {
+            if platform.profile().reports_delivery_counts
+                && first.delivery_count == again.delivery_count
+            {
                 f.handled_twice_in_one_delivery.push(id);
             }
             *f.handled_twice_reasons
@@ -281,7 +298,7 @@ fn reason(first: &Entry, timeline: &Timeline, platform: &impl Platform) -> &'sta
     {
         return "the emulator restart (on memory: the outage) kept the ack from the queue";
     }
-    platform.redelivery_reason()
+    platform.profile().redelivery_reason
 }
 
 /// Runs the soak on `platform` and asserts its promises; prints the figures.
@@ -293,26 +310,25 @@ pub async fn run(mut platform: impl Platform, size: &Size) -> Figures {
     let mut timeline = Timeline::default();
     let mut dead_letters: Vec<u64> = Vec::new();
     let journal = platform.journal();
-    let window = platform.max_outstanding();
+    let mut pacing = Pacing {
+        journal: journal.clone(),
+        window: platform.profile().max_outstanding,
+        deadline,
+        done: 0,
+    };
     app::quiet_planned_panics();
-    note(&format!("soak {} — {}", platform.name(), size.label));
+    note(&format!(
+        "soak {} — {}",
+        platform.profile().name,
+        size.label
+    ));
 
     // Phase 1: two thirds, the consumer killed while the slow message's batch is in flight.
     let mut looked = Instant::now();
-    let mut done = 0;
     for (i, chunk) in bodies[..split].chunks(10).enumerate() {
-        let sent = i * 10;
-        pace(
-            &mut platform,
-            &journal,
-            &mut dead_letters,
-            sent,
-            window,
-            deadline,
-            &mut done,
-        )
-        .await;
-        platform.send(chunk).await;
+        pacing
+            .send(&mut platform, &mut dead_letters, i * 10, chunk)
+            .await;
         if looked.elapsed() < Duration::from_millis(100) {
             continue;
         }
@@ -337,7 +353,7 @@ pub async fn run(mut platform: impl Platform, size: &Size) -> Figures {
 
     // The emulator restart: with messages in flight where the emulator keeps its state; else
     // once everything sent so far is settled (an emulator without state loses what it holds).
-    if !platform.restart_keeps_state() {
+    if !platform.profile().restart_keeps_state {
         settle(
             &mut platform,
             &bodies[..split],
@@ -353,18 +369,9 @@ pub async fn run(mut platform: impl Platform, size: &Size) -> Figures {
 
     // Phase 2: the rest.
     for (i, chunk) in bodies[split..].chunks(10).enumerate() {
-        let sent = split + i * 10;
-        pace(
-            &mut platform,
-            &journal,
-            &mut dead_letters,
-            sent,
-            window,
-            deadline,
-            &mut done,
-        )
-        .await;
-        platform.send(chunk).await;
+        pacing
+            .send(&mut platform, &mut dead_letters, split + i * 10, chunk)
+            .await;
         if looked.elapsed() >= Duration::from_millis(100) {
             looked = Instant::now();
             watch(&mut platform, &mut timeline).await;
@@ -402,34 +409,45 @@ pub async fn run(mut platform: impl Platform, size: &Size) -> Figures {
     figures
 }
 
-/// Flow control: waits while `window` or more of the `sent` messages are neither handled nor
-/// dead-lettered (a steady stream, not one burst: some emulators slow down with a deep queue).
-async fn pace(
-    platform: &mut impl Platform,
-    journal: &Path,
-    dead_letters: &mut Vec<u64>,
-    sent: usize,
+/// Flow control: before each chunk is sent, waits while `window` or more of the messages sent
+/// so far are neither handled nor dead-lettered (a steady stream, not one burst: some emulators
+/// slow down with a deep queue), or until the deadline.
+struct Pacing {
+    journal: PathBuf,
     window: usize,
     deadline: Instant,
-    done_so_far: &mut usize,
-) {
-    // Handled and dead-lettered only grow: no need to look while the last count allows it.
-    if sent - (*done_so_far).min(sent) < window {
-        return;
-    }
-    loop {
-        dead_letters.extend(platform.drain_dead_letters().await);
-        let mut done: HashSet<u64> = read_journal(journal)
-            .iter()
-            .filter(|e| e.outcome == Outcome::Ok)
-            .map(|e| e.id)
-            .collect();
-        done.extend(dead_letters.iter().copied());
-        *done_so_far = done.len();
-        if sent - done.len().min(sent) < window || Instant::now() >= deadline {
-            return;
+    /// Handled or dead-lettered at the last look.
+    done: usize,
+}
+
+impl Pacing {
+    /// Sends `chunk` once fewer than `window` of the `sent` before it are outstanding.
+    async fn send(
+        &mut self,
+        platform: &mut impl Platform,
+        dead_letters: &mut Vec<u64>,
+        sent: usize,
+        chunk: &[Body],
+    ) {
+        // Handled and dead-lettered only grow: no need to look while the last count allows it.
+        let outstanding = |done: usize| sent - done.min(sent);
+        if outstanding(self.done) >= self.window {
+            loop {
+                dead_letters.extend(platform.drain_dead_letters().await);
+                let mut done: HashSet<u64> = read_journal(&self.journal)
+                    .iter()
+                    .filter(|e| e.outcome == Outcome::Ok)
+                    .map(|e| e.id)
+                    .collect();
+                done.extend(dead_letters.iter().copied());
+                self.done = done.len();
+                if outstanding(self.done) < self.window || Instant::now() >= self.deadline {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        platform.send(chunk).await;
     }
 }
 
@@ -485,6 +503,50 @@ async fn settle(
     }
 }
 
+/// Kills a function process (SIGKILL) and starts it again, `while_down` run in between:
+/// (killed pid, new pid) — [`Platform::kill_consumer`] of the process platforms.
+pub async fn kill_and_restart(
+    function: &mut process::Process,
+    while_down: impl FnOnce(),
+) -> (String, String) {
+    let killed = function.pid().to_string();
+    function.kill().await;
+    while_down();
+    let new = function.restart().to_string();
+    (killed, new)
+}
+
+/// A function process that ended by itself, started again (`while_down` run first): (pid,
+/// "status; restarted as new pid") — [`Platform::crashed`] of the process platforms.
+pub fn restart_if_exited(
+    function: &mut process::Process,
+    while_down: impl FnOnce(),
+) -> Option<(String, String)> {
+    let status = function.exited()?;
+    let pid = function.pid().to_string();
+    while_down();
+    let new = function.restart();
+    Some((pid, format!("{status}; restarted as {new}")))
+}
+
+/// Restarts an emulator process: SIGTERM (`grace`), started again, then waits up to `within` for
+/// its `port` (panics with the end of its log, naming it `what`, if it does not come back).
+pub async fn restart_emulator(
+    emulator: &mut process::Process,
+    grace: Duration,
+    port: u16,
+    within: Duration,
+    what: &str,
+) {
+    emulator.terminate(grace).await;
+    emulator.restart();
+    assert!(
+        process::wait_port(port, within).await,
+        "{what} did not come back: {}",
+        process::tail(emulator.log(), 20)
+    );
+}
+
 /// A line of the soak's output: straight to stderr, so the figures show even where the test
 /// harness captures output (CI).
 pub fn note(line: &str) {
@@ -514,7 +576,11 @@ fn report(
         100.0 * f.failed_attempts as f64 / f.attempts as f64
     };
     let mut out = vec![
-        format!("soak figures — {} — {}", platform.name(), size.label),
+        format!(
+            "soak figures — {} — {}",
+            platform.profile().name,
+            size.label
+        ),
         format!("  sent                    {:>6}", f.sent),
         format!("  handled                 {:>6}", f.handled),
         format!("  dead-lettered           {:>6}", f.dead_lettered),
@@ -532,7 +598,10 @@ fn report(
             "  consumer killed mid-batch: {killed}, restarted as {new}"
         ));
     }
-    out.push(format!("  emulator restart: {}", platform.restart_note()));
+    out.push(format!(
+        "  emulator restart: {}",
+        platform.profile().restart_note
+    ));
     out.extend(platform.stats().into_iter().map(|s| format!("  {s}")));
     out.push(format!(
         "  duration                {:.1} s",
