@@ -24,7 +24,7 @@
 //! this multi-threaded process would be `unsafe`, which the workspace forbids). The issue's own
 //! example runs as it was reported, too: the quickstart binary with `AzureWebJobsStorage` set to
 //! a connection string with an empty value. Tests that need emulators (Azurite, moto) or the
-//! built examples are `#[ignore]`d; `./scripts/test.sh` runs them.
+//! built examples are ignored with a reason naming `./scripts/test.sh`, which runs them.
 //!
 //! `CLOUDPORT_CANARY_DUMP=<dir>` writes everything a test captured to `<dir>/<test>.json`, to see
 //! what the scenarios rendered. Not captured: records of the `log` crate (reqwest and rustls log

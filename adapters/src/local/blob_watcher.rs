@@ -79,8 +79,7 @@ impl Watcher {
     /// dead-letter queue.
     async fn redeliver(&self, event: cloudevents::Event, id: String) {
         for delivery in 2..=DEFAULT_MAX_DELIVERIES {
-            let delay =
-                Duration::from_millis(500u64 << (delivery - 2).min(10)).min(self.max_retry_delay);
+            let delay = super::redelivery_delay(delivery - 1, self.max_retry_delay);
             tokio::time::sleep(delay).await;
             match self.deliver(&event).await {
                 Ok(()) => return,

@@ -243,6 +243,12 @@ fn with_default_dead_letter(env: &Env, name: &str, queue: Queue) -> Result<Queue
     Ok(queue.with_dead_letter(dlq, DEFAULT_MAX_DELIVERIES))
 }
 
+/// How long the local host waits before delivering again what failed `failed` times: 0.5 s,
+/// doubling, at most `max` — the one pacing rule of queue messages and blob events.
+fn redelivery_delay(failed: u32, max: Duration) -> Duration {
+    Duration::from_millis(500u64 << failed.saturating_sub(1).min(10)).min(max)
+}
+
 fn source(env: &Env, kind: cloudport_core::ResourceKind, name: &str) -> String {
     env.binding_url(kind, name)
         .unwrap_or_else(|| format!("cloudport:{}/{name}", kind.as_str()))

@@ -125,8 +125,7 @@ impl Consumer {
         if !caps.delayed_nack {
             return Duration::ZERO;
         }
-        let exp = Duration::from_millis(500u64 << delivery_count.saturating_sub(1).min(10));
-        exp.min(self.max_retry_delay)
+        super::redelivery_delay(delivery_count, self.max_retry_delay)
             .min(caps.max_delay)
             .min(caps.max_lease)
     }
