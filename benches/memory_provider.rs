@@ -1,5 +1,7 @@
 //! Memory provider throughput against the plainest baseline: KV get/put vs a `Mutex<HashMap>`,
-//! queue send→receive→ack vs a `Mutex<VecDeque>`. `cargo bench --bench memory_provider`.
+//! queue send→receive→ack vs a `Mutex<VecDeque>`; and what the declared-access check
+//! (`App::uses`) adds to an operation: the same operation on a handle with and without a grant
+//! (goal ≤ 20 ns). `cargo bench --bench memory_provider`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod support;
@@ -10,8 +12,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use bytes::Bytes;
+use cloudport::access::{AccessPolicy, kv, queue};
 use cloudport::memory::Memory;
-use cloudport::{Precondition, ReceiveOptions};
+use cloudport::{Env, EnvExt, Precondition, ReceiveOptions};
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -100,5 +103,78 @@ fn main() {
                 }
             })
         },
+    );
+
+    declared_access(&rt, &keys, &value);
+}
+
+/// The declared-access check: the same memory operations through a handle that carries the app's
+/// grant (checked) and one that does not (unchecked, the baseline). The difference is the check.
+fn declared_access(rt: &tokio::runtime::Runtime, keys: &[String], value: &Bytes) {
+    support::header(
+        "Declared access check (App::uses): the same operation with and without a grant",
+        "without a grant",
+    );
+    let memory = Memory::new();
+    let env = Env::on_memory(&memory);
+    let policy = std::sync::Arc::new(AccessPolicy::from_uses([
+        kv("bench").read().write().into(),
+        queue("bench").send().consume().into(),
+    ]));
+    let declared = env.with_access(policy);
+    let (plain_kv, checked_kv) = (env.kv("bench").unwrap(), declared.kv("bench").unwrap());
+    assert!(checked_kv.grant().is_some() && plain_kv.grant().is_none());
+    rt.block_on(async {
+        for k in keys {
+            plain_kv
+                .put(k, value.clone(), Precondition::None)
+                .await
+                .unwrap();
+        }
+    });
+    let get = |store: &cloudport::KvStore| {
+        let store = store.clone();
+        move |iters| {
+            support::time_async(rt, iters, |i| {
+                let k = &keys[(i % 1024) as usize];
+                let store = &store;
+                async move {
+                    black_box(store.get(k).await.unwrap());
+                }
+            })
+        }
+    };
+    let c = support::compare("kv.get", get(&plain_kv), get(&checked_kv));
+    println!(
+        "kv.get: the check adds {:+.1} ns",
+        c.subject_ns - c.baseline_ns
+    );
+
+    let (plain_q, checked_q) = (
+        env.queue("bench").unwrap(),
+        declared.queue("bench").unwrap(),
+    );
+    let options = ReceiveOptions::default().max_messages(1);
+    let cycle = |q: &cloudport::Queue| {
+        let q = q.clone();
+        move |iters| {
+            support::time_async(rt, iters, |_| {
+                let (q, v) = (&q, value.clone());
+                async move {
+                    q.send(v).await.unwrap();
+                    let got = q.receive(options).await.unwrap();
+                    q.ack(&got[0]).await.unwrap();
+                }
+            })
+        }
+    };
+    let c = support::compare(
+        "queue send→receive→ack (3 checks)",
+        cycle(&plain_q),
+        cycle(&checked_q),
+    );
+    println!(
+        "queue: the checks add {:+.1} ns per operation",
+        (c.subject_ns - c.baseline_ns) / 3.0
     );
 }

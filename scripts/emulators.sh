@@ -42,8 +42,13 @@ start_moto() {
     python3 -m pip install --quiet 'moto[server]>=5.2,<6'
     hash -r
   fi
-  start moto "$MOTO_PORT" moto_server -H 127.0.0.1 -p "$MOTO_PORT"
+  # The server itself, not a wrapper (a pyenv shim's PID would outlive a kill of the server).
+  local moto_python
+  moto_python="$(python3 -c 'import sys; print(sys.executable)')"
+  start moto "$MOTO_PORT" "$moto_python" -m moto.server -H 127.0.0.1 -p "$MOTO_PORT"
   export CLOUDPORT_TEST_MOTO="http://127.0.0.1:$MOTO_PORT"
+  # The deploy test reads moto's warnings about resource types its CloudFormation skips.
+  export CLOUDPORT_MOTO_LOG="$EMULATOR_DIR/moto.log"
   # The soak (tests/soak.rs) starts and restarts instances of its own.
   CLOUDPORT_MOTO_SERVER="$(command -v moto_server)"
   export CLOUDPORT_MOTO_SERVER

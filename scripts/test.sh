@@ -37,8 +37,19 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "rustdoc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
 
+# shellcheck source=scripts/tools.sh
+source scripts/tools.sh
+step "deploy tools: cfn-lint, checkov, cargo-zigbuild + zig (each in its own venv under \$CLOUDPORT_TOOLS_DIR)"
+tools_install
+
 step "build the examples (end-to-end tests run them as processes)"
 cargo build --examples --all-features --locked
+
+step "package the quickstart for AWS: cargo cloudport package (tests/deploy_aws.rs lints and deploys it)"
+CLOUDPORT_DEPLOY_AWS_OUT="$(mktemp -d)/quickstart-aws"
+export CLOUDPORT_DEPLOY_AWS_OUT
+cargo run --locked --quiet -p cargo-cloudport -- cloudport package --cloud aws --example quickstart \
+  --out "$CLOUDPORT_DEPLOY_AWS_OUT"
 
 step "unit, integration and doc tests (memory provider, local host, error mapping)"
 run_tests --workspace --all-features --locked

@@ -117,6 +117,10 @@ pub trait AppExt {
 
 impl AppExt for App {
     async fn run(self) -> Result<()> {
+        // `CLOUDPORT_DESCRIBE=1`: the description for the deploy tool, and nothing opened.
+        if describe_requested() {
+            return print_description(&self);
+        }
         let host = detect_host(|v| std::env::var(v).ok());
         // Secrets of the environment (keys, tokens, connection strings) never reach a log line,
         // an error text or an HTTP body (`cloudport::redact`).
@@ -145,8 +149,34 @@ impl AppExt for App {
     }
 }
 
+/// Whether the process was asked to describe its app (`CLOUDPORT_DESCRIBE=1`,
+/// [`app::DESCRIBE_VAR`]): [`AppExt::run`] then prints the app's [`app::Description`] as JSON on
+/// stdout and returns without opening anything. A `main` that does something else on the local
+/// host (a demo, say) hands over to `run` when this is true, as the quickstart does.
+///
+/// ```
+/// assert!(!cloudport::describe_requested() || std::env::var("CLOUDPORT_DESCRIBE").is_ok());
+/// ```
+pub fn describe_requested() -> bool {
+    std::env::var(app::DESCRIBE_VAR).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+#[allow(
+    clippy::print_stdout,
+    reason = "the description is the process's output"
+)]
+fn print_description(app: &App) -> Result<()> {
+    app.validate()?;
+    let json = serde_json::to_string_pretty(&app.describe())
+        .map_err(|e| Error::new(ErrorKind::Other, format!("describing the app: {e}")))?;
+    println!("{json}");
+    Ok(())
+}
+
 /// What function code usually needs: `use cloudport::prelude::*;`.
 pub mod prelude {
+    pub use crate::access::{bucket, kv, queue};
+    pub use crate::app::{Budget, Limits};
     pub use crate::event::{BlobEvent, BlobEventKind, Event, QueueMessage, ScheduleTick};
     pub use crate::idempotency::Idempotency;
     pub use crate::{

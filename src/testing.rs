@@ -27,9 +27,8 @@
 
 use std::time::Duration;
 
-use cloudport_core::env::DEFAULT_MAX_DELIVERIES;
 use cloudport_core::event::{BlobEvent, QueueMessage, ScheduleTick};
-use cloudport_core::{App, Env, Error, Message, ResourceKind, Result, Trigger};
+use cloudport_core::{App, Env, Error, Message, Result, Trigger};
 use cloudport_memory::{Clock, Memory};
 
 use crate::EnvExt;
@@ -117,8 +116,8 @@ pub trait AppTestExt {
 
     /// Runs `message` through the portable delivery rules of queue `queue`: delivered (delivery
     /// count 1, 2, …) until its handler succeeds, or until the queue's `max_deliveries` (its
-    /// binding's, else the local default of 5) have failed — then it is sent to the dead-letter
-    /// queue (the binding's, else `<queue>-dlq`, as the local host does).
+    /// binding's, else the app's declared or default policy, [`App::dead_letter_policy`]) have
+    /// failed — then it is sent to the dead-letter queue, as the local host does.
     async fn deliver(
         &self,
         env: &Env,
@@ -186,14 +185,8 @@ impl AppTestExt for App {
         let (dead_letter, max) = match bound.dead_letter() {
             Some((dlq, max)) => (dlq.clone(), max),
             None => {
-                let url = env
-                    .binding_url(ResourceKind::Queue, queue)
-                    .unwrap_or_else(|| format!("mem://{queue}"));
-                let scheme = url.split("://").next().unwrap_or("mem");
-                (
-                    env.open_queue(&format!("{scheme}://{queue}-dlq"))?,
-                    DEFAULT_MAX_DELIVERIES,
-                )
+                let policy = self.dead_letter_policy(queue);
+                (env.queue(&policy.queue)?, policy.max_deliveries)
             }
         };
         let source = format!("cloudport:test/{queue}");

@@ -1,12 +1,12 @@
 //! The `inspect` example as a real Azure Functions custom handler, with this test playing the
-//! Functions host faithfully on a real Azurite queue: it reads the `function.json` the binary
-//! generates, dequeues messages (Base64 text, as the host's default `messageEncoding`), binds each
-//! as the trigger's `dataType` says (`binary`: the bytes, which reach the handler Base64-encoded;
-//! none or `string`: the bytes as UTF-8 with invalid sequences replaced, JSON-encoded into a
-//! string), posts the documented invocation payload (`{"Data": …, "Metadata": …}`, metadata
-//! values JSON-encoded as strings) to `/queue-inspect`, deletes a message when the handler
-//! answers 2xx, makes it visible again when it does not, and moves it to `<queue>-poison` after 5
-//! failed dequeues (`maxDequeueCount`).
+//! Functions host faithfully on a real Azurite queue: it reads the `function.json` the deploy tool
+//! generates from the binary's description (`CLOUDPORT_DESCRIBE=1`), dequeues messages (Base64
+//! text, as the host's default `messageEncoding`), binds each as the trigger's `dataType` says
+//! (`binary`: the bytes, which reach the handler Base64-encoded; none or `string`: the bytes as
+//! UTF-8 with invalid sequences replaced, JSON-encoded into a string), posts the documented
+//! invocation payload (`{"Data": …, "Metadata": …}`, metadata values JSON-encoded as strings) to
+//! `/queue-inspect`, deletes a message when the handler answers 2xx, makes it visible again when it
+//! does not, and moves it to `<queue>-poison` after 5 failed dequeues (`maxDequeueCount`).
 #![cfg(feature = "azure")]
 #![allow(clippy::unwrap_used)]
 
@@ -27,31 +27,21 @@ fn connection_string() -> String {
     std::env::var("CLOUDPORT_TEST_AZURITE").unwrap_or_else(|_| "UseDevelopmentStorage=true".into())
 }
 
-/// The queue trigger's binding in the `function.json` the binary generates for `queue`
-/// (`CLOUDPORT_EMIT_AZURE_MANIFEST`), as the Functions host reads it.
+/// The queue trigger's binding in the `function.json` the deploy tool generates for `queue` from
+/// the binary's description (`CLOUDPORT_DESCRIBE=1 inspect`, `cloudport_cli::azure::manifest`), as
+/// the Functions host reads it.
 async fn queue_binding(queue: &str) -> Value {
-    let dir = std::env::temp_dir().join(format!(
-        "cloudport-e2e-manifest-{}-{queue}",
-        std::process::id()
-    ));
-    let mut emit = Inspect::spawn([
-        ("FUNCTIONS_CUSTOMHANDLER_PORT", "0".to_owned()),
-        ("FUNCTIONS_WORKER_RUNTIME", "custom".to_owned()),
-        ("CLOUDPORT_EMIT_AZURE_MANIFEST", dir.display().to_string()),
-        (
-            "CLOUDPORT_QUEUE_INSPECT",
-            format!("azqueue://{DEVELOPMENT_ACCOUNT}/{queue}"),
-        ),
-    ]);
-    assert!(
-        emit.child.wait().await.unwrap().success(),
-        "emitting the manifest"
-    );
-    let function: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("queue-inspect/function.json")).unwrap(),
-    )
-    .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    let binary = support::binaries::example("inspect");
+    let description = tokio::task::spawn_blocking(move || cloudport_cli::describe::run(&binary))
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("describing inspect: {e}"));
+    let url = format!("azqueue://{DEVELOPMENT_ACCOUNT}/{queue}");
+    let bindings = |var: &str| (var == "CLOUDPORT_QUEUE_INSPECT").then(|| url.clone());
+    let options = cloudport_cli::azure::ManifestOptions::new("inspect");
+    let manifest = cloudport_cli::azure::manifest(&description, &options, bindings).unwrap();
+    let function = manifest.function_json("queue-inspect").unwrap();
+    assert_eq!(function["bindings"][0]["queueName"], queue);
     function["bindings"][0].clone()
 }
 

@@ -3,9 +3,9 @@
 //!
 //! ```sh
 //! cargo build --release -p cloudport-adapters --example azure_hello --features azure-functions
-//! # host.json and one function.json per function, next to the binary:
-//! CLOUDPORT_EMIT_AZURE_MANIFEST=deploy CLOUDPORT_QUEUE_ORDERS=azqueue://ACCOUNT/orders \
-//!     target/release/examples/azure_hello
+//! # What the deploy tool reads; it writes host.json and one function.json per function into
+//! # deploy/ from it and the bindings (cloudport_cli::azure::manifest, package cargo-cloudport):
+//! CLOUDPORT_DESCRIBE=1 target/release/examples/azure_hello > description.json
 //! cp target/release/examples/azure_hello deploy/ && cd deploy && func start   # or: func azure functionapp publish APP
 //! ```
 
@@ -24,7 +24,18 @@ async fn main() -> cloudport_core::Result<()> {
         .provider(cloudport_memory::Memory::new())
         .fallback_scheme("mem")
         .build();
-    if cloudport_adapters::azure::emit_manifest_if_requested(&app, &env)? {
+    // `CLOUDPORT_DESCRIBE=1`: the app's description, for the deploy tool (the facade's
+    // `App::run` does this itself).
+    if std::env::var(cloudport_core::app::DESCRIBE_VAR).is_ok_and(|v| v == "1") {
+        app.validate()?;
+        let json = serde_json::to_string_pretty(&app.describe())?;
+        #[allow(
+            clippy::print_stdout,
+            reason = "the description is the process's output"
+        )]
+        {
+            println!("{json}");
+        }
         return Ok(());
     }
     cloudport_adapters::azure::run(app, env).await

@@ -41,34 +41,10 @@ pub(crate) fn invocation_timeout(
     var: &str,
     default: std::time::Duration,
 ) -> Result<std::time::Duration> {
-    let Some(value) = env.var(var) else {
-        return Ok(default);
-    };
-    let bad = || {
-        Error::invalid(format!(
-            "{var} {value:?} is not a timeout: whole seconds (300) or hh:mm:ss (00:05:00)"
-        ))
-    };
-    let parts: Vec<&str> = value.trim().split(':').collect();
-    let seconds = match parts.as_slice() {
-        [s] => s.parse::<u64>().map_err(|_| bad())?,
-        [h, m, s] => {
-            let (h, m, s) = (
-                h.parse::<u64>().map_err(|_| bad())?,
-                m.parse::<u64>().map_err(|_| bad())?,
-                s.parse::<u64>().map_err(|_| bad())?,
-            );
-            if m > 59 || s > 59 {
-                return Err(bad());
-            }
-            h * 3600 + m * 60 + s
-        }
-        _ => return Err(bad()),
-    };
-    if seconds == 0 || seconds > 24 * 3600 {
-        return Err(bad());
+    match env.var(var) {
+        Some(value) => cloudport_core::platform::parse_timeout(var, &value),
+        None => Ok(default),
     }
-    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// A listener on `host:port`; a failure names the address and `operation`.

@@ -1,5 +1,6 @@
 //! The Azure Functions custom handler over real HTTP on 127.0.0.1: invocation payloads of every
-//! trigger kind, forwarded and non-forwarded HTTP, malformed payloads, and the generated manifest.
+//! trigger kind, forwarded and non-forwarded HTTP, malformed payloads, and the manifest the deploy
+//! tool generates for the host (`cloudport_cli::azure`).
 #![cfg(feature = "azure-functions")]
 // Test helpers outside `#[test]` functions unwrap too.
 #![allow(clippy::unwrap_used)]
@@ -16,6 +17,22 @@ use cloudport_memory::Memory;
 use serde_json::{Value, json};
 
 use support::Seen;
+
+/// The manifest the deploy tool writes for `app` (from its description, as `CLOUDPORT_DESCRIBE=1`
+/// prints it) with these deployment variables: the bindings and the `CLOUDPORT_AZURE_*` settings.
+fn manifest_for(
+    app: &App,
+    vars: &[(&str, &str)],
+) -> cloudport_cli::Result<cloudport_cli::azure::Manifest> {
+    let lookup = |k: &str| {
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    app.validate().unwrap();
+    let options = cloudport_cli::azure::ManifestOptions::from_vars("handler", lookup)?;
+    cloudport_cli::azure::manifest(&app.describe(), &options, lookup)
+}
 
 fn test_app(seen: &Seen) -> App {
     let q = seen.clone();
@@ -407,17 +424,15 @@ fn the_manifest_describes_every_function() {
         Schedule::every(std::time::Duration::from_secs(300)),
         |_t, _env| async { Ok(()) },
     );
-    let env = Env::builder()
-        .vars([
-            (
-                "CLOUDPORT_QUEUE_ORDERS",
-                "azqueue://acct/orders-prod?dead_letter=orders-dlq&max_deliveries=7",
-            ),
-            ("CLOUDPORT_BUCKET_UPLOADS", "azblob://acct/uploads-prod"),
-            ("CLOUDPORT_AZURE_EXECUTABLE", "app/handler"),
-        ])
-        .build();
-    let manifest = azure::manifest(&app, &env).unwrap();
+    let vars = [
+        (
+            "CLOUDPORT_QUEUE_ORDERS",
+            "azqueue://acct/orders-prod?dead_letter=orders-dlq&max_deliveries=7",
+        ),
+        ("CLOUDPORT_BUCKET_UPLOADS", "azblob://acct/uploads-prod"),
+        ("CLOUDPORT_AZURE_EXECUTABLE", "app/handler"),
+    ];
+    let manifest = manifest_for(&app, &vars).unwrap();
     let dir = std::env::temp_dir().join(format!("cloudport-azure-manifest-{}", std::process::id()));
     manifest.write_to(&dir).unwrap();
     let read = |path: &str| -> Value {
@@ -488,20 +503,38 @@ fn the_manifest_describes_every_function() {
     std::fs::remove_dir_all(&dir).unwrap();
 
     // A binding to another cloud cannot become an Azure trigger.
-    let wrong = Env::builder()
-        .vars([("CLOUDPORT_QUEUE_ORDERS", "sqs://orders")])
-        .build();
-    let err = azure::manifest(&app, &wrong).unwrap_err();
-    assert!(err.message().contains("azqueue://"), "{err}");
+    let err = manifest_for(&app, &[("CLOUDPORT_QUEUE_ORDERS", "sqs://orders")]).unwrap_err();
+    assert!(
+        matches!(err, cloudport_cli::Error::Unsupported { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("azqueue://"), "{err}");
     // Names that differ only in case collide in Azure.
     let clash = App::new()
         .on_queue("Orders", |_m, _e| async { Ok(()) })
         .on_queue("orders", |_m, _e| async { Ok(()) });
-    assert!(azure::manifest(&clash, &Env::builder().vars([("X", "Y")]).build()).is_err());
+    assert!(manifest_for(&clash, &[("X", "Y")]).is_err());
+    // An interval no NCRONTAB expression fires at is refused, fractions of a second included
+    // (the description carries them).
+    for interval in [
+        std::time::Duration::from_secs(7 * 60),
+        std::time::Duration::from_millis(1500),
+    ] {
+        let odd = App::new().on_schedule("odd", Schedule::every(interval), |_t, _env| async {
+            Ok(())
+        });
+        let err = manifest_for(&odd, &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("Schedule::cron"),
+            "{interval:?}: {err}"
+        );
+    }
 }
 
 #[tokio::test]
-async fn the_manifest_is_emitted_on_request_instead_of_serving() {
+async fn the_binary_writes_no_manifest() {
+    // The variable that made the host write the manifest (before ADR 0010) is ignored: `run`
+    // wants the Functions host's port and writes nothing.
     let dir = std::env::temp_dir().join(format!("cloudport-azure-emit-{}", std::process::id()));
     let env = Env::builder()
         .vars([
@@ -510,46 +543,47 @@ async fn the_manifest_is_emitted_on_request_instead_of_serving() {
         ])
         .build();
     let app = App::new().on_queue("orders", |_m, _e| async { Ok(()) });
-    // `run` writes the manifest and returns without binding a port.
-    azure::run(app, env).await.unwrap();
-    assert!(dir.join("host.json").is_file());
-    assert!(dir.join("queue-orders/function.json").is_file());
-    std::fs::remove_dir_all(&dir).unwrap();
+    let err = azure::run(app, env).await.unwrap_err();
+    assert!(err.message().contains(azure::PORT_VAR), "{err}");
+    assert!(!dir.exists());
 }
 
 #[test]
 fn a_route_prefix_that_exposes_invocation_paths_is_refused_at_build_time_and_at_start() {
     let seen = Seen::default();
-    let env = |prefix: &str| {
+    let vars = |prefix: &'static str| {
+        [
+            (azure::ROUTE_PREFIX_VAR, prefix),
+            ("CLOUDPORT_QUEUE_ORDERS", "azqueue://acct/orders"),
+            ("CLOUDPORT_BUCKET_UPLOADS", "azblob://acct/uploads"),
+        ]
+    };
+    let env = |prefix: &'static str| {
         Env::builder()
             .provider(Memory::new())
-            .vars([
-                (azure::ROUTE_PREFIX_VAR, prefix),
-                ("CLOUDPORT_QUEUE_ORDERS", "azqueue://acct/orders"),
-                ("CLOUDPORT_BUCKET_UPLOADS", "azblob://acct/uploads"),
-            ])
+            .vars(vars(prefix))
             .build()
     };
     for prefix in ["", "/", "queue-orders", "Queue-Orders/v1", "warmup", "http"] {
-        let manifest = azure::manifest(&test_app(&seen), &env(prefix));
+        let manifest = manifest_for(&test_app(&seen), &vars(prefix));
         let err = manifest
             .err()
             .unwrap_or_else(|| panic!("prefix {prefix:?}: manifest made"));
-        assert_eq!(err.kind(), cloudport_core::ErrorKind::InvalidArgument);
+        assert!(matches!(err, cloudport_cli::Error::Usage(_)), "{err:?}");
         assert!(
-            err.message().contains(azure::ROUTE_PREFIX_VAR),
+            err.to_string().contains(azure::ROUTE_PREFIX_VAR),
             "the message says what to set: {err}"
         );
         let host = azure::AzureHost::new(test_app(&seen), env(prefix));
         assert!(host.is_err(), "prefix {prefix:?}: the host started");
     }
     for prefix in ["api", "v1/orders"] {
-        assert!(azure::manifest(&test_app(&seen), &env(prefix)).is_ok());
+        assert!(manifest_for(&test_app(&seen), &vars(prefix)).is_ok());
         assert!(azure::AzureHost::new(test_app(&seen), env(prefix)).is_ok());
     }
     // An app without HTTP has no public path: any prefix.
     let events_only = App::new().on_queue("orders", |_m, _env| async { Ok(()) });
-    assert!(azure::manifest(&events_only, &env("")).is_ok());
+    assert!(manifest_for(&events_only, &vars("")).is_ok());
     // Only HTTP: nothing to reach.
     let http_only = App::new().http(axum::Router::new().route("/", get(|| async { "hi" })));
     assert!(azure::AzureHost::new(http_only, env("")).is_ok());
@@ -630,10 +664,8 @@ async fn invoke(running: &support::Running, payload: &Value) -> (u16, Value) {
 #[test]
 fn the_queue_trigger_binds_the_message_as_bytes() {
     let app = App::new().on_queue("orders", |_m, _e| async { Ok(()) });
-    let env = Env::builder()
-        .vars([("CLOUDPORT_QUEUE_ORDERS", "azqueue://acct/orders")])
-        .build();
-    let manifest = azure::manifest(&app, &env).unwrap();
+    let manifest =
+        manifest_for(&app, &[("CLOUDPORT_QUEUE_ORDERS", "azqueue://acct/orders")]).unwrap();
     let binding = &manifest.function_json("queue-orders").unwrap()["bindings"][0];
     assert_eq!(binding["type"], "queueTrigger");
     assert_eq!(

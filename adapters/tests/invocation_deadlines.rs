@@ -78,14 +78,18 @@ async fn azure_invocations_end_at_the_function_timeout() {
     }
     // The manifest writes the same timeout as host.json's functionTimeout, so the Functions host
     // and the deadline agree whatever the plan's default.
-    let manifest = azure::manifest(
-        &app(&Seen::default()),
-        &env(&[
+    let vars = |k: &str| {
+        [
             (azure::FUNCTION_TIMEOUT_VAR, "600"),
             ("CLOUDPORT_QUEUE_ORDERS", "azqueue://acct/orders"),
-        ]),
-    )
-    .unwrap();
+        ]
+        .into_iter()
+        .find(|(name, _)| *name == k)
+        .map(|(_, v)| v.to_owned())
+    };
+    let options = cloudport_cli::azure::ManifestOptions::from_vars("handler", vars).unwrap();
+    let manifest =
+        cloudport_cli::azure::manifest(&app(&Seen::default()).describe(), &options, vars).unwrap();
     assert_eq!(manifest.host_json()["functionTimeout"], "00:10:00");
     for bad in ["0", "soon", "1:2", "00:61:00"] {
         let err = azure::router(

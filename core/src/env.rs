@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+use crate::access::AccessPolicy;
 use crate::provider::unknown_scheme;
 use crate::validate;
 use crate::{
@@ -48,6 +49,9 @@ enum Resource {
 #[derive(Clone)]
 pub struct Env {
     inner: Arc<Inner>,
+    /// The access policy of the app whose handlers use this environment (`App::handler_env`):
+    /// each resource opened through it carries its grant.
+    access: Option<Arc<AccessPolicy>>,
 }
 
 struct Inner {
@@ -123,7 +127,10 @@ impl Env {
     /// The queue bound to `name`.
     pub fn queue(&self, name: &str) -> Result<Queue> {
         match self.resolve(ResourceKind::Queue, name)? {
-            Resource::Queue(q) => Ok(q),
+            Resource::Queue(q) => Ok(match &self.access {
+                Some(policy) => q.with_grant(policy.grant(ResourceKind::Queue, name)),
+                None => q,
+            }),
             _ => Err(Error::new(
                 ErrorKind::Other,
                 "binding resolved to another kind",
@@ -134,7 +141,10 @@ impl Env {
     /// The bucket bound to `name`.
     pub fn bucket(&self, name: &str) -> Result<Bucket> {
         match self.resolve(ResourceKind::Bucket, name)? {
-            Resource::Bucket(b) => Ok(b),
+            Resource::Bucket(b) => Ok(match &self.access {
+                Some(policy) => b.with_grant(policy.grant(ResourceKind::Bucket, name)),
+                None => b,
+            }),
             _ => Err(Error::new(
                 ErrorKind::Other,
                 "binding resolved to another kind",
@@ -145,12 +155,53 @@ impl Env {
     /// The key-value store bound to `name`.
     pub fn kv(&self, name: &str) -> Result<KvStore> {
         match self.resolve(ResourceKind::Kv, name)? {
-            Resource::Kv(k) => Ok(k),
+            Resource::Kv(k) => Ok(match &self.access {
+                Some(policy) => k.with_grant(policy.grant(ResourceKind::Kv, name)),
+                None => k,
+            }),
             _ => Err(Error::new(
                 ErrorKind::Other,
                 "binding resolved to another kind",
             )),
         }
+    }
+
+    /// This environment with an app's access policy: every resource opened through it carries
+    /// its grant, and operations outside it fail with `PermissionDenied` before any driver
+    /// call. The resources themselves are shared with `self`. Hosts use it through
+    /// [`App::handler_env`](crate::App::handler_env).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+    /// use std::sync::Arc;
+    /// use cloudport_core::{Env, ErrorKind, access::{AccessPolicy, queue}};
+    /// let env = Env::builder().provider(cloudport_memory::Memory::new()).fallback_scheme("mem").build();
+    /// let limited = env.with_access(Arc::new(AccessPolicy::from_uses([queue("audit").send().into()])));
+    /// limited.queue("audit")?.send("ok").await?;
+    /// let denied = limited.queue("audit")?.receive(Default::default()).await.unwrap_err();
+    /// assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
+    /// assert_eq!(env.queue("audit")?.receive(Default::default()).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_access(&self, policy: Arc<AccessPolicy>) -> Env {
+        Env {
+            inner: self.inner.clone(),
+            access: Some(policy),
+        }
+    }
+
+    /// The names bound explicitly by the builder (URLs and resources), by kind then name.
+    pub fn bound_names(&self) -> Vec<(ResourceKind, String)> {
+        let mut names: Vec<(ResourceKind, String)> = self
+            .inner
+            .urls
+            .keys()
+            .cloned()
+            .chain(self.opened().keys().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// Opens a queue from its URL with this environment's providers — with the portable
@@ -473,6 +524,7 @@ impl EnvBuilder {
                 opened: Mutex::new(self.resources),
                 clock: self.clock,
             }),
+            access: None,
         }
     }
 }

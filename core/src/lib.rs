@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod access;
 pub mod app;
 pub mod blob;
 pub mod capability;
@@ -34,6 +35,7 @@ pub mod event;
 pub mod idempotency;
 pub mod kv;
 mod otel;
+pub mod platform;
 mod provider;
 pub mod queue;
 pub mod redact;

@@ -32,6 +32,15 @@ pub(crate) fn app() -> App {
             |event, _env| log_event(event.into_parts().0),
         )
         .on_any_event(|event, _env| log_event(event.into_parts().0))
+        // Its triggers are all it touches: consuming its queue, reading its bucket's events.
+        .uses(queue("inspect").consume())
+        .uses(bucket("inspect").read())
+        .limits(
+            Limits::new()
+                .memory_mb(128)
+                .timeout(Duration::from_secs(10))
+                .max_concurrency(5),
+        )
 }
 
 async fn log_event(event: cloudport::cloudevents::Event) -> Result<()> {

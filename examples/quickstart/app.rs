@@ -11,6 +11,7 @@ use cloudport::axum::http::StatusCode;
 use cloudport::axum::routing::{get, post};
 use cloudport::axum::{Json, Router};
 use cloudport::prelude::*;
+use std::time::Duration;
 
 /// An order as clients send it.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -43,6 +44,18 @@ pub(crate) fn app() -> App {
         )
         .on_queue("orders", on_order)
         .on_schedule("nightly-report", Schedule::cron("0 0 3 * * *"), report)
+        // What the handlers touch, and for what: deployment grants exactly this, and every other
+        // operation fails with PermissionDenied, on memory as on the clouds.
+        .uses(queue("orders").send().max_deliveries(5))
+        .uses(kv("orders").read().write())
+        .uses(bucket("receipts").write())
+        .limits(
+            Limits::new()
+                .memory_mb(256)
+                .timeout(Duration::from_secs(30))
+                .max_concurrency(10),
+        )
+        .budget(Budget::monthly_usd(10))
 }
 
 type HttpResult<T> = std::result::Result<T, (StatusCode, Json<serde_json::Value>)>;

@@ -18,7 +18,10 @@ use cloudport::prelude::*;
 #[tokio::main]
 async fn main() -> Result<()> {
     let host = detect_host(|v| std::env::var(v).ok());
-    if host != HostKind::Local || std::env::args().any(|a| a == "--serve") {
+    if host != HostKind::Local
+        || std::env::args().any(|a| a == "--serve")
+        || cloudport::describe_requested()
+    {
         return app::app().run().await;
     }
     demo().await

@@ -17,9 +17,10 @@
 //! `blob-<name>`, `schedule-<name>` — the trigger kind, `-`, and the logical name. Logical names
 //! are 1-63 ASCII letters, digits, `-` and `_`, so every function name starts with a letter and is
 //! valid for Azure (letters, digits, `_`, `-`, at most 127 characters). Azure compares function
-//! names ignoring case, so [`manifest`] rejects two triggers of one kind whose names differ only in
-//! case. The app's HTTP service is the function [`HTTP_FUNCTION`] (`http`): an `httpTrigger` on
-//! route `{*route}` with an `http` output, forwarded (`enableForwardingHttpRequest: true`). The
+//! names ignoring case, so the manifest generator rejects two triggers of one kind whose names
+//! differ only in case. The app's HTTP service is the function [`HTTP_FUNCTION`] (`http`): an
+//! `httpTrigger` on route `{*route}` with an `http` output, forwarded
+//! (`enableForwardingHttpRequest: true`). The
 //! newer `enableProxyingHttpRequest: true` (which streams) also sends the original path and works
 //! unchanged; with neither, the request arrives in the payload and is answered through `res`.
 //!
@@ -57,12 +58,15 @@
 //!
 //! # Deploying
 //!
-//! [`manifest`] generates `host.json` and one `function.json` per function from the app; run the
-//! binary with `CLOUDPORT_EMIT_AZURE_MANIFEST=<dir>` (see [`emit_manifest_if_requested`], which
-//! [`run`] also honours) and publish the directory with the binary in it.
+//! `host.json` and one `function.json` per function are generated outside the binary, by the
+//! deploy tool (`cloudport_cli::azure::manifest`, in the `cargo-cloudport` package), from the
+//! app's description (`CLOUDPORT_DESCRIBE=1 ./app`) and the deployment's bindings; publish them
+//! with the binary. The names both sides use — the function of each trigger, the binding names,
+//! the route prefix and its check, the function timeout — are defined once, in
+//! [`cloudport_core::platform::azure`], and re-exported here. No generator is linked into the
+//! function binary (ADR 0010).
 
 pub mod decode;
-mod manifest;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -78,125 +82,21 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::http_host;
-use decode::Invocation;
-pub use manifest::{
-    CONNECTION_VAR, EMIT_MANIFEST_VAR, EXECUTABLE_VAR, EXTENSION_BUNDLE_VERSION, MAX_DEQUEUE_COUNT,
-    Manifest, ManifestOptions, WARMUP_VAR, emit_manifest_if_requested, manifest, manifest_with,
-    ncrontab,
+pub use cloudport_core::platform::azure::{
+    BLOB_BINDING, DEFAULT_FUNCTION_TIMEOUT, DEFAULT_ROUTE_PREFIX, FUNCTION_TIMEOUT_VAR,
+    HTTP_BINDING, HTTP_FUNCTION, HTTP_OUTPUT_BINDING, QUEUE_BINDING, ROUTE_PREFIX_VAR,
+    TIMER_BINDING, WARMUP_BINDING, WARMUP_FUNCTION, check_route_prefix, function_name,
 };
+use decode::Invocation;
 
 /// The variable the Functions host sets to the port the custom handler must listen on.
 pub const PORT_VAR: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
-/// The variable holding how long one invocation may run (whole seconds or `hh:mm:ss`), which
-/// the manifest writes as `host.json`'s `functionTimeout` and the host gives every invocation as
-/// its deadline (default [`DEFAULT_FUNCTION_TIMEOUT`]).
-pub const FUNCTION_TIMEOUT_VAR: &str = "CLOUDPORT_FUNCTION_TIMEOUT";
-/// The Consumption plan's default `functionTimeout` (source: "Function app timeout duration",
-/// <https://learn.microsoft.com/azure/azure-functions/functions-scale#timeout>).
-pub const DEFAULT_FUNCTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// The variable holding the HTTP route prefix (default [`DEFAULT_ROUTE_PREFIX`]).
-pub const ROUTE_PREFIX_VAR: &str = "CLOUDPORT_AZURE_ROUTE_PREFIX";
-/// Azure's default HTTP route prefix.
-pub const DEFAULT_ROUTE_PREFIX: &str = "api";
-/// The function that carries the app's HTTP service.
-pub const HTTP_FUNCTION: &str = "http";
-/// Binding name of a queue trigger's message in `Data`.
-pub const QUEUE_BINDING: &str = "message";
-/// Binding name of a blob trigger's content in `Data`.
-pub const BLOB_BINDING: &str = "blob";
-/// Binding name of a timer trigger's `TimerInfo` in `Data`.
-pub const TIMER_BINDING: &str = "timer";
-/// Binding name of the HTTP trigger's request in `Data`.
-pub const HTTP_BINDING: &str = "req";
-/// Binding name of the HTTP output in `Outputs`.
-pub const HTTP_OUTPUT_BINDING: &str = "res";
-/// Refuses a route prefix under which a public request could reach a function's invocation path.
-///
-/// The Functions host calls a function at `/<FunctionName>`, and forwards a public HTTP request on
-/// its own path, `/<prefix>/<route>`; the HTTP function's route `{*route}` also matches an empty
-/// rest. So a public `POST /queue-orders` reaches the invocation endpoint of `queue-orders` — with
-/// the caller's data — when the prefix is empty (the path is any function's) or when the prefix's
-/// first segment is a function's name (ignoring case, as Azure does). The manifest is never
-/// generated, and the host never starts, with such a prefix. `functions` are the app's function
-/// names besides [`HTTP_FUNCTION`] and [`WARMUP_FUNCTION`], which this checks too.
-///
-/// ```
-/// use cloudport_adapters::azure::check_route_prefix;
-/// assert!(check_route_prefix("api", ["queue-orders"]).is_ok());
-/// assert!(check_route_prefix("", ["queue-orders"]).is_err());
-/// assert!(check_route_prefix("Queue-Orders/v1", ["queue-orders"]).is_err());
-/// assert!(check_route_prefix("http", []).is_err());
-/// // Only HTTP: nothing to reach.
-/// assert!(check_route_prefix("", []).is_ok());
-/// ```
-pub fn check_route_prefix<'a>(
-    prefix: &str,
-    functions: impl IntoIterator<Item = &'a str>,
-) -> Result<()> {
-    let first = prefix
-        .trim_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    let mut functions = functions.into_iter().peekable();
-    if first.is_empty() {
-        return match functions.peek() {
-            None => Ok(()),
-            Some(f) => Err(Error::invalid(format!(
-                "the HTTP route prefix is empty, so every function's invocation path is public: a request to https://<app>/{f} would reach the handler of function {f:?} with the caller's data. Set {ROUTE_PREFIX_VAR} to a prefix (Azure's default is {DEFAULT_ROUTE_PREFIX:?}) when generating the manifest and when running"
-            ))),
-        };
-    }
-    match functions
-        .chain([HTTP_FUNCTION, WARMUP_FUNCTION])
-        .find(|f| f.eq_ignore_ascii_case(first))
-    {
-        Some(f) => Err(Error::invalid(format!(
-            "the HTTP route prefix {prefix:?} starts with the function name {f:?}, so a public request to https://<app>/{first} would reach that function's invocation path. Set {ROUTE_PREFIX_VAR} to a prefix that is no function name (Azure's default is {DEFAULT_ROUTE_PREFIX:?})"
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// The warm-up function: Azure calls the function of this name (a `warmupTrigger`) when it adds
-/// an instance; the host answers without running any handler.
-pub const WARMUP_FUNCTION: &str = "warmup";
-/// The binding name of the warm-up trigger.
-pub const WARMUP_BINDING: &str = "warmupContext";
 /// The largest invocation payload read (blob triggers carry the blob's content).
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024 * 1024;
 
-/// The Azure function of a trigger: `queue-<name>`, `blob-<name>` or `schedule-<name>`.
-///
-/// ```
-/// use cloudport_adapters::azure::function_name;
-/// use cloudport_core::Trigger;
-/// assert_eq!(function_name(&Trigger::Queue("orders".into())), "queue-orders");
-/// assert_eq!(function_name(&Trigger::Schedule("nightly".into())), "schedule-nightly");
-/// ```
-pub fn function_name(trigger: &Trigger) -> String {
-    match trigger {
-        Trigger::Queue(n) => format!("queue-{n}"),
-        Trigger::Blob(n) => format!("blob-{n}"),
-        Trigger::Schedule(n) => format!("schedule-{n}"),
-        Trigger::Http => HTTP_FUNCTION.to_owned(),
-        other => format!(
-            "event-{}",
-            other
-                .name()
-                .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-        ),
-    }
-}
-
 /// Runs `app` as the custom handler until SIGTERM or Ctrl-C: on `127.0.0.1` at
-/// `FUNCTIONS_CUSTOMHANDLER_PORT`, or — when `CLOUDPORT_EMIT_AZURE_MANIFEST` is set — writes the
-/// manifest there and returns.
+/// `FUNCTIONS_CUSTOMHANDLER_PORT`.
 pub async fn run(app: App, env: Env) -> Result<()> {
-    if emit_manifest_if_requested(&app, &env)? {
-        return Ok(());
-    }
     let app = if app.has_metrics_sink() || env.var("CLOUDPORT_METRICS").as_deref() == Some("off") {
         app
     } else {

@@ -390,6 +390,9 @@ impl LambdaHost {
             .collect();
         let name = match (&rule, schedules.as_slice()) {
             (Some(r), _) if schedules.iter().any(|t| t.name() == r) => r.clone(),
+            // A deployed rule is named `<stack>-<schedule>` (`cargo cloudport package`): the
+            // longest schedule name it ends with.
+            (Some(r), _) if let Some(t) = schedule_of_rule(r, &schedules) => t.to_owned(),
             (_, [only]) => only.name().to_owned(),
             (Some(r), _) => r.clone(),
             (None, _) => "schedule".to_owned(),
@@ -467,4 +470,35 @@ fn error_response(status: http::StatusCode, err: &Error) -> axum::response::Resp
         ),
     )
         .into_response()
+}
+
+/// The schedule whose name the rule name ends with, after a `-` (`orders-prod-nightly` →
+/// `nightly`); the longest such name wins.
+fn schedule_of_rule<'a>(rule: &str, schedules: &'a [Trigger]) -> Option<&'a str> {
+    schedules
+        .iter()
+        .map(Trigger::name)
+        .filter(|name| {
+            rule.strip_suffix(name)
+                .is_some_and(|stack| stack.ends_with('-'))
+        })
+        .max_by_key(|name| name.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployed_rule_names_end_with_their_schedule() {
+        let schedules = [
+            Trigger::Schedule("report".into()),
+            Trigger::Schedule("nightly-report".into()),
+        ];
+        let of = |rule| schedule_of_rule(rule, &schedules);
+        assert_eq!(of("shop-prod-nightly-report"), Some("nightly-report"));
+        assert_eq!(of("shop-report"), Some("report"));
+        assert_eq!(of("shopreport"), None);
+        assert_eq!(of("report"), None);
+    }
 }

@@ -14,7 +14,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudport_core::env::DEFAULT_MAX_DELIVERIES;
 use cloudport_core::event::ScheduleTick;
 use cloudport_core::{
     App, Env, Error, ErrorKind, Queue, ResourceKind, ResourceUrl, Result, Trigger,
@@ -132,7 +131,7 @@ impl LocalHost {
         for trigger in app.triggers() {
             match &trigger {
                 Trigger::Queue(name) => {
-                    let queue = with_default_dead_letter(&env, name, env.queue(name)?)?;
+                    let queue = with_default_dead_letter(&app, &env, name, env.queue(name)?)?;
                     match queue.dead_letter() {
                         Some((dlq, max)) => tracing::info!(
                             "queue trigger {name:?} ← {} (dead-letter queue {:?} after {max} deliveries)",
@@ -225,10 +224,11 @@ impl LocalHost {
 }
 
 /// `queue` with a dead-letter policy: its own, or — for a `mem://` queue without one — the local
-/// default, `mem://<name>-dlq` after [`DEFAULT_MAX_DELIVERIES`] deliveries, so a message that
+/// default, `mem://<name>-dlq` after [`DEFAULT_MAX_DELIVERIES`](cloudport_core::env::DEFAULT_MAX_DELIVERIES) deliveries (or what the app declares:
+/// [`App::dead_letter_policy`]), so a message that
 /// always fails ends there instead of being delivered forever (ADR 0009). Queues of other
 /// providers keep what their binding says (their dead-letter queue is deployment's to create).
-fn with_default_dead_letter(env: &Env, name: &str, queue: Queue) -> Result<Queue> {
+fn with_default_dead_letter(app: &App, env: &Env, name: &str, queue: Queue) -> Result<Queue> {
     if queue.dead_letter().is_some() {
         return Ok(queue);
     }
@@ -239,8 +239,14 @@ fn with_default_dead_letter(env: &Env, name: &str, queue: Queue) -> Result<Queue
     else {
         return Ok(queue);
     };
-    let dlq = env.open_queue(&format!("mem://{}-dlq", url.host()))?;
-    Ok(queue.with_dead_letter(dlq, DEFAULT_MAX_DELIVERIES))
+    // The app's declared policy (`queue(name).dead_letter(…).max_deliveries(…)`), as deployment
+    // creates it; the dead-letter queue sits beside the bound one.
+    let policy = app.dead_letter_policy(name);
+    let dlq = match policy.queue.strip_prefix(name) {
+        Some(suffix) => env.open_queue(&format!("mem://{}{suffix}", url.host()))?,
+        None => env.queue(&policy.queue)?,
+    };
+    Ok(queue.with_dead_letter(dlq, policy.max_deliveries))
 }
 
 /// How long the local host waits before delivering again what failed `failed` times: 0.5 s,

@@ -1,6 +1,8 @@
 //! The app: handlers bound to logical trigger names, carried by any host.
 
+mod describe;
 mod dispatch;
+mod limits;
 mod metrics;
 mod schedule;
 
@@ -15,7 +17,12 @@ use axum::response::IntoResponse;
 use futures::StreamExt;
 use tower::Service;
 
+pub use describe::{
+    DESCRIBE_VAR, DESCRIPTION_VERSION, DeadLetterDescription, Description, ResourceDescription,
+    TriggerDescription, kind_word,
+};
 pub use dispatch::{BatchFailure, BatchOutcome, BoxFuture};
+pub use limits::{Budget, Limits};
 pub use metrics::{
     InvocationRecord, MAX_EVENT_TYPES, MetricsSink, MetricsSnapshot, OTHER_EVENT_TYPES,
     TriggerMetrics,
@@ -285,6 +292,11 @@ pub struct App {
     errors: Vec<Error>,
     metrics: std::sync::Arc<metrics::Metrics>,
     metrics_sink: Option<MetricsSink>,
+    uses: Vec<crate::access::Use>,
+    /// The declarations and what the triggers imply, merged once, at first use.
+    access: std::sync::OnceLock<Option<std::sync::Arc<crate::access::AccessPolicy>>>,
+    limits: Limits,
+    budget: Option<Budget>,
 }
 
 impl std::fmt::Debug for App {
@@ -378,6 +390,64 @@ impl App {
         self
     }
 
+    /// Declares a resource the handlers use, and for what — `.uses(queue("audit").send())`,
+    /// `.uses(bucket("receipts").read().write())`, `.uses(kv("orders").read().write())`
+    /// ([`crate::access`]). A trigger implies `consume` on its queue and `read` on its bucket.
+    ///
+    /// Once an app declares anything, every operation its handlers make outside the declarations
+    /// fails with `PermissionDenied` before any driver call, on every provider; deployment grants
+    /// exactly what is declared.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+    /// use cloudport_core::{App, Env, ErrorKind, Trigger};
+    /// use cloudport_core::access::{kv, queue};
+    /// use cloudport_core::event::QueueMessage;
+    ///
+    /// let app = App::new()
+    ///     .on_queue("orders", |event, env: Env| async move {
+    ///         env.kv("orders")?.put(event.id(), "seen", cloudport_core::Precondition::None).await?;
+    ///         env.queue("audit")?.send("seen").await?; // not declared
+    ///         Ok(())
+    ///     })
+    ///     .uses(kv("orders").read().write());
+    /// let env = Env::builder().provider(cloudport_memory::Memory::new()).fallback_scheme("mem").build();
+    /// let event = QueueMessage::new("orders", "m-1", "hi").to_cloudevent("mem://orders");
+    /// let err = app.dispatch(&env, &Trigger::Queue("orders".into()), event).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    /// assert!(err.message().contains(r#".uses(queue("audit").send())"#));
+    /// # Ok(()) }
+    /// ```
+    pub fn uses(mut self, declaration: impl Into<crate::access::Use>) -> Self {
+        let declaration = declaration.into();
+        self.check_name(declaration.name());
+        self.uses.push(declaration);
+        self.access = std::sync::OnceLock::new();
+        self
+    }
+
+    /// Limits of the deployed function: memory, timeout, the most invocations at once
+    /// ([`Limits`]). Deployment only: hosts take the platform's.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// A monthly cost budget for the deployed function ([`Budget`]).
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The environment the app's handlers see: `env` carrying the app's access policy when it
+    /// declares one.
+    pub fn handler_env(&self, env: &Env) -> Env {
+        match self.access_policy() {
+            Some(policy) => env.with_access(policy.clone()),
+            None => env.clone(),
+        }
+    }
+
     /// Turns the per-invocation span and metrics off (on by default); the invocation context —
     /// deadline, trace, cold start — is kept. For measuring what instrumentation costs.
     pub fn instrumented(mut self, on: bool) -> Self {
@@ -420,7 +490,7 @@ impl App {
             r.layer(axum::middleware::from_fn(move |request, next| {
                 http_invocation(metrics.clone(), request, next)
             }))
-            .layer(axum::Extension(env.clone()))
+            .layer(axum::Extension(self.handler_env(env)))
         })
     }
 
@@ -537,7 +607,7 @@ impl App {
         trigger: &Trigger,
         event: cloudevents::Event,
     ) -> Result<()> {
-        let env = env.clone();
+        let env = self.handler_env(env);
         let result = match trigger {
             Trigger::Queue(n) => self.route(self.queues.get(n), event, env).await,
             Trigger::Blob(n) => self.route(self.blobs.get(n), event, env).await,

@@ -60,6 +60,7 @@ pub enum BlobChange {
 pub struct Bucket {
     driver: Arc<dyn BlobDriver>,
     retry: RetryPolicy,
+    grant: Option<Arc<crate::access::Grant>>,
 }
 
 impl std::fmt::Debug for Bucket {
@@ -82,7 +83,25 @@ impl Bucket {
         Self {
             driver,
             retry: RetryPolicy::default(),
+            grant: None,
         }
+    }
+
+    /// This handle with an app's grant: operations outside it fail with `PermissionDenied`
+    /// before any driver call ([`crate::access`]). `Env` attaches it.
+    pub(crate) fn with_grant(mut self, grant: Arc<crate::access::Grant>) -> Self {
+        self.grant = Some(grant);
+        self
+    }
+
+    /// The grant this handle carries, if the app declares its access.
+    pub fn grant(&self) -> Option<&crate::access::Grant> {
+        self.grant.as_deref()
+    }
+
+    #[inline]
+    fn allow(&self, need: crate::access::Access, operation: &'static str) -> Result<()> {
+        crate::access::check(self.grant.as_deref(), need, operation)
     }
 
     /// Retries driver calls that fail temporarily by this policy (default: [`RetryPolicy::default`]).
@@ -203,6 +222,7 @@ impl Bucket {
         options: PutOptions,
     ) -> Result<ObjectMeta> {
         const OP: &str = "blob.put";
+        self.allow(crate::access::Access::BUCKET_WRITE, OP)?;
         let key = key.as_ref();
         let body = body.into();
         self.check_key(OP, key)?;
@@ -256,6 +276,7 @@ impl Bucket {
     /// Reads an object with a range or conditions.
     pub async fn get_with(&self, key: impl AsRef<str>, options: GetOptions) -> Result<GetResult> {
         const OP: &str = "blob.get";
+        self.allow(crate::access::Access::BUCKET_READ, OP)?;
         let key = key.as_ref();
         self.check_key(OP, key)?;
         let caps = self.capabilities();
@@ -328,6 +349,7 @@ impl Bucket {
     /// Reads an object's metadata.
     pub async fn head(&self, key: impl AsRef<str>) -> Result<ObjectMeta> {
         const OP: &str = "blob.head";
+        self.allow(crate::access::Access::BUCKET_READ, OP)?;
         let key = key.as_ref();
         self.check_key(OP, key)?;
         self.retry
@@ -349,6 +371,7 @@ impl Bucket {
     /// Deletes an object; deleting a missing object succeeds.
     pub async fn delete(&self, key: impl AsRef<str>) -> Result<()> {
         const OP: &str = "blob.delete";
+        self.allow(crate::access::Access::BUCKET_DELETE, OP)?;
         let key = key.as_ref();
         self.check_key(OP, key)?;
         self.retry
@@ -361,6 +384,7 @@ impl Bucket {
     /// Lists one page of keys; follow `next_page_token` for more.
     pub async fn list(&self, options: ListOptions) -> Result<ListPage> {
         const OP: &str = "blob.list";
+        self.allow(crate::access::Access::BUCKET_LIST, OP)?;
         let caps = self.capabilities();
         let check = || -> Result<()> {
             if options.delimiter.is_some() && !caps.list_delimiter {
@@ -416,6 +440,10 @@ impl Bucket {
         condition: WriteCondition,
     ) -> Result<ObjectMeta> {
         const OP: &str = "blob.copy";
+        self.allow(
+            crate::access::Access::BUCKET_READ.union(crate::access::Access::BUCKET_WRITE),
+            OP,
+        )?;
         let (from, to) = (from.as_ref(), to.as_ref());
         self.check_key(OP, from)?;
         self.check_key(OP, to)?;

@@ -14,6 +14,7 @@
 //!
 //! Checks panic with a message naming what failed, like assertions.
 
+mod access;
 mod blob;
 mod cold_start;
 mod events;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use access::*;
 pub use blob::*;
 pub use cold_start::*;
 pub use events::*;
@@ -137,7 +139,8 @@ macro_rules! conformance_tests {
             idempotency_claims_end_with_their_run,
             faults_queue_operations,
             faults_kv_operations,
-            faults_blob_operations
+            faults_blob_operations,
+            declared_access_is_enforced_before_the_driver
         );
     };
     (@all $attrs:tt $fixture:expr; $($check:ident),* $(,)?) => {

@@ -42,6 +42,7 @@ use crate::{Error, ErrorKind, KvCapabilities, Result, validate};
 pub struct KvStore {
     driver: Arc<dyn KvDriver>,
     retry: RetryPolicy,
+    grant: Option<Arc<crate::access::Grant>>,
 }
 
 impl std::fmt::Debug for KvStore {
@@ -64,7 +65,25 @@ impl KvStore {
         Self {
             driver,
             retry: RetryPolicy::default(),
+            grant: None,
         }
+    }
+
+    /// This handle with an app's grant: operations outside it fail with `PermissionDenied`
+    /// before any driver call ([`crate::access`]). `Env` attaches it.
+    pub(crate) fn with_grant(mut self, grant: Arc<crate::access::Grant>) -> Self {
+        self.grant = Some(grant);
+        self
+    }
+
+    /// The grant this handle carries, if the app declares its access.
+    pub fn grant(&self) -> Option<&crate::access::Grant> {
+        self.grant.as_deref()
+    }
+
+    #[inline]
+    fn allow(&self, need: crate::access::Access, operation: &'static str) -> Result<()> {
+        crate::access::check(self.grant.as_deref(), need, operation)
     }
 
     /// Retries driver calls that fail temporarily by this policy (default: [`RetryPolicy::default`]).
@@ -134,6 +153,7 @@ impl KvStore {
     /// Reads a key; `None` when absent or expired.
     pub async fn get(&self, key: impl AsRef<str>) -> Result<Option<KvEntry>> {
         const OP: &str = "kv.get";
+        self.allow(crate::access::Access::KV_READ, OP)?;
         let key = key.as_ref();
         self.check_key(OP, key)?;
         self.retry
@@ -166,6 +186,7 @@ impl KvStore {
         how: impl Into<KvPut>,
     ) -> Result<Version> {
         const OP: &str = "kv.put";
+        self.allow(crate::access::Access::KV_WRITE, OP)?;
         let key = key.as_ref();
         let value = value.into();
         let how = how.into();
@@ -238,6 +259,7 @@ impl KvStore {
         precondition: Precondition,
     ) -> Result<bool> {
         const OP: &str = "kv.delete";
+        self.allow(crate::access::Access::KV_WRITE, OP)?;
         let key = key.as_ref();
         self.check_key(OP, key)?;
         if precondition == Precondition::IfAbsent {
@@ -269,6 +291,7 @@ impl KvStore {
     ) -> Result<ScanPage> {
         let prefix = prefix.as_ref();
         const OP: &str = "kv.scan";
+        self.allow(crate::access::Access::KV_READ, OP)?;
         let caps = self.capabilities();
         let check = || -> Result<()> {
             if !caps.scan_prefix {

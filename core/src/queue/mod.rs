@@ -69,6 +69,7 @@ pub struct Queue {
     driver: Arc<dyn QueueDriver>,
     dead_letter: Option<DeadLetter>,
     retry: RetryPolicy,
+    grant: Option<Arc<crate::access::Grant>>,
 }
 
 #[derive(Clone)]
@@ -105,7 +106,25 @@ impl Queue {
             driver,
             dead_letter: None,
             retry: RetryPolicy::default(),
+            grant: None,
         }
+    }
+
+    /// This handle with an app's grant: operations outside it fail with `PermissionDenied`
+    /// before any driver call ([`crate::access`]). `Env` attaches it.
+    pub(crate) fn with_grant(mut self, grant: Arc<crate::access::Grant>) -> Self {
+        self.grant = Some(grant);
+        self
+    }
+
+    /// The grant this handle carries, if the app declares its access.
+    pub fn grant(&self) -> Option<&crate::access::Grant> {
+        self.grant.as_deref()
+    }
+
+    #[inline]
+    fn allow(&self, need: crate::access::Access, operation: &'static str) -> Result<()> {
+        crate::access::check(self.grant.as_deref(), need, operation)
     }
 
     /// Retries driver calls that fail temporarily by this policy (default: [`RetryPolicy::default`]).
@@ -245,6 +264,7 @@ impl Queue {
     /// Sends one message; returns its id. Inside an invocation (or an exported OpenTelemetry
     /// span), the message carries its trace (`traceparent`), so its consumer continues it.
     pub async fn send(&self, message: impl Into<Message>) -> Result<String> {
+        self.allow(crate::access::Access::QUEUE_SEND, "queue.send")?;
         let span = self.span("queue.send");
         let message = self.with_trace(message.into(), &span);
         self.check_message(&message)
@@ -283,6 +303,12 @@ impl Queue {
         &self,
         messages: impl IntoIterator<Item = M>,
     ) -> Vec<Result<String>> {
+        if let Err(e) = self.allow(crate::access::Access::QUEUE_SEND, "queue.send_batch") {
+            return messages
+                .into_iter()
+                .map(|_| Err(e.clone_without_source()))
+                .collect();
+        }
         // One producer span for the whole batch names the messages' sender.
         let span = self.span("queue.send_batch");
         let messages: Vec<Message> = messages
@@ -364,6 +390,7 @@ impl Queue {
     /// there (sent, then acked here) instead of being returned.
     pub async fn receive(&self, options: ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
         const OP: &str = "queue.receive";
+        self.allow(crate::access::Access::QUEUE_CONSUME, OP)?;
         let caps = self.capabilities();
         if options.max_messages == 0 || options.max_messages > caps.max_batch_receive {
             return Err(self.context(
@@ -435,6 +462,7 @@ impl Queue {
 
     /// Moves a received message to the dead-letter queue now (sent there, then acked here).
     pub async fn dead_letter_now(&self, message: &ReceivedMessage) -> Result<()> {
+        self.allow(crate::access::Access::QUEUE_CONSUME, "queue.dead_letter")?;
         let Some(dl) = &self.dead_letter else {
             return Err(self.context(
                 "queue.dead_letter",
@@ -472,6 +500,9 @@ impl Queue {
         let dl = self.dead_letter.as_ref()?;
         if message.delivery_count <= dl.max_deliveries {
             return None;
+        }
+        if let Err(e) = self.allow(crate::access::Access::QUEUE_CONSUME, "queue.dead_letter") {
+            return Some(Err(e));
         }
         let sent = match dl.queue.dead_letter_form(message.to_message()) {
             Ok(m) => dl.queue.send(m).await,
@@ -526,6 +557,7 @@ impl Queue {
 
     /// Deletes a handled message.
     pub async fn ack(&self, message: &ReceivedMessage) -> Result<()> {
+        self.allow(crate::access::Access::QUEUE_CONSUME, "queue.ack")?;
         self.retry
             .run(Idempotence::Safe, || self.driver.ack(&message.lease))
             .instrument(self.span("queue.ack"))
@@ -536,6 +568,7 @@ impl Queue {
     /// Gives a message back: visible again after `delay` (zero: at once).
     pub async fn nack(&self, message: &ReceivedMessage, delay: Duration) -> Result<()> {
         const OP: &str = "queue.nack";
+        self.allow(crate::access::Access::QUEUE_CONSUME, OP)?;
         let caps = self.capabilities();
         if !delay.is_zero() {
             if !caps.delayed_nack {
@@ -564,6 +597,7 @@ impl Queue {
         lease_for: Duration,
     ) -> Result<()> {
         const OP: &str = "queue.extend_lease";
+        self.allow(crate::access::Access::QUEUE_CONSUME, OP)?;
         if !self.capabilities().extend_lease {
             return Err(self.context(OP, Error::unsupported("this queue cannot extend a lease")));
         }

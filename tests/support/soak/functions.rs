@@ -1,6 +1,7 @@
 //! Azure Storage Queues on Azurite behind the Azure Functions custom-handler host, with this
-//! soak playing the Functions host as `tests/azure_functions_e2e.rs` does, with the settings the
-//! binary's own manifest gives (`host.json`'s `maxDequeueCount`, the trigger's `dataType`):
+//! soak playing the Functions host as `tests/azure_functions_e2e.rs` does, with the settings of the
+//! manifest the deploy tool generates from the binary's description (`host.json`'s
+//! `maxDequeueCount`, the trigger's `dataType`):
 //! dequeue 16 at a time under a visibility timeout, Base64-decode, POST each invocation to
 //! `/queue-soak`, 16 at a time, delete on 2xx, make visible again at once on failure, copy to
 //! `<queue>-poison` and delete after `maxDequeueCount` dequeues. When the worker process dies the
@@ -19,7 +20,7 @@ use std::time::Duration;
 use cloudport::azure::sdk::queue::models::{QueueClientReceiveMessagesOptions, ReceivedMessage};
 use cloudport::azure::{Azure, AzureQueue, DEVELOPMENT_ACCOUNT};
 use cloudport::{Provider, Queue, ResourceUrl};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::watch;
 
 use super::app::{self, Body, JOURNAL_VAR};
@@ -32,6 +33,21 @@ const MAX_DELIVERIES: u32 = 5;
 const VISIBILITY_SECS: i32 = 10;
 const DEVELOPMENT_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// The description the re-executed test binary printed among libtest's own lines: from the line
+/// `{` to the line `}` (it is pretty-printed).
+fn description_in(output: &str) -> cloudport::app::Description {
+    let start = output
+        .find("\n{\n")
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("no description in: {output}"));
+    let end = output[start..]
+        .find("\n}\n")
+        .map(|i| start + i + 2)
+        .unwrap_or_else(|| panic!("no end of the description in: {output}"));
+    cloudport_cli::describe::parse(&output.as_bytes()[start..end])
+        .unwrap_or_else(|e| panic!("the description: {e}"))
+}
 
 #[derive(Default)]
 struct Stats {
@@ -142,28 +158,33 @@ impl FunctionsPlatform {
         let binding = format!(
             "azqueue://{DEVELOPMENT_ACCOUNT}/{name}?dead_letter=azqueue://{DEVELOPMENT_ACCOUNT}/{name}-dlq&max_deliveries={MAX_DELIVERIES}"
         );
-        // The manifest the binary generates: what the Functions host would be configured with.
-        let manifest = dir.join("manifest");
-        let mut emit = Process::function(
+        // The manifest the deploy tool generates from the binary's description
+        // (`CLOUDPORT_DESCRIBE=1`) and the binding: what the Functions host would be configured
+        // with.
+        let log = dir.join("describe.log");
+        let mut describe = Process::function(
             &[
-                ("FUNCTIONS_CUSTOMHANDLER_PORT", "0".to_owned()),
-                ("FUNCTIONS_WORKER_RUNTIME", "custom".to_owned()),
+                ("CLOUDPORT_DESCRIBE", "1".to_owned()),
                 (
-                    "CLOUDPORT_EMIT_AZURE_MANIFEST",
-                    manifest.display().to_string(),
+                    JOURNAL_VAR,
+                    dir.join("describe.journal").display().to_string(),
                 ),
-                ("CLOUDPORT_QUEUE_SOAK", binding.clone()),
-                (JOURNAL_VAR, dir.join("emit.log").display().to_string()),
             ]
             .map(|(k, v)| (k.to_owned(), v)),
-            &dir.join("emit.log"),
+            &log,
         );
-        assert!(emit.wait().await.success(), "emitting the manifest");
-        let read = |p: &str| -> Value {
-            serde_json::from_str(&std::fs::read_to_string(manifest.join(p)).unwrap()).unwrap()
-        };
-        let host_json = read("host.json");
-        let function_json = read("queue-soak/function.json");
+        assert!(
+            describe.wait().await.success(),
+            "describing the app: {}",
+            tail(&log, 20)
+        );
+        let description = description_in(&std::fs::read_to_string(&log).unwrap());
+        let bindings = |var: &str| (var == "CLOUDPORT_QUEUE_SOAK").then(|| binding.clone());
+        let options = cloudport_cli::azure::ManifestOptions::new("soak");
+        let manifest = cloudport_cli::azure::manifest(&description, &options, bindings)
+            .unwrap_or_else(|e| panic!("the Azure manifest: {e}"));
+        let host_json = manifest.host_json().clone();
+        let function_json = manifest.function_json("queue-soak").unwrap().clone();
         let max_dequeue = host_json["extensions"]["queues"]["maxDequeueCount"]
             .as_i64()
             .unwrap_or(5);

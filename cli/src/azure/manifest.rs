@@ -1,6 +1,7 @@
 //! The function app's `host.json` and one `<function>/function.json` per trigger, generated from
-//! the [`App`], so a user deploys with the standard Functions tooling (`func azure functionapp
-//! publish`, zip deploy, …).
+//! the app's [`Description`] (what `CLOUDPORT_DESCRIBE=1 ./app` prints) and the deployment's
+//! bindings and settings, so a user deploys with the standard Functions tooling (`func azure
+//! functionapp publish`, zip deploy, …). Nothing of it is linked into the function binary.
 //!
 //! Formats follow the custom handlers article (`customHandler.description.defaultExecutablePath`,
 //! `enableForwardingHttpRequest`, `extensionBundle`;
@@ -15,21 +16,21 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use cloudport_core::{
-    App, Env, Error, ErrorKind, ResourceKind, ResourceUrl, Result, Schedule, Trigger,
+use cloudport_core::app::{Description, TriggerDescription};
+use cloudport_core::env::{DEFAULT_MAX_DELIVERIES, binding_var};
+use cloudport_core::platform::azure::{
+    BLOB_BINDING, DEFAULT_FUNCTION_TIMEOUT, DEFAULT_ROUTE_PREFIX, FUNCTION_TIMEOUT_VAR,
+    HTTP_BINDING, HTTP_FUNCTION, HTTP_OUTPUT_BINDING, QUEUE_BINDING, ROUTE_PREFIX_VAR,
+    TIMER_BINDING, WARMUP_BINDING, WARMUP_FUNCTION, check_route_prefix, function_name,
 };
+use cloudport_core::platform::parse_timeout;
+use cloudport_core::{ResourceKind, ResourceUrl, Schedule, Trigger};
 use serde_json::{Value, json};
 
-use super::{
-    BLOB_BINDING, DEFAULT_ROUTE_PREFIX, HTTP_BINDING, HTTP_FUNCTION, HTTP_OUTPUT_BINDING,
-    QUEUE_BINDING, ROUTE_PREFIX_VAR, TIMER_BINDING, WARMUP_BINDING, WARMUP_FUNCTION, function_name,
-};
+use crate::{Error, Result};
 
-/// The variable that makes [`emit_manifest_if_requested`] write the manifest into a directory.
-pub const EMIT_MANIFEST_VAR: &str = "CLOUDPORT_EMIT_AZURE_MANIFEST";
-
-/// The variable naming the custom handler executable in `host.json` (default: the running
-/// binary's file name).
+/// The variable naming the custom handler executable in `host.json`
+/// ([`ManifestOptions::from_vars`]).
 pub const EXECUTABLE_VAR: &str = "CLOUDPORT_AZURE_EXECUTABLE";
 
 /// The variable naming the app setting that holds the storage connection of queue and blob
@@ -45,11 +46,11 @@ pub const MAX_DEQUEUE_COUNT: u32 = 5;
 /// The extension bundle range the storage triggers come from.
 pub const EXTENSION_BUNDLE_VERSION: &str = "[4.*, 5.0.0)";
 
-/// Settings of the generated manifest; [`ManifestOptions::from_env`] reads them from the
-/// environment.
+/// Settings of the generated manifest; [`ManifestOptions::from_vars`] reads them from
+/// deployment variables.
 ///
 /// ```
-/// use cloudport_adapters::azure::ManifestOptions;
+/// use cloudport_cli::azure::ManifestOptions;
 /// let options = ManifestOptions::new("handler").route_prefix("").connection("OrdersStorage");
 /// assert_eq!(options.executable_path(), "handler");
 /// ```
@@ -60,13 +61,13 @@ pub struct ManifestOptions {
     route_prefix: String,
     auth_level: String,
     warmup: bool,
-    function_timeout: std::time::Duration,
+    function_timeout: Duration,
 }
 
 impl ManifestOptions {
     /// Options for the custom handler executable at `executable` (relative to the app root):
-    /// connection `AzureWebJobsStorage`, route prefix `api`, HTTP `authLevel` `anonymous`, with
-    /// the warm-up function.
+    /// connection `AzureWebJobsStorage`, route prefix `api`, HTTP `authLevel` `anonymous`,
+    /// function timeout [`DEFAULT_FUNCTION_TIMEOUT`], with the warm-up function.
     pub fn new(executable: impl Into<String>) -> Self {
         Self {
             executable: executable.into(),
@@ -74,44 +75,48 @@ impl ManifestOptions {
             route_prefix: DEFAULT_ROUTE_PREFIX.to_owned(),
             auth_level: "anonymous".to_owned(),
             warmup: true,
-            function_timeout: super::DEFAULT_FUNCTION_TIMEOUT,
+            function_timeout: DEFAULT_FUNCTION_TIMEOUT,
         }
     }
 
-    /// From `env`: [`EXECUTABLE_VAR`] (else the running binary's file name, else `handler`),
-    /// [`CONNECTION_VAR`], [`WARMUP_VAR`] and the route prefix variable
-    /// `CLOUDPORT_AZURE_ROUTE_PREFIX`, which the host reads too.
-    pub fn from_env(env: &Env) -> Self {
-        let executable = env.var(EXECUTABLE_VAR).unwrap_or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .unwrap_or_else(|| "handler".to_owned())
-        });
-        let mut options = Self::new(executable);
-        if let Some(c) = env.var(CONNECTION_VAR).filter(|c| !c.is_empty()) {
+    /// [`new`](Self::new)`(executable)` with what the deployment's variables set, as the host
+    /// reads the same ones: [`EXECUTABLE_VAR`] (instead of `executable`), [`CONNECTION_VAR`],
+    /// [`WARMUP_VAR`], the route prefix [`ROUTE_PREFIX_VAR`] and the function timeout
+    /// [`FUNCTION_TIMEOUT_VAR`] (a value that is no timeout is [`Error::Usage`]). `vars` looks a
+    /// variable up (`|k| std::env::var(k).ok()`, or a map's `get`).
+    ///
+    /// ```
+    /// use cloudport_cli::azure::ManifestOptions;
+    /// let vars = |k: &str| (k == "CLOUDPORT_FUNCTION_TIMEOUT").then(|| "00:10:00".to_owned());
+    /// let options = ManifestOptions::from_vars("handler", vars).unwrap();
+    /// let ten_minutes = std::time::Duration::from_secs(600);
+    /// assert_eq!(options, ManifestOptions::new("handler").function_timeout(ten_minutes));
+    /// assert!(ManifestOptions::from_vars("handler", |_| Some("soon".to_owned())).is_err());
+    /// ```
+    pub fn from_vars(
+        executable: impl Into<String>,
+        vars: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        let mut options = Self::new(vars(EXECUTABLE_VAR).unwrap_or_else(|| executable.into()));
+        if let Some(c) = vars(CONNECTION_VAR).filter(|c| !c.is_empty()) {
             options.connection = c;
         }
-        if let Some(p) = env.var(ROUTE_PREFIX_VAR) {
+        if let Some(p) = vars(ROUTE_PREFIX_VAR) {
             options.route_prefix = p;
         }
-        options.warmup = env.var(WARMUP_VAR).is_none_or(|v| v != "off");
-        // A bad value is refused by `manifest`, which reads it again.
-        if let Ok(t) = crate::http_host::invocation_timeout(
-            env,
-            super::FUNCTION_TIMEOUT_VAR,
-            super::DEFAULT_FUNCTION_TIMEOUT,
-        ) {
-            options.function_timeout = t;
+        options.warmup = vars(WARMUP_VAR).is_none_or(|v| v != "off");
+        if let Some(t) = vars(FUNCTION_TIMEOUT_VAR) {
+            options.function_timeout = parse_timeout(FUNCTION_TIMEOUT_VAR, &t)
+                .map_err(|e| Error::Usage(e.message().to_owned()))?;
         }
-        options
+        Ok(options)
     }
 
     /// How long one invocation may run: `host.json`'s `functionTimeout`, which the host also
-    /// gives each invocation as its deadline (from [`super::FUNCTION_TIMEOUT_VAR`]; default
-    /// [`super::DEFAULT_FUNCTION_TIMEOUT`]). Written always, so the plan's own default (5 or 30
+    /// gives each invocation as its deadline (it reads [`FUNCTION_TIMEOUT_VAR`]; default
+    /// [`DEFAULT_FUNCTION_TIMEOUT`]). Written always, so the plan's own default (5 or 30
     /// minutes) never differs from the deadline the host assumes.
-    pub fn function_timeout(mut self, timeout: std::time::Duration) -> Self {
+    pub fn function_timeout(mut self, timeout: Duration) -> Self {
         self.function_timeout = timeout;
         self
     }
@@ -131,7 +136,7 @@ impl ManifestOptions {
     }
 
     /// The HTTP route prefix (`extensions.http.routePrefix`). The host must run with the same
-    /// one (`CLOUDPORT_AZURE_ROUTE_PREFIX`); see the module docs of [`crate::azure`].
+    /// one ([`ROUTE_PREFIX_VAR`]).
     pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.route_prefix = prefix.into();
         self
@@ -152,16 +157,17 @@ impl ManifestOptions {
 /// The generated files: `host.json` and `function.json` by function name.
 ///
 /// ```
-/// use cloudport_adapters::azure::{ManifestOptions, manifest_with};
-/// use cloudport_core::{App, Env, Schedule};
-///
-/// let app = App::new()
-///     .on_queue("orders", |_m, _env| async { Ok(()) })
-///     .on_schedule("nightly", Schedule::cron("0 0 3 * * *"), |_t, _env| async { Ok(()) });
-/// let env = Env::builder()
-///     .vars([("CLOUDPORT_QUEUE_ORDERS", "azqueue://acct/orders-v2")])
-///     .build();
-/// let manifest = manifest_with(&app, &env, &ManifestOptions::new("handler")).unwrap();
+/// use cloudport_cli::azure::{ManifestOptions, manifest};
+/// let description = cloudport_cli::describe::parse(br#"{
+///     "cloudport_description": 1, "sdk_version": "0.1.0", "http": false, "any_event": false,
+///     "triggers": [{"kind": "queue", "name": "orders"},
+///                  {"kind": "schedule", "name": "nightly", "cron": "0 0 3 * * *"}],
+///     "declared": true, "resources": [], "limits": {}
+/// }"#).unwrap();
+/// let bindings = |var: &str| {
+///     (var == "CLOUDPORT_QUEUE_ORDERS").then(|| "azqueue://acct/orders-v2".to_owned())
+/// };
+/// let manifest = manifest(&description, &ManifestOptions::new("handler"), bindings).unwrap();
 /// assert_eq!(manifest.host_json()["customHandler"]["description"]["defaultExecutablePath"], "handler");
 /// let queue = &manifest.function_json("queue-orders").unwrap()["bindings"][0];
 /// assert_eq!(queue["type"], "queueTrigger");
@@ -200,20 +206,13 @@ impl Manifest {
     pub fn write_to(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
         let write = |path: &Path, value: &Value| -> Result<()> {
-            let mut text = serde_json::to_string_pretty(value)?;
+            let mut text = serde_json::to_string_pretty(value)
+                .map_err(|e| Error::Description(format!("{}: {e}", path.display())))?;
             text.push('\n');
-            std::fs::write(path, text).map_err(|e| {
-                Error::from(e)
-                    .with_operation("azure.manifest.write")
-                    .with_resource(path.display().to_string())
-            })
+            std::fs::write(path, text).map_err(Error::io(format!("writing {}", path.display())))
         };
         let mkdir = |path: &Path| {
-            std::fs::create_dir_all(path).map_err(|e| {
-                Error::from(e)
-                    .with_operation("azure.manifest.write")
-                    .with_resource(path.display().to_string())
-            })
+            std::fs::create_dir_all(path).map_err(Error::io(format!("creating {}", path.display())))
         };
         mkdir(dir)?;
         write(&dir.join("host.json"), &self.host)?;
@@ -226,77 +225,109 @@ impl Manifest {
     }
 }
 
-/// The manifest of `app` with [`ManifestOptions::from_env`].
-pub fn manifest(app: &App, env: &Env) -> Result<Manifest> {
-    crate::http_host::invocation_timeout(
-        env,
-        super::FUNCTION_TIMEOUT_VAR,
-        super::DEFAULT_FUNCTION_TIMEOUT,
-    )?;
-    manifest_with(app, env, &ManifestOptions::from_env(env))
-}
-
 /// The native name a trigger's binding URL gives (`azqueue://account/queue` → `queue`,
 /// `azblob://account/container` → `container`), the logical name when unbound.
 fn native_name(
-    env: &Env,
+    bindings: &impl Fn(&str) -> Option<String>,
     kind: ResourceKind,
     name: &str,
     scheme: &str,
 ) -> Result<(String, Option<ResourceUrl>)> {
-    let Some(url) = env.binding_url(kind, name) else {
+    let var = binding_var(kind, name);
+    let Some(url) = bindings(&var) else {
         return Ok((name.to_owned(), None));
     };
-    let parsed = ResourceUrl::parse(&url)?;
+    let what = || format!("{} {name:?}", kind.as_str());
+    let parsed = ResourceUrl::parse(&url).map_err(|e| {
+        Error::unsupported(what(), format!("{var}={url:?} is no URL: {}", e.message()))
+    })?;
     if parsed.scheme() != scheme {
-        return Err(Error::invalid(format!(
-            "{} {name:?} is bound to {url:?}: an Azure Functions trigger needs a {scheme}://ACCOUNT/NAME binding",
-            kind.as_str()
-        )));
+        return Err(Error::unsupported(
+            what(),
+            format!(
+                "bound to {url:?} ({var}): an Azure Functions trigger needs a {scheme}://ACCOUNT/NAME binding"
+            ),
+        ));
     }
     let native = parsed.path();
     if native.is_empty() || native.contains('/') {
-        return Err(Error::invalid(format!(
-            "{} {name:?} is bound to {url:?}: expected {scheme}://ACCOUNT/NAME",
-            kind.as_str()
-        )));
+        return Err(Error::unsupported(
+            what(),
+            format!("bound to {url:?} ({var}): expected {scheme}://ACCOUNT/NAME"),
+        ));
     }
     Ok((native, Some(parsed)))
 }
 
-/// The manifest of `app`: one function per trigger, named by [`function_name`], plus the
-/// function [`HTTP_FUNCTION`] when the app serves HTTP and [`WARMUP_FUNCTION`] unless
-/// [`ManifestOptions::warmup`] is off. [`App::on_any_event`] has no function: no Azure trigger
-/// delivers arbitrary events. Queue and container names come from the
-/// `azqueue://` / `azblob://` bindings in `env` (the logical name when unbound; another scheme is
-/// an error). `extensions.queues.maxDequeueCount` is [`MAX_DEQUEUE_COUNT`], raised above any
-/// queue's portable `max_deliveries` so the portable dead-letter policy acts first.
-pub fn manifest_with(app: &App, env: &Env, options: &ManifestOptions) -> Result<Manifest> {
-    app.validate()?;
+/// The portable `max_deliveries` of a queue binding that names a `dead_letter` queue.
+fn max_deliveries(name: &str, url: Option<&ResourceUrl>) -> Result<Option<u32>> {
+    let Some(url) = url.filter(|u| u.param("dead_letter").is_some()) else {
+        return Ok(None);
+    };
+    match url.param("max_deliveries") {
+        None => Ok(Some(DEFAULT_MAX_DELIVERIES)),
+        Some(m) => m.parse::<u32>().map(Some).map_err(|_| {
+            Error::unsupported(
+                format!("queue {name:?}"),
+                format!("max_deliveries {m:?} is not a number"),
+            )
+        }),
+    }
+}
+
+/// The [`Schedule`] a description's schedule trigger states.
+fn schedule(
+    name: &str,
+    cron: Option<&String>,
+    every_seconds: Option<u64>,
+    every_subsec_nanos: Option<u32>,
+) -> Result<Schedule> {
+    match (cron, every_seconds) {
+        (Some(expr), _) => Ok(Schedule::cron(expr.clone())),
+        (None, Some(secs)) => Ok(Schedule::every(Duration::new(
+            secs,
+            every_subsec_nanos.unwrap_or(0),
+        ))),
+        (None, None) => Err(Error::Description(format!(
+            "schedule {name:?} has neither a cron expression nor an interval"
+        ))),
+    }
+}
+
+/// The manifest of the app `description` states: one function per trigger, named by
+/// [`function_name`], plus the function [`HTTP_FUNCTION`] when the app serves HTTP and
+/// [`WARMUP_FUNCTION`] unless [`ManifestOptions::warmup`] is off. An app's `on_any_event` handler
+/// has no function: no Azure trigger delivers arbitrary events.
+///
+/// Queue and container names come from the `azqueue://` / `azblob://` bindings `bindings` looks
+/// up by variable (`CLOUDPORT_QUEUE_<NAME>`, `CLOUDPORT_BUCKET_<NAME>`, as the function will be
+/// bound; the logical name when unbound; another scheme is [`Error::Unsupported`]).
+/// `extensions.queues.maxDequeueCount` is [`MAX_DEQUEUE_COUNT`], raised above any queue binding's
+/// portable `max_deliveries` so the portable dead-letter policy acts first. A route prefix that
+/// would expose invocation paths ([`cloudport_core::platform::azure::check_route_prefix`]) is
+/// [`Error::Usage`], as are two triggers whose function names differ only in case
+/// ([`Error::Unsupported`]: Azure compares function names ignoring case).
+pub fn manifest(
+    description: &Description,
+    options: &ManifestOptions,
+    bindings: impl Fn(&str) -> Option<String>,
+) -> Result<Manifest> {
     let mut functions = BTreeMap::new();
     let mut storage = false;
     let mut queues = false;
     let mut max_dequeue = MAX_DEQUEUE_COUNT;
-    for trigger in app.triggers() {
-        let name = function_name(&trigger);
-        let binding = match &trigger {
-            Trigger::Queue(logical) => {
-                let (queue, url) = native_name(env, ResourceKind::Queue, logical, "azqueue")?;
-                if let Some(max) = url
-                    .as_ref()
-                    .filter(|u| u.param("dead_letter").is_some())
-                    .map(|u| {
-                        u.param("max_deliveries").map_or(
-                            Ok(cloudport_core::env::DEFAULT_MAX_DELIVERIES),
-                            |m| {
-                                m.parse::<u32>().map_err(|_| {
-                                    Error::invalid(format!("max_deliveries {m:?} is not a number"))
-                                })
-                            },
-                        )
-                    })
-                    .transpose()?
-                {
+    for described in &description.triggers {
+        if let TriggerDescription::Queue { name }
+        | TriggerDescription::Blob { name }
+        | TriggerDescription::Schedule { name, .. } = described
+        {
+            cloudport_core::validate::logical_name(name)
+                .map_err(|e| Error::Description(e.message().to_owned()))?;
+        }
+        let (trigger, binding) = match described {
+            TriggerDescription::Queue { name } => {
+                let (queue, url) = native_name(&bindings, ResourceKind::Queue, name, "azqueue")?;
+                if let Some(max) = max_deliveries(name, url.as_ref())? {
                     max_dequeue = max_dequeue.max(max.saturating_add(1));
                 }
                 storage = true;
@@ -311,55 +342,71 @@ pub fn manifest_with(app: &App, env: &Env, options: &ManifestOptions) -> Result<
                 // Azure/azure-functions-host `src/WebJobs.Script/Binding/`,
                 // `src/WebJobs.Script/Workers/MessageExtensions/`; Azure/azure-sdk-for-net
                 // `sdk/storage/Microsoft.Azure.WebJobs.Extensions.Storage.Queues/src/Triggers/`.
-                json!({
+                let binding = json!({
                     "name": QUEUE_BINDING,
                     "type": "queueTrigger",
                     "direction": "in",
                     "queueName": queue,
                     "connection": options.connection,
                     "dataType": "binary",
-                })
+                });
+                (Trigger::Queue(name.clone()), binding)
             }
-            Trigger::Blob(logical) => {
-                let (container, _) = native_name(env, ResourceKind::Bucket, logical, "azblob")?;
+            TriggerDescription::Blob { name } => {
+                let (container, _) = native_name(&bindings, ResourceKind::Bucket, name, "azblob")?;
                 storage = true;
-                json!({
+                let binding = json!({
                     "name": BLOB_BINDING,
                     "type": "blobTrigger",
                     "direction": "in",
                     "path": format!("{container}/{{name}}"),
                     "connection": options.connection,
                     "dataType": "binary",
-                })
+                });
+                (Trigger::Blob(name.clone()), binding)
             }
-            Trigger::Schedule(logical) => {
-                let schedule = app.schedule(logical).ok_or_else(|| {
-                    Error::new(ErrorKind::NotFound, format!("no schedule {logical:?}"))
-                })?;
-                let ncrontab = ncrontab(schedule).map_err(|e| e.with_resource(logical.clone()))?;
-                json!({
+            TriggerDescription::Schedule {
+                name,
+                cron,
+                every_seconds,
+                every_subsec_nanos,
+            } => {
+                let schedule = schedule(name, cron.as_ref(), *every_seconds, *every_subsec_nanos)?;
+                let ncrontab = ncrontab_of(&schedule)
+                    .map_err(|detail| Error::unsupported(format!("schedule {name:?}"), detail))?;
+                let binding = json!({
                     "name": TIMER_BINDING,
                     "type": "timerTrigger",
                     "direction": "in",
                     "schedule": ncrontab,
-                })
+                });
+                (Trigger::Schedule(name.clone()), binding)
             }
-            _ => continue,
+            other => {
+                return Err(Error::unsupported(
+                    format!("{other:?}"),
+                    "this cargo-cloudport knows no Azure Functions trigger for it; update cargo-cloudport",
+                ));
+            }
         };
+        let name = function_name(&trigger);
         let key = name.to_ascii_lowercase();
         if let Some(other) = functions
             .keys()
             .find(|n: &&String| n.to_ascii_lowercase() == key)
         {
-            return Err(Error::invalid(format!(
-                "triggers {trigger} and the one of function {other:?} map to the same Azure function name (names ignore case)"
-            )));
+            return Err(Error::unsupported(
+                trigger.to_string(),
+                format!(
+                    "it and the trigger of function {other:?} map to the same Azure function name (names ignore case)"
+                ),
+            ));
         }
         functions.insert(name, json!({ "bindings": [binding] }));
     }
-    let http = app.http_router(env).is_some();
-    if http {
-        super::check_route_prefix(&options.route_prefix, functions.keys().map(String::as_str))?;
+    if description.http {
+        check_route_prefix(&options.route_prefix, functions.keys().map(String::as_str))
+            .map_err(|e| Error::Usage(e.message().to_owned()))?;
         functions.insert(
             HTTP_FUNCTION.to_owned(),
             json!({ "bindings": [
@@ -391,7 +438,7 @@ pub fn manifest_with(app: &App, env: &Env, options: &ManifestOptions) -> Result<
             "description": { "defaultExecutablePath": options.executable },
         },
     });
-    if http {
+    if description.http {
         host["customHandler"]["enableForwardingHttpRequest"] = json!(true);
         host["extensions"]["http"] = json!({ "routePrefix": options.route_prefix });
     }
@@ -411,31 +458,6 @@ pub fn manifest_with(app: &App, env: &Env, options: &ManifestOptions) -> Result<
     Ok(Manifest { host, functions })
 }
 
-/// Writes the manifest of `app` into the directory named by [`EMIT_MANIFEST_VAR`]
-/// (`CLOUDPORT_EMIT_AZURE_MANIFEST`), if `env` sets it, and says whether it did. Call it first
-/// in `main`, so the deployable binary is also the tool that describes it:
-///
-/// ```no_run
-/// # async fn run() -> cloudport_core::Result<()> {
-/// use cloudport_adapters::azure;
-/// use cloudport_core::{App, Env};
-/// let app = App::new().on_queue("orders", |_m, _env| async { Ok(()) });
-/// let env = Env::builder().build();
-/// // CLOUDPORT_EMIT_AZURE_MANIFEST=deploy ./my-app   writes deploy/host.json, deploy/queue-orders/…
-/// if azure::emit_manifest_if_requested(&app, &env)? {
-///     return Ok(());
-/// }
-/// # Ok(()) }
-/// ```
-pub fn emit_manifest_if_requested(app: &App, env: &Env) -> Result<bool> {
-    let Some(dir) = env.var(EMIT_MANIFEST_VAR).filter(|d| !d.is_empty()) else {
-        return Ok(false);
-    };
-    manifest(app, env)?.write_to(&dir)?;
-    tracing::info!(dir = %dir, "wrote the Azure Functions manifest");
-    Ok(true)
-}
-
 /// A [`Schedule`] as a six-field NCRONTAB expression (`sec min hour day month weekday`), as the
 /// timer trigger reads it. Cron schedules keep their fields, with numeric weekdays (the `cron`
 /// crate counts `1` = Sunday, NCRONTAB `0` = Sunday) written as names; intervals become a step of
@@ -443,7 +465,7 @@ pub fn emit_manifest_if_requested(app: &App, env: &Env) -> Result<bool> {
 /// no unit is `InvalidArgument`.
 ///
 /// ```
-/// use cloudport_adapters::azure::ncrontab;
+/// use cloudport_cli::azure::ncrontab;
 /// use cloudport_core::Schedule;
 /// use std::time::Duration;
 /// assert_eq!(ncrontab(&Schedule::every(Duration::from_secs(300))).unwrap(), "0 */5 * * * *");
@@ -453,7 +475,12 @@ pub fn emit_manifest_if_requested(app: &App, env: &Env) -> Result<bool> {
 /// assert!(ncrontab(&Schedule::every(Duration::from_secs(7 * 60))).is_err());
 /// ```
 pub fn ncrontab(schedule: &Schedule) -> Result<String> {
-    schedule.validate()?;
+    ncrontab_of(schedule).map_err(|detail| Error::unsupported("the schedule", detail))
+}
+
+/// [`ncrontab`], failing with the reason.
+fn ncrontab_of(schedule: &Schedule) -> std::result::Result<String, String> {
+    schedule.validate().map_err(|e| e.message().to_owned())?;
     match schedule {
         Schedule::Cron(_) => {
             let expr = schedule.cron_expression().unwrap_or_default();
@@ -495,7 +522,7 @@ fn weekday_names(field: &str) -> String {
     out
 }
 
-fn every(d: Duration) -> Result<String> {
+fn every(d: Duration) -> std::result::Result<String, String> {
     let secs = d.as_secs();
     let whole = d.subsec_nanos() == 0;
     let step = |n: u64, unit: u64| whole && secs == n * unit && n > 0;
@@ -512,9 +539,9 @@ fn every(d: Duration) -> Result<String> {
     } else if secs == 86_400 && whole {
         "0 0 0 * * *".to_owned()
     } else {
-        return Err(Error::invalid(format!(
+        return Err(format!(
             "the interval {d:?} divides no second, minute, hour or day evenly, so no NCRONTAB expression fires at it; use Schedule::cron"
-        )));
+        ));
     };
     Ok(expr)
 }
@@ -537,6 +564,64 @@ mod tests {
         assert!(e(5 * 3600).is_err());
         assert!(e(2 * 86_400).is_err());
         assert!(every(Duration::from_millis(1500)).is_err());
+    }
+
+    fn description(json: serde_json::Value) -> Description {
+        let mut d = json!({"cloudport_description": 1, "sdk_version": "0.1.0", "http": false,
+            "any_event": false, "triggers": [], "declared": true, "resources": [], "limits": {}});
+        if let (Some(d), Some(extra)) = (d.as_object_mut(), json.as_object()) {
+            d.extend(extra.clone());
+        }
+        crate::describe::parse(d.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn the_manifest_follows_the_description_and_the_settings() {
+        let d = description(json!({"http": true, "any_event": true, "triggers": [
+            {"kind": "queue", "name": "orders"},
+            {"kind": "schedule", "name": "tick", "every_seconds": 300}]}));
+        let vars = |k: &str| match k {
+            "CLOUDPORT_QUEUE_ORDERS" => {
+                Some("azqueue://acct/orders-v2?dead_letter=orders-dlq&max_deliveries=9".to_owned())
+            }
+            "CLOUDPORT_FUNCTION_TIMEOUT" => Some("00:10:00".to_owned()),
+            "CLOUDPORT_AZURE_WARMUP" => Some("off".to_owned()),
+            _ => None,
+        };
+        let options = ManifestOptions::from_vars("handler", vars).unwrap();
+        let m = manifest(&d, &options, vars).unwrap();
+        assert_eq!(
+            m.function_names().collect::<Vec<_>>(),
+            ["http", "queue-orders", "schedule-tick"]
+        );
+        let host = m.host_json();
+        assert_eq!(host["functionTimeout"], "00:10:00");
+        assert_eq!(host["extensions"]["queues"]["maxDequeueCount"], 10);
+        assert_eq!(host["extensions"]["http"]["routePrefix"], "api");
+        assert_eq!(host["customHandler"]["enableForwardingHttpRequest"], true);
+        assert_eq!(
+            m.function_json("schedule-tick").unwrap()["bindings"][0]["schedule"],
+            "0 */5 * * * *"
+        );
+
+        // Without HTTP, no route prefix is public; with it, one that exposes invocations is refused.
+        let events = description(json!({"triggers": [{"kind": "queue", "name": "orders"}]}));
+        let open = ManifestOptions::new("handler").route_prefix("");
+        assert!(manifest(&events, &open, |_| None).is_ok());
+        assert!(matches!(
+            manifest(&d, &open, |_| None),
+            Err(Error::Usage(_))
+        ));
+        // A fraction of a second no NCRONTAB step fires at.
+        let odd = description(json!({"triggers": [
+            {"kind": "schedule", "name": "odd", "every_seconds": 1, "every_subsec_nanos": 500_000_000}]}));
+        assert!(matches!(
+            manifest(&odd, &ManifestOptions::new("handler"), |_| None),
+            Err(Error::Unsupported { .. })
+        ));
+        // A name the app could not have is refused.
+        let bad = description(json!({"triggers": [{"kind": "queue", "name": "no/slash"}]}));
+        assert!(manifest(&bad, &ManifestOptions::new("handler"), |_| None).is_err());
     }
 
     #[test]
