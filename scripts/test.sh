@@ -14,6 +14,22 @@ if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The target dir is shared by every clone on this machine and grows with each build; when the
+# disk runs low, stale test and example binaries (untouched for 2 hours: earlier builds' hashes)
+# and incremental caches go first. Cargo rebuilds anything it still needs.
+prune_target() {
+  local free_kb
+  free_kb=$(df -Pk "$CARGO_TARGET_DIR" 2>/dev/null | awk 'NR == 2 { print $4 }')
+  if [ -n "$free_kb" ] && [ "$free_kb" -lt $((20 * 1024 * 1024)) ]; then
+    echo "less than 20 GiB free: pruning stale binaries and incremental caches in $CARGO_TARGET_DIR"
+    rm -rf "$CARGO_TARGET_DIR"/debug/incremental "$CARGO_TARGET_DIR"/release/incremental
+    find "$CARGO_TARGET_DIR"/debug/deps "$CARGO_TARGET_DIR"/debug/examples -maxdepth 1 -type f \
+      -perm -u+x -mmin +120 -delete 2>/dev/null || true
+  fi
+}
+mkdir -p "$CARGO_TARGET_DIR"
+prune_target
+
 PASSED=0 FAILED=0 IGNORED=0
 RESULTS="$(mktemp)"
 # run_tests ARGS…: cargo test ARGS, counting what its test binaries report.

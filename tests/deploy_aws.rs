@@ -218,6 +218,13 @@ fn check_moto_log() {
     }
 }
 
+/// The resource name in binding `var` (`sqs://NAME?…` → `NAME`).
+fn native_name(bindings: &[(String, String)], var: &str, scheme: &str) -> String {
+    let (_, url) = bindings.iter().find(|(k, _)| k == var).unwrap();
+    let rest = url.strip_prefix(scheme).unwrap();
+    rest.split('?').next().unwrap().to_owned()
+}
+
 /// `url` with the moto endpoint and region added.
 fn at_moto(url: &str, endpoint: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
@@ -332,26 +339,17 @@ async fn the_quickstart_packages_passes_the_validators_and_deploys_on_moto() {
     }
 
     // The dead-letter queue and its redrive policy, read back.
-    let queue_url = bindings
-        .iter()
-        .find(|(k, _)| k == "CLOUDPORT_QUEUE_ORDERS")
-        .map(|(_, v)| v.clone())
-        .unwrap();
-    let queue_name = queue_url
-        .trim_start_matches("sqs://")
-        .split('?')
-        .next()
-        .unwrap();
+    let queue_name = native_name(&bindings, "CLOUDPORT_QUEUE_ORDERS", "sqs://");
     let aws = cloudport::aws::Aws::for_emulator(&endpoint);
     let settings = cloudport::aws::Settings {
         region: Some("us-east-1".into()),
         endpoint: Some(endpoint.clone()),
     };
-    let sqs = aws.sqs_queue(queue_name, settings.clone()).unwrap();
+    let sqs = aws.sqs_queue(&queue_name, settings.clone()).unwrap();
     let client = sqs.client().await;
     let url = client
         .get_queue_url()
-        .queue_name(queue_name)
+        .queue_name(&queue_name)
         .send()
         .await
         .unwrap()
@@ -386,16 +384,7 @@ async fn the_quickstart_packages_passes_the_validators_and_deploys_on_moto() {
         vars.push((var.as_str(), at_moto(url, &endpoint)));
     }
     support::quickstart::run(&vars).await;
-    let bucket_url = bindings
-        .iter()
-        .find(|(k, _)| k == "CLOUDPORT_BUCKET_RECEIPTS")
-        .map(|(_, v)| v.clone())
-        .unwrap();
-    let bucket = bucket_url
-        .trim_start_matches("s3://")
-        .split('?')
-        .next()
-        .unwrap();
-    let receipts = cloudport::Bucket::new(aws.s3_bucket(bucket, settings, true).unwrap());
+    let bucket = native_name(&bindings, "CLOUDPORT_BUCKET_RECEIPTS", "s3://");
+    let receipts = cloudport::Bucket::new(aws.s3_bucket(&bucket, settings, true).unwrap());
     support::quickstart::assert_receipts(receipts, "the stack's bucket").await;
 }

@@ -234,31 +234,10 @@ mod tests {
     fn needs_exactly_one_app() {
         let none = ["cargo-cloudport", "package", "--cloud", "aws", "--out", "d"];
         assert!(Cli::try_parse_from(none).is_err());
-        let two = [
-            "cargo-cloudport",
-            "package",
-            "--cloud",
-            "aws",
-            "--out",
-            "d",
-            "--bin",
-            "a",
-            "--example",
-            "b",
-        ];
+        let args = |line: &'static str| line.split(' ');
+        let two = args("cargo-cloudport package --cloud aws --out d --bin a --example b");
         assert!(Cli::try_parse_from(two).is_err());
-        let arm = [
-            "cargo-cloudport",
-            "package",
-            "--cloud",
-            "aws",
-            "--out",
-            "d",
-            "--bin",
-            "a",
-            "--arch",
-            "arm64",
-        ];
+        let arm = args("cargo-cloudport package --cloud aws --out d --bin a --arch arm64");
         let Command::Package(p) = Cli::try_parse_from(arm).expect("parses").command else {
             panic!("not package")
         };

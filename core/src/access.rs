@@ -359,6 +359,32 @@ impl Grant {
     }
 }
 
+/// The grant methods of a portable type with a `grant: Option<Arc<Grant>>` field (`Queue`,
+/// `Bucket`, `KvStore`): attaching it, reading it, and checking an operation against it.
+macro_rules! granted {
+    ($ty:ty) => {
+        impl $ty {
+            /// This handle with an app's grant: operations outside it fail with
+            /// `PermissionDenied` before any driver call ([`crate::access`]). `Env` attaches it.
+            pub(crate) fn with_grant(mut self, grant: Arc<crate::access::Grant>) -> Self {
+                self.grant = Some(grant);
+                self
+            }
+
+            /// The grant this handle carries, if the app declares its access.
+            pub fn grant(&self) -> Option<&crate::access::Grant> {
+                self.grant.as_deref()
+            }
+
+            #[inline]
+            fn allow(&self, need: crate::access::Access, operation: &'static str) -> Result<()> {
+                crate::access::check(self.grant.as_deref(), need, operation)
+            }
+        }
+    };
+}
+pub(crate) use granted;
+
 /// Checks one operation against a resource's grant: `Ok` without a grant (no declarations) or
 /// with the right; else `PermissionDenied` naming the resource, the operation and the
 /// declaration to add.

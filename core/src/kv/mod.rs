@@ -45,6 +45,8 @@ pub struct KvStore {
     grant: Option<Arc<crate::access::Grant>>,
 }
 
+crate::access::granted!(KvStore);
+
 impl std::fmt::Debug for KvStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KvStore")
@@ -67,23 +69,6 @@ impl KvStore {
             retry: RetryPolicy::default(),
             grant: None,
         }
-    }
-
-    /// This handle with an app's grant: operations outside it fail with `PermissionDenied`
-    /// before any driver call ([`crate::access`]). `Env` attaches it.
-    pub(crate) fn with_grant(mut self, grant: Arc<crate::access::Grant>) -> Self {
-        self.grant = Some(grant);
-        self
-    }
-
-    /// The grant this handle carries, if the app declares its access.
-    pub fn grant(&self) -> Option<&crate::access::Grant> {
-        self.grant.as_deref()
-    }
-
-    #[inline]
-    fn allow(&self, need: crate::access::Access, operation: &'static str) -> Result<()> {
-        crate::access::check(self.grant.as_deref(), need, operation)
     }
 
     /// Retries driver calls that fail temporarily by this policy (default: [`RetryPolicy::default`]).

@@ -72,6 +72,8 @@ pub struct Queue {
     grant: Option<Arc<crate::access::Grant>>,
 }
 
+crate::access::granted!(Queue);
+
 #[derive(Clone)]
 struct DeadLetter {
     queue: Box<Queue>,
@@ -108,23 +110,6 @@ impl Queue {
             retry: RetryPolicy::default(),
             grant: None,
         }
-    }
-
-    /// This handle with an app's grant: operations outside it fail with `PermissionDenied`
-    /// before any driver call ([`crate::access`]). `Env` attaches it.
-    pub(crate) fn with_grant(mut self, grant: Arc<crate::access::Grant>) -> Self {
-        self.grant = Some(grant);
-        self
-    }
-
-    /// The grant this handle carries, if the app declares its access.
-    pub fn grant(&self) -> Option<&crate::access::Grant> {
-        self.grant.as_deref()
-    }
-
-    #[inline]
-    fn allow(&self, need: crate::access::Access, operation: &'static str) -> Result<()> {
-        crate::access::check(self.grant.as_deref(), need, operation)
     }
 
     /// Retries driver calls that fail temporarily by this policy (default: [`RetryPolicy::default`]).
