@@ -55,7 +55,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --lock
 
 # shellcheck source=scripts/tools.sh
 source scripts/tools.sh
-step "deploy tools: cfn-lint, checkov, cargo-zigbuild + zig (each in its own venv under \$CLOUDPORT_TOOLS_DIR)"
+step "deploy tools: cfn-lint, checkov, cargo-zigbuild + zig, action-validator (each in its own venv or npm prefix under \$CLOUDPORT_TOOLS_DIR)"
 tools_install
 
 step "build the examples (end-to-end tests run them as processes)"
@@ -65,7 +65,13 @@ step "package the quickstart for AWS: cargo cloudport package (tests/deploy_aws.
 CLOUDPORT_DEPLOY_AWS_OUT="$(mktemp -d)/quickstart-aws"
 export CLOUDPORT_DEPLOY_AWS_OUT
 cargo run --locked --quiet -p cargo-cloudport -- cloudport package --cloud aws --example quickstart \
-  --out "$CLOUDPORT_DEPLOY_AWS_OUT"
+  --out "$CLOUDPORT_DEPLOY_AWS_OUT" --ci github
+
+step "the quickstart's monthly cost projection and its decision record (cargo cloudport cost / adr)"
+cargo run --locked --quiet -p cargo-cloudport -- cloudport cost --cloud all \
+  --description "$CLOUDPORT_DEPLOY_AWS_OUT/description.json" --invocations 1000000 --duration-ms 120
+cargo run --locked --quiet -p cargo-cloudport -- cloudport adr \
+  --description "$CLOUDPORT_DEPLOY_AWS_OUT/description.json" --out "$CLOUDPORT_DEPLOY_AWS_OUT/ADR.md"
 
 step "unit, integration and doc tests (memory provider, local host, error mapping)"
 run_tests --workspace --all-features --locked

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Python-packaged tools the deploy checks use, each in a virtual environment of its
-# own under a cache outside the clone, only when missing; sourced by test.sh.
+# Installs the tools the deploy checks use, each in a virtual environment (PyPI) or npm prefix of
+# its own under a cache outside the clone, only when missing; sourced by test.sh.
 #   source scripts/tools.sh
-#   tools_install            # all of them, or one of: tools_cfn_lint, tools_checkov, tools_zigbuild
+#   tools_install            # all of them, or one of: tools_cfn_lint, tools_checkov, tools_zigbuild,
+#                            # tools_action_validator
 #
 # Why a venv each: checkov pins an old boto3/botocore, which would break moto and the aws CLI in
 # a shared environment; cfn-lint and cargo-zigbuild stay apart so upgrading one never moves another.
@@ -11,6 +12,8 @@
 #   CLOUDPORT_CFN_LINT        the cfn-lint executable
 #   CLOUDPORT_CHECKOV         the checkov executable
 #   CLOUDPORT_CARGO_ZIGBUILD  the cargo-zigbuild executable
+#   CLOUDPORT_ACTION_VALIDATOR  action-validator (npm @action-validator/cli): checks a GitHub
+#                             Actions workflow against its schema, offline; exits 1 on an invalid one
 #   CARGO_ZIGBUILD_ZIG_PATH   the zig compiler from the ziglang wheel; cargo-zigbuild reads it, so
 #                             it never has to find `python3 -m ziglang` on PATH
 #   PATH                      gains $CLOUDPORT_TOOLS_DIR/bin, which holds only symlinks to the
@@ -27,6 +30,9 @@ CLOUDPORT_TOOLS_PYTHON="${CLOUDPORT_TOOLS_PYTHON:-python3}"
 CLOUDPORT_CFN_LINT_REQ='cfn-lint>=1.58,<2'
 CLOUDPORT_CHECKOV_REQ='checkov>=3.3.30,<3.4'
 CLOUDPORT_ZIGBUILD_REQ='cargo-zigbuild>=0.24.1,<0.25 ziglang>=0.17.1,<0.18'
+# Exact versions: the CLI's peer @action-validator/core holds the schema (compiled to WASM), so a
+# new version changes what passes. Checked to install from npm alone and to run with no network.
+CLOUDPORT_ACTION_VALIDATOR_REQ='@action-validator/cli@0.6.0 @action-validator/core@0.6.0'
 
 # tools_venv NAME EXECUTABLE REQUIREMENT…: makes $CLOUDPORT_TOOLS_DIR/NAME hold the requirements,
 # unless it already does and bin/EXECUTABLE exists.
@@ -96,7 +102,41 @@ tools_zigbuild() {
   tools_path
 }
 
+# tools_action_validator: action-validator (GitHub Actions workflow schema) from npm, in a
+# prefix of its own: $CLOUDPORT_TOOLS_DIR/action-validator/node_modules/.bin/action-validator.
+# One file per run: action-validator FILE.yml.
+tools_action_validator() {
+  local dir="$CLOUDPORT_TOOLS_DIR/action-validator" want="$CLOUDPORT_ACTION_VALIDATOR_REQ"
+  local exe="$dir/node_modules/.bin/action-validator"
+  mkdir -p "$CLOUDPORT_TOOLS_DIR/bin"
+  (
+    flock 9
+    if [ -x "$exe" ] && [ "$(cat "$dir/.cloudport-requirements" 2>/dev/null)" = "$want" ]; then
+      exit 0
+    fi
+    if ! command -v npm >/dev/null; then
+      echo "npm is needed to install $want (Node.js 18 or newer)" >&2
+      exit 1
+    fi
+    echo "installing $want into $dir (npm)"
+    local start=$SECONDS
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    # shellcheck disable=SC2086 # the requirement list splits on spaces on purpose
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error $want || {
+      echo "npm could not install $want into $dir" >&2
+      rm -rf "$dir"
+      exit 1
+    }
+    printf '%s' "$want" >"$dir/.cloudport-requirements"
+    echo "installed action-validator in $((SECONDS - start)) s"
+  ) 9>"$CLOUDPORT_TOOLS_DIR/.action-validator.lock" || return 1
+  ln -sfn "$exe" "$CLOUDPORT_TOOLS_DIR/bin/action-validator"
+  export CLOUDPORT_ACTION_VALIDATOR="$exe"
+  tools_path
+}
+
 # tools_install: every tool above.
 tools_install() {
-  tools_cfn_lint && tools_checkov && tools_zigbuild
+  tools_cfn_lint && tools_checkov && tools_zigbuild && tools_action_validator
 }

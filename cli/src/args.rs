@@ -28,6 +28,17 @@ pub enum Command {
     /// Write the template of a description read from a file (no build, no archive): the fast way
     /// to look at or lint what `package` would generate.
     Template(TemplateArgs),
+    /// Project what a month of the app costs on AWS, Azure and Google Cloud, from list prices.
+    Cost(crate::cost::args::CostArgs),
+    /// Write the app's architecture decision record (Markdown).
+    Adr(crate::cost::args::AdrArgs),
+}
+
+/// The CI/CD systems `--ci` writes a workflow for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Ci {
+    /// GitHub Actions: `.github/workflows/deploy-<name>.yml` (test, package, deploy by OIDC).
+    Github,
 }
 
 /// The clouds packaging supports.
@@ -35,6 +46,10 @@ pub enum Command {
 pub enum Cloud {
     /// AWS Lambda (provided.al2023) with a CloudFormation template.
     Aws,
+    /// Google Cloud Run (a container image) with Terraform JSON.
+    Gcp,
+    /// Azure Functions (Flex Consumption, custom handler) with an ARM template.
+    Azure,
 }
 
 /// The function's processor architecture.
@@ -108,6 +123,10 @@ pub struct PackageArgs {
     /// How to deploy it.
     #[command(flatten)]
     pub deploy: DeployArgs,
+    /// Also write a CI/CD workflow that tests, packages and deploys the app on pushes to main
+    /// (into DIR/.github/workflows/; copy it into the repository).
+    #[arg(long, value_enum, value_name = "SYSTEM", conflicts_with = "prebuilt")]
+    pub ci: Option<Ci>,
 }
 
 /// `cargo cloudport template`.

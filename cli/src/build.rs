@@ -60,6 +60,17 @@ fn cargo() -> Command {
 /// Resolves the package and features of `app` with `cargo metadata --no-deps` (run in the
 /// current directory).
 pub fn resolve(app: AppTarget, package: Option<&str>, features: Option<&str>) -> Result<Build> {
+    resolve_for(app, package, features, "aws")
+}
+
+/// [`resolve`], with `default_feature` (the cloud's: `aws`, `gcp`, `azure`) instead of `aws`
+/// when no features are given and the package defines it.
+pub fn resolve_for(
+    app: AppTarget,
+    package: Option<&str>,
+    features: Option<&str>,
+    default_feature: &str,
+) -> Result<Build> {
     let out = cargo()
         .args(["metadata", "--no-deps", "--format-version", "1"])
         .stderr(Stdio::inherit())
@@ -76,7 +87,15 @@ pub fn resolve(app: AppTarget, package: Option<&str>, features: Option<&str>) ->
             command: "cargo metadata".into(),
             detail: format!("unreadable output: {e}"),
         })?;
-    resolve_in(&metadata, app, package, features)
+    let mut build = resolve_in(&metadata, app, package, features)?;
+    if features.is_none() && default_feature != "aws" {
+        build.features = metadata["packages"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == build.package.as_str()))
+            .and_then(|p| p["features"].get(default_feature))
+            .map(|_| default_feature.to_owned());
+    }
+    Ok(build)
 }
 
 /// [`resolve`] on `cargo metadata` output: the package (the one named, or the only one that has
@@ -221,6 +240,14 @@ pub fn host_build(build: &Build) -> Result<PathBuf> {
     let mut cmd = cargo();
     cmd.arg("build");
     run_cargo(cmd, build, "cargo build")
+}
+
+/// Builds `build` in release for this machine (`cargo build --release`): for a container image
+/// whose glibc is this machine's or newer (the caller checks the binary's needs).
+pub fn release_host_build(build: &Build) -> Result<PathBuf> {
+    let mut cmd = cargo();
+    cmd.arg("build").arg("--release");
+    run_cargo(cmd, build, "cargo build --release")
 }
 
 fn run_cargo(mut cmd: Command, build: &Build, shown: &str) -> Result<PathBuf> {

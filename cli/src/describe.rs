@@ -152,3 +152,19 @@ pub fn check_declared(d: &Description) -> Result<()> {
         })
     }
 }
+
+/// Reads and parses a description file (`-`: standard input), as `CLOUDPORT_DESCRIBE=1 ./app`
+/// printed it.
+pub fn read_file(path: &std::path::Path) -> Result<Description> {
+    use std::io::Read;
+    let json = if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(Error::io("reading the description from standard input"))?;
+        buf
+    } else {
+        std::fs::read(path).map_err(Error::io(format!("reading {}", path.display())))?
+    };
+    parse(&json)
+}

@@ -29,14 +29,18 @@
 //! assert_eq!(t["Resources"]["QueueJobs"]["Properties"]["RedrivePolicy"]["maxReceiveCount"], 3);
 //! ```
 
+pub mod adr;
 pub mod archive;
 pub mod args;
 pub mod aws;
 pub mod azure;
 pub mod build;
+pub mod ci;
+pub mod cost;
 pub mod describe;
 pub mod elf;
 mod error;
+pub mod gcp;
 pub mod package;
 
 pub use error::{Error, Result};

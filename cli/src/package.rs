@@ -1,7 +1,6 @@
 //! The commands: `package` (build, describe, check, archive, template, instructions) and
 //! `template` (a description file to a template).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use cloudport_core::app::Description;
@@ -18,8 +17,14 @@ use crate::{Error, Result, archive, describe, elf};
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Package(args) => package(&args).map(|p| print_package(&p)),
+        Command::Package(args) => match args.cloud {
+            Cloud::Aws => package(&args).map(|p| print_package(&p)),
+            Cloud::Gcp => crate::gcp::package::package(&args).map(|p| print_gcp(&p)),
+            Cloud::Azure => crate::azure::command::package(&args).map(|p| print_azure(&p)),
+        },
         Command::Template(args) => template_command(&args),
+        Command::Cost(args) => crate::cost::args::cost_command(&args),
+        Command::Adr(args) => crate::cost::args::adr_command(&args),
     }
 }
 
@@ -36,6 +41,8 @@ pub struct Packaged {
     pub commands: String,
     /// The budget note, when the app has a budget.
     pub budget_note: Option<String>,
+    /// The CI/CD workflow written (`--ci`).
+    pub workflow: Option<PathBuf>,
 }
 
 fn options(deploy: &DeployArgs, app_name: &str) -> Result<AwsOptions> {
@@ -55,9 +62,35 @@ fn options(deploy: &DeployArgs, app_name: &str) -> Result<AwsOptions> {
     })
 }
 
-/// Builds (unless `--prebuilt`), describes, checks and writes the package.
-pub fn package(args: &PackageArgs) -> Result<Packaged> {
-    let Cloud::Aws = args.cloud;
+/// The app's binary, built for a Linux cloud (or `--prebuilt`), and its description.
+pub struct Built {
+    /// The binary to ship.
+    pub binary: PathBuf,
+    /// Its description (`CLOUDPORT_DESCRIBE=1`), declared.
+    pub description: Description,
+    /// The app's name (the example's or binary's).
+    pub app_name: String,
+}
+
+/// How a cloud's binary is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildKind {
+    /// `cargo zigbuild --release` against glibc 2.34 (Lambda's `provided.al2023`).
+    Lambda,
+    /// `cargo build --release` on this machine, for an image with this machine's glibc or newer
+    /// (the binary's needs are checked afterwards). Cloud Run: the Firestore client links
+    /// OpenSSL, which zig cannot cross-link without the target's OpenSSL.
+    HostRelease,
+}
+
+/// Builds the app of `args` as `kind` says (unless `--prebuilt`), with the cloud's cargo feature
+/// `default_feature` unless `--features` is given, checks its architecture, and reads its
+/// description (refusing an app that declares no access).
+pub fn build_and_describe(
+    args: &PackageArgs,
+    default_feature: &str,
+    kind: BuildKind,
+) -> Result<Built> {
     let arch = args.deploy.arch;
     let (binary, describe_binary, app_name) = match (&args.prebuilt, &args.example, &args.bin) {
         (Some(path), _, _) => {
@@ -82,8 +115,16 @@ pub fn package(args: &PackageArgs) -> Result<Packaged> {
                     return Err(Error::Usage("give --example, --bin or --prebuilt".into()));
                 }
             };
-            let build = build::resolve(app, args.package.as_deref(), args.features.as_deref())?;
-            let lambda = build::lambda_build(&build, arch)?;
+            let build = build::resolve_for(
+                app,
+                args.package.as_deref(),
+                args.features.as_deref(),
+                default_feature,
+            )?;
+            let lambda = match kind {
+                BuildKind::Lambda => build::lambda_build(&build, arch)?,
+                BuildKind::HostRelease => build::release_host_build(&build)?,
+            };
             let describe_binary = if arch.host_name() == std::env::consts::ARCH {
                 lambda.clone()
             } else {
@@ -92,18 +133,52 @@ pub fn package(args: &PackageArgs) -> Result<Packaged> {
             (lambda, describe_binary, build.app.name().to_owned())
         }
     };
-    let options = options(&args.deploy, &app_name)?;
     elf::check_machine(&binary, arch)?;
     let description = describe::run(&describe_binary)?;
     describe::check_declared(&description)?;
+    Ok(Built {
+        binary,
+        description,
+        app_name,
+    })
+}
+
+/// `--ci`: the workflow for `cloud`, into `args.out`.
+pub fn write_ci(
+    args: &PackageArgs,
+    cloud: crate::ci::CiCloud,
+    description: &Description,
+    name: &str,
+) -> Result<Option<PathBuf>> {
+    match args.ci {
+        Some(crate::args::Ci::Github) => {
+            let target = crate::ci::CiTarget::from_package_args(cloud, args, name)?;
+            crate::ci::write_workflow(&args.out, description, &target).map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
+/// `--cloud aws`: builds (unless `--prebuilt`), describes, checks and writes the package.
+pub fn package(args: &PackageArgs) -> Result<Packaged> {
+    let built = build_and_describe(args, "aws", BuildKind::Lambda)?;
+    let options = options(&args.deploy, &built.app_name)?;
     let max = GlibcVersion::new(LAMBDA_AL2023_GLIBC.0, LAMBDA_AL2023_GLIBC.1);
-    let glibc = elf::check_glibc(&binary, &max)?;
-    write_package(&args.out, &binary, &description, &options).map(|(commands, note)| Packaged {
+    let glibc = elf::check_glibc(&built.binary, &max)?;
+    let (commands, note) = write_package(&args.out, &built.binary, &built.description, &options)?;
+    let workflow = write_ci(
+        args,
+        crate::ci::CiCloud::Aws,
+        &built.description,
+        &options.stack_name,
+    )?;
+    Ok(Packaged {
         out: args.out.clone(),
         stack_name: options.stack_name.clone(),
         glibc,
         commands,
         budget_note: note,
+        workflow,
     })
 }
 
@@ -171,26 +246,64 @@ fn print_package(p: &Packaged) {
     if let Some(note) = &p.budget_note {
         println!("{note}");
     }
+    print_workflow(p.workflow.as_deref());
+}
+
+#[allow(clippy::print_stdout)]
+fn print_workflow(workflow: Option<&Path>) {
+    if let Some(path) = workflow {
+        println!(
+            "Workflow: {} (copy it to .github/workflows/; the one-time setup is in its header)",
+            path.display()
+        );
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn print_azure(p: &crate::azure::command::AzurePackaged) {
+    print_written(
+        &p.out,
+        &p.commands,
+        p.budget_note.as_deref(),
+        p.workflow.as_deref(),
+    );
+}
+
+fn print_gcp(p: &crate::gcp::package::GcpPackaged) {
+    let out = &p.packaged.out;
+    print_written(out, &p.packaged.commands, None, p.workflow.as_deref());
+}
+
+/// Where the package went, its deploy commands, the budget note and the workflow.
+#[allow(clippy::print_stdout)]
+fn print_written(out: &Path, commands: &str, note: Option<&str>, workflow: Option<&Path>) {
+    println!(
+        "Packaged into {}.\n\nDeploy (from {}):\n\n{commands}",
+        out.display(),
+        out.display()
+    );
+    if let Some(note) = note {
+        println!("{note}");
+    }
+    print_workflow(workflow);
 }
 
 /// `cargo cloudport template`: a description file (or standard input) to a template.
 #[allow(clippy::print_stdout)]
 pub fn template_command(args: &TemplateArgs) -> Result<()> {
-    let Cloud::Aws = args.cloud;
-    let json = if args.description.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(Error::io("reading the description from standard input"))?;
-        buf
-    } else {
-        std::fs::read(&args.description)
-            .map_err(Error::io(format!("reading {}", args.description.display())))?
-    };
-    let description = describe::parse(&json)?;
+    let description = describe::read_file(&args.description)?;
     describe::check_declared(&description)?;
-    let options = options(&args.deploy, "cloudport-app")?;
-    let template = template(&description, &options)?;
+    let template = match args.cloud {
+        Cloud::Aws => template(&description, &options(&args.deploy, "cloudport-app")?)?,
+        Cloud::Gcp => {
+            let options = crate::gcp::package::options(&args.deploy, "cloudport-app")?;
+            crate::gcp::terraform(&description, &options)?.main
+        }
+        Cloud::Azure => {
+            let options = crate::azure::command::options(&args.deploy, "cloudport-app")?;
+            crate::azure::template(&description, &options)?
+        }
+    };
     match &args.out {
         Some(path) => write_json(path, &template),
         None => {

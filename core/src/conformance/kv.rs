@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Fixture, assert_kind};
+use super::{Fixture, assert_kind, skipped_for_gap};
 use crate::{ErrorKind, Precondition};
 
 /// Put, get (value and version), delete; deleting again is fine and reports nothing deleted.
@@ -313,7 +313,11 @@ pub async fn kv_concurrent_increments(f: &dyn Fixture) {
         .await
         .expect("get")
         .expect("present");
-    assert_eq!(n, WRITERS * INCREMENTS, "lost or doubled increments");
+    // Never doubled: a conditional write is never repeated after it may have taken effect.
+    assert!(n <= WRITERS * INCREMENTS, "doubled increments: {n}");
+    if !skipped_for_gap(f, "kv.condition.atomic") {
+        assert_eq!(n, WRITERS * INCREMENTS, "lost increments");
+    }
 }
 
 /// One contract for versions: a version is never reused (a key deleted and written again gets a

@@ -69,7 +69,9 @@ pub trait Fixture: Send + Sync {
     /// Where the provider's *emulator* departs from the real service, the reason, so the check
     /// skips that one assertion and says why (the driver still follows the service). Gaps:
     /// `"blob.copy.condition"` (a conditional copy's destination condition),
-    /// `"blob.put.parts.response"` (the answer to a completed multi-part upload).
+    /// `"blob.put.parts.response"` (the answer to a completed multi-part upload),
+    /// `"kv.condition.atomic"` (a conditional write checked and applied as one step under
+    /// concurrent writers).
     fn known_gap(&self, gap: &str) -> Option<&'static str> {
         let _ = gap;
         None
