@@ -54,6 +54,21 @@ fn the_quickstart_declares_what_its_handlers_touch() {
     assert_eq!(back, description);
 }
 
+/// The CLI's tests generate every cloud's files from a copy of the quickstart's description:
+/// it must stay the quickstart's.
+#[test]
+fn the_cli_fixture_is_the_quickstarts_description() {
+    let fixture: serde_json::Value = serde_json::from_str(include_str!(
+        "../cli/tests/fixtures/quickstart.description.json"
+    ))
+    .expect("fixture");
+    let described = serde_json::to_value(quickstart::app().describe()).expect("json");
+    assert_eq!(
+        described, fixture,
+        "update cli/tests/fixtures/quickstart.description.json: CLOUDPORT_DESCRIBE=1 cargo run --example quickstart"
+    );
+}
+
 #[test]
 fn an_app_that_declares_nothing_is_described_with_suggestions() {
     let app = App::new()
