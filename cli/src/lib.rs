@@ -37,6 +37,7 @@ pub mod azure;
 pub mod build;
 pub mod ci;
 pub mod cost;
+pub mod cron;
 pub mod describe;
 pub mod elf;
 mod error;

@@ -12,7 +12,7 @@ use crate::{Error, Result};
 pub const MAX_RULE_NAME: usize = 64;
 
 fn err(what: &str, detail: impl Into<String>) -> Error {
-    Error::unsupported(format!("schedule cron {what:?}"), detail)
+    crate::cron::unsupported(what, detail)
 }
 
 /// EventBridge's `cron(min hour day-of-month month day-of-week year)` for a six-field cron
@@ -30,19 +30,13 @@ fn err(what: &str, detail: impl Into<String>) -> Error {
 /// assert!(eventbridge_cron("30 * * * * *").is_err());
 /// ```
 pub fn eventbridge_cron(expr: &str) -> Result<String> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    let [sec, min, hour, dom, month, dow] = fields.as_slice() else {
-        return Err(err(
-            expr,
-            "expected six fields: sec min hour day-of-month month day-of-week",
-        ));
-    };
-    if !matches!(*sec, "0" | "00") {
-        return Err(err(
-            expr,
-            "EventBridge schedules fire on whole minutes: the seconds field must be 0",
-        ));
-    }
+    let crate::cron::MinuteFields {
+        min,
+        hour,
+        dom,
+        month,
+        dow,
+    } = crate::cron::minute_fields(expr, "EventBridge")?;
     let min = field(expr, min, 0, &[])?;
     let hour = field(expr, hour, 0, &[])?;
     let month = field(expr, month, 1, MONTHS)?;

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 pub const TIME_ZONE: &str = "Etc/UTC";
 
 fn err(expr: &str, detail: impl Into<String>) -> Error {
-    Error::unsupported(format!("schedule cron {expr:?}"), detail)
+    crate::cron::unsupported(expr, detail)
 }
 
 /// Unix cron (`min hour day-of-month month day-of-week`) for a six-field cron expression
@@ -34,19 +34,13 @@ fn err(expr: &str, detail: impl Into<String>) -> Error {
 /// assert!(unix_cron("30 * * * * *").is_err());
 /// ```
 pub fn unix_cron(expr: &str) -> Result<String> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    let [sec, min, hour, dom, month, dow] = fields.as_slice() else {
-        return Err(err(
-            expr,
-            "expected six fields: sec min hour day-of-month month day-of-week",
-        ));
-    };
-    if !matches!(*sec, "0" | "00") {
-        return Err(err(
-            expr,
-            "Cloud Scheduler fires on whole minutes: the seconds field must be 0",
-        ));
-    }
+    let crate::cron::MinuteFields {
+        min,
+        hour,
+        dom,
+        month,
+        dow,
+    } = crate::cron::minute_fields(expr, "Cloud Scheduler")?;
     let any = |f: &str| f == "*" || f == "?";
     if !any(dom) && !any(dow) {
         return Err(err(
