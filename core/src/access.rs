@@ -157,6 +157,48 @@ impl Use {
         u
     }
 
+    /// Checks the declaration: a logical name, at least one right, a dead-letter queue with a
+    /// logical name, at least one delivery before dead-lettering. `App::uses` reports what fails
+    /// when the app is validated, instead of declaring nothing (every operation denied) or a
+    /// policy deployment would change silently.
+    ///
+    /// ```
+    /// use cloudport_core::access::queue;
+    /// assert!(queue("audit").send().into_use().check().is_ok());
+    /// let none = queue("audit").into_use().check().unwrap_err();
+    /// assert!(none.message().contains(r#"queue("audit").send()"#), "{none}");
+    /// assert!(queue("audit").send().max_deliveries(0).into_use().check().is_err());
+    /// assert!(queue("audit").send().dead_letter("bad name").into_use().check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        crate::validate::logical_name(&self.name)?;
+        if self.access.is_empty() {
+            let rights: Vec<String> = Access::all_names(self.kind)
+                .iter()
+                .map(|(n, _)| format!(".{n}()"))
+                .collect();
+            return Err(Error::invalid(format!(
+                "{}({:?}) declares no access: add what the handlers do with it, one or more of {} (for example {}.{}())",
+                crate::app::kind_word(self.kind),
+                self.name,
+                rights.join(", "),
+                self.to_code(),
+                Access::all_names(self.kind)[0].0
+            )));
+        }
+        if let Some(dead_letter) = &self.dead_letter {
+            crate::validate::logical_name(dead_letter)
+                .map_err(|e| e.prefixed(format_args!("dead-letter queue of {:?}", self.name)))?;
+        }
+        if self.max_deliveries == Some(0) {
+            return Err(Error::invalid(format!(
+                "queue {:?}: max_deliveries must be at least 1 (the first delivery counts)",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
     /// The resource's kind.
     pub fn kind(&self) -> ResourceKind {
         self.kind
@@ -179,12 +221,7 @@ impl Use {
     /// assert_eq!(bucket("receipts").read().list().into_use().to_code(), r#"bucket("receipts").read().list()"#);
     /// ```
     pub fn to_code(&self) -> String {
-        let function = match self.kind {
-            ResourceKind::Queue => "queue",
-            ResourceKind::Bucket => "bucket",
-            ResourceKind::Kv => "kv",
-        };
-        let mut code = format!("{function}({:?})", self.name);
+        let mut code = format!("{}({:?})", crate::app::kind_word(self.kind), self.name);
         for name in self.access.names(self.kind) {
             code.push_str(&format!(".{name}()"));
         }
@@ -562,6 +599,22 @@ mod tests {
         );
         assert!(check(Some(&grant), Access::BUCKET_READ, "blob.get").is_ok());
         assert!(check(None, Access::BUCKET_DELETE, "blob.delete").is_ok());
+    }
+
+    #[test]
+    fn an_app_with_an_empty_or_impossible_declaration_fails_validation() {
+        let empty = crate::App::new().uses(kv("orders"));
+        let err = empty.validate().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.message().contains("declares no access"), "{err}");
+        let zero = crate::App::new().uses(queue("orders").send().max_deliveries(0));
+        assert!(zero.validate().is_err());
+        assert!(
+            crate::App::new()
+                .uses(kv("orders").read())
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]

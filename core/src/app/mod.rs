@@ -420,7 +420,9 @@ impl App {
     /// ```
     pub fn uses(mut self, declaration: impl Into<crate::access::Use>) -> Self {
         let declaration = declaration.into();
-        self.check_name(declaration.name());
+        if let Err(e) = declaration.check() {
+            self.errors.push(e.with_operation("app.uses"));
+        }
         self.uses.push(declaration);
         self.access = std::sync::OnceLock::new();
         self
