@@ -22,8 +22,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build the app for the cloud, read its description, check the binary, and write
-    /// function.zip, template.json, description.json and DEPLOY.md into --out.
+    /// Build the app for the cloud, read its description, check the binary, and write the
+    /// package into --out (AWS: function.zip and template.json; Azure: app/, app.zip and
+    /// template.json; GCP: the binary, Dockerfile and *.tf.json), description.json and DEPLOY.md.
     Package(PackageArgs),
     /// Write the template of a description read from a file (no build, no archive): the fast way
     /// to look at or lint what `package` would generate.
