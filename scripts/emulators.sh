@@ -69,6 +69,50 @@ start_azurite() {
   export CLOUDPORT_AZURITE="$AZURITE_DIR/node_modules/.bin/azurite-queue"
 }
 
+# A second Azurite for identity-based connections: OAuth (`--oauth basic`: issuer, audience and
+# lifetime checked, not the signature), which Azurite allows only over https. The certificate is
+# made here, for 127.0.0.1, by a test CA that exists only in $EMULATOR_DIR; SSL_CERT_FILE (read
+# by the SDKs' rustls through rustls-native-certs) is the system's roots plus that CA. The tokens
+# come from the tests' stand-in for the platform's managed-identity endpoint (App Service's
+# protocol: IDENTITY_ENDPOINT + IDENTITY_HEADER; providers/azure/tests/support/identity.rs).
+AZURITE_OAUTH_PORT="${AZURITE_OAUTH_PORT:-10010}"   # blob; queue +1, table +2
+AZURITE_IDENTITY_PORT="${AZURITE_IDENTITY_PORT:-10019}"
+azurite_tls() {
+  local dir="$EMULATOR_DIR/azurite-tls"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=cloudport test CA" \
+    -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$dir/azurite-key.pem" -out "$dir/azurite.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+    >"$dir/ext.cnf"
+  openssl x509 -req -in "$dir/azurite.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" \
+    -CAcreateserial -days 2 -extfile "$dir/ext.cnf" -out "$dir/azurite.pem" 2>/dev/null
+  cat /etc/ssl/certs/ca-certificates.crt "$dir/ca.pem" >"$dir/bundle.pem" 2>/dev/null \
+    || cp "$dir/ca.pem" "$dir/bundle.pem"
+  echo "$dir"
+}
+start_azurite_oauth() {
+  local tls blob=$AZURITE_OAUTH_PORT queue=$((AZURITE_OAUTH_PORT + 1)) table=$((AZURITE_OAUTH_PORT + 2))
+  tls="$(azurite_tls)"
+  start azurite-oauth "$blob" "$AZURITE_DIR/node_modules/.bin/azurite" --silent --inMemoryPersistence \
+    --disableTelemetry --skipApiVersionCheck --oauth basic \
+    --cert "$tls/azurite.pem" --key "$tls/azurite-key.pem" \
+    --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort "$queue" \
+    --tableHost 127.0.0.1 --tablePort "$table"
+  export SSL_CERT_FILE="$tls/bundle.pem"
+  export CLOUDPORT_TEST_AZURITE_OAUTH="CloudportOAuth"
+  export CloudportOAuth__blobServiceUri="https://127.0.0.1:$blob/devstoreaccount1"
+  export CloudportOAuth__queueServiceUri="https://127.0.0.1:$queue/devstoreaccount1"
+  export CloudportOAuth__tableServiceUri="https://127.0.0.1:$table/devstoreaccount1"
+  export CloudportOAuth__credential="managedidentity"
+  export CloudportOAuth__clientId="00000000-0000-4000-8000-00000000c1d0"
+  export IDENTITY_ENDPOINT="http://127.0.0.1:$AZURITE_IDENTITY_PORT/msi/token"
+  IDENTITY_HEADER="$(openssl rand -hex 16)"
+  export IDENTITY_HEADER
+}
+
 # GCP: the Pub/Sub and Firestore emulators ship with the gcloud CLI's Debian packages (their jars
 # run directly: no wrapper process is left behind); fake-gcs-server comes from PyPI's wrapper wheel.
 PUBSUB_PORT="${PUBSUB_PORT:-8085}"
@@ -108,11 +152,14 @@ emulators_start() {
   mkdir -p "$EMULATOR_DIR"
   start_moto
   start_azurite
+  start_azurite_oauth
   start_gcp
   wait_port "$MOTO_PORT" moto
   wait_port 10000 azurite
   wait_port 10001 azurite
   wait_port 10002 azurite
+  wait_port "$AZURITE_OAUTH_PORT" azurite-oauth
+  wait_port "$((AZURITE_OAUTH_PORT + 2))" azurite-oauth
   wait_port "$PUBSUB_PORT" pubsub
   wait_port "$FIRESTORE_PORT" firestore
   wait_port "$GCS_PORT" gcs

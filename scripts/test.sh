@@ -67,6 +67,15 @@ export CLOUDPORT_DEPLOY_AWS_OUT
 cargo run --locked --quiet -p cargo-cloudport -- cloudport package --cloud aws --example quickstart \
   --out "$CLOUDPORT_DEPLOY_AWS_OUT" --ci github
 
+step "package the quickstart for Azure and Google Cloud (cli/tests/packaged_azure.rs, packaged_gcp.rs check those files)"
+CLOUDPORT_DEPLOY_AZURE_OUT="$(mktemp -d)/quickstart-azure"
+CLOUDPORT_DEPLOY_GCP_OUT="$(mktemp -d)/quickstart-gcp"
+export CLOUDPORT_DEPLOY_AZURE_OUT CLOUDPORT_DEPLOY_GCP_OUT
+cargo run --locked --quiet -p cargo-cloudport -- cloudport package --cloud azure --example quickstart \
+  --out "$CLOUDPORT_DEPLOY_AZURE_OUT" --ci github
+cargo run --locked --quiet -p cargo-cloudport -- cloudport package --cloud gcp --example quickstart \
+  --out "$CLOUDPORT_DEPLOY_GCP_OUT" --ci github
+
 step "the quickstart's monthly cost projection and its decision record (cargo cloudport cost / adr)"
 cargo run --locked --quiet -p cargo-cloudport -- cloudport cost --cloud all \
   --description "$CLOUDPORT_DEPLOY_AWS_OUT/description.json" --invocations 1000000 --duration-ms 120

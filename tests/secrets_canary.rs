@@ -82,6 +82,7 @@ const URL_PASSWORD: &str = "CANARYurlPASSWORD0123456789abcdefghijklmnopq";
 const GCP_KEY: &str = "CANARYgcpPRIVATEKEY0123456789abcdefghijklmnop";
 /// An Azure Functions function key (`?code=`).
 const FUNCTION_KEY: &str = "CANARYfunctionKEY0123456789abcdefghijklmnopq";
+const CLIENT_SECRET: &str = "CANARYclientSECRET0123456789abcdefghijklmnop";
 
 /// Every canary and what it stands for.
 const CANARIES: &[(&str, &str)] = &[
@@ -93,6 +94,7 @@ const CANARIES: &[(&str, &str)] = &[
     ("URL userinfo password", URL_PASSWORD),
     ("GCP private key", GCP_KEY),
     ("Azure function key", FUNCTION_KEY),
+    ("Entra ID client secret", CLIENT_SECRET),
 ];
 
 /// Secrets derived from the canaries, which cannot be planted (an account SAS signed with the
@@ -1681,7 +1683,9 @@ async fn run_child(rec: &mut Recorder, mode: &str, vars: &[(&str, String)]) {
             }
             rec.notes.extend(output.notes);
         }
-        Err(e) => rec.note(format!("the child ({mode}) wrote no captures: {e}")),
+        // A child that hung (killed at the deadline) or crashed rendered nothing: that proves
+        // nothing, so it fails the test rather than passing it.
+        Err(e) => panic!("the child ({mode}) wrote no captures: {e}"),
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1710,6 +1714,27 @@ async fn environment_credentials_never_leak() {
         ),
         ("CANARY_STORAGE_MALFORMED", issue_connection_string()),
     ];
+    // Azure by identity: a service principal's secret, the authority and storage on a closed
+    // port (https: identity-based connections accept nothing else).
+    let closed = format!("https://127.0.0.1:{port}/{ACCOUNT}");
+    vars.extend([
+        ("CANARY_STORAGE_IDENTITY__blobServiceUri", closed.clone()),
+        ("CANARY_STORAGE_IDENTITY__queueServiceUri", closed.clone()),
+        ("CANARY_STORAGE_IDENTITY__tableServiceUri", closed),
+        (
+            "CANARY_STORAGE_IDENTITY__tenantId",
+            "canary-tenant".to_owned(),
+        ),
+        (
+            "CANARY_STORAGE_IDENTITY__clientId",
+            "00000000-0000-4000-8000-0000000ca4a2".to_owned(),
+        ),
+        (
+            "CANARY_STORAGE_IDENTITY__clientSecret",
+            CLIENT_SECRET.to_owned(),
+        ),
+        ("AZURE_AUTHORITY_HOST", format!("https://127.0.0.1:{port}")),
+    ]);
     // AWS: the standard environment.
     vars.extend(canary_aws_vars(&dir, endpoint(port, true)));
     // GCP: Application Default Credentials from a key file; no metadata server.
@@ -1871,6 +1896,10 @@ async fn child_env(rec: &mut Recorder) {
         (
             "SharedAccessSignature, endpoints on a closed port",
             "CANARY_STORAGE_SAS",
+        ),
+        (
+            "an identity-based connection with a client secret, authority and endpoints on a closed port",
+            "CANARY_STORAGE_IDENTITY",
         ),
     ] {
         rec.scenario(format!("azure: ?connection={setting} naming {what}"));

@@ -1,4 +1,4 @@
-//! The command line: `cargo cloudport package …` and `cargo cloudport template …`.
+//! The command line: `cargo cloudport package …`, `template`, `cost`, `adr` and `up --local`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
     name = "cargo-cloudport",
     bin_name = "cargo cloudport",
     version,
-    about = "Package a cloudport app for a cloud: the function archive and a least-privilege template from what the code declares."
+    about = "Package a cloudport app for a cloud: the function archive and a least-privilege template from what the code declares; create its resources on local emulators."
 )]
 pub struct Cli {
     /// What to do.
@@ -33,6 +33,10 @@ pub enum Command {
     Cost(crate::cost::args::CostArgs),
     /// Write the app's architecture decision record (Markdown).
     Adr(crate::cost::args::AdrArgs),
+    /// Create every resource the app declares on the local emulators (--local: Azurite; the
+    /// Pub/Sub emulator and fake-gcs-server; moto) and print the CLOUDPORT_* bindings that run
+    /// it on them.
+    Up(crate::up::UpArgs),
 }
 
 /// The CI/CD systems `--ci` writes a workflow for.

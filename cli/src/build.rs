@@ -1,7 +1,7 @@
 //! Building the app: which package has the example or binary and its features (`cargo
-//! metadata`), the Lambda build (`cargo zigbuild --release --target <triple>.2.34`), a host build
-//! when the Lambda binary cannot run here, and the executable cargo reports (its JSON messages,
-//! never a guessed path).
+//! metadata`), the cloud build (`cargo zigbuild --release --target <triple>.2.34`, for Lambda,
+//! Azure Functions and Cloud Run alike), a host build when that binary cannot run here, and the
+//! executable cargo reports (its JSON messages, never a guessed path).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -11,8 +11,10 @@ use crate::args::Arch;
 use crate::describe::tail;
 use crate::{Error, Result};
 
-/// The glibc version Lambda builds link against (`provided.al2023`).
-pub const LAMBDA_GLIBC: &str = "2.34";
+/// The glibc version cloud builds link against: Lambda's `provided.al2023` has 2.34, the newest
+/// of the three platforms' floors (Azure's Functions image and the Cloud Run image,
+/// `gcr.io/distroless/cc-debian12`, have 2.36), so one build runs on all of them.
+pub const TARGET_GLIBC: &str = "2.34";
 
 /// What to build.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,20 +213,23 @@ pub fn find_zigbuild() -> Result<PathBuf> {
         .find(|p| p.is_file())
         .ok_or_else(|| Error::ToolMissing {
             tool: "cargo zigbuild".into(),
-            hint: "Lambda builds link against glibc 2.34 with cargo-zigbuild and zig: `pip install cargo-zigbuild ziglang` (or, in this repository, `source scripts/tools.sh && tools_zigbuild`)".into(),
+            hint: "cloud builds link against glibc 2.34 with cargo-zigbuild and zig: `pip install cargo-zigbuild ziglang` (or, in this repository, `source scripts/tools.sh && tools_zigbuild`)".into(),
         })
 }
 
-/// Builds the Lambda binary with `cargo zigbuild --release --target <triple>.2.34` and returns
-/// its path.
-pub fn lambda_build(build: &Build, arch: Arch) -> Result<PathBuf> {
+/// Builds the cloud binary with `cargo zigbuild --release --target <triple>.2.34` and returns
+/// its path: the Lambda bootstrap, the Azure custom handler and the Cloud Run image's binary
+/// (each platform has glibc 2.34 or newer; the callers check the binary's needs against their
+/// platform's). The artifacts land in `target/<triple>/release`, shared by the clouds whose
+/// features agree.
+pub fn zig_build(build: &Build, arch: Arch) -> Result<PathBuf> {
     check_target_installed(arch.rust_target())?;
     let zigbuild = find_zigbuild()?;
     let mut cmd = Command::new(&zigbuild);
     cmd.arg("zigbuild")
         .arg("--release")
         .arg("--target")
-        .arg(format!("{}.{LAMBDA_GLIBC}", arch.rust_target()));
+        .arg(format!("{}.{TARGET_GLIBC}", arch.rust_target()));
     // cargo-zigbuild finds zig on PATH or in CARGO_ZIGBUILD_ZIG_PATH: the tool cache keeps a
     // `zig` next to its `cargo-zigbuild`.
     let sibling_zig = zigbuild.with_file_name("zig");
@@ -235,19 +240,11 @@ pub fn lambda_build(build: &Build, arch: Arch) -> Result<PathBuf> {
 }
 
 /// Builds `build` for this machine (`cargo build`), for reading the description of an app whose
-/// Lambda binary cannot run here.
+/// cloud binary cannot run here (another architecture).
 pub fn host_build(build: &Build) -> Result<PathBuf> {
     let mut cmd = cargo();
     cmd.arg("build");
     run_cargo(cmd, build, "cargo build")
-}
-
-/// Builds `build` in release for this machine (`cargo build --release`): for a container image
-/// whose glibc is this machine's or newer (the caller checks the binary's needs).
-pub fn release_host_build(build: &Build) -> Result<PathBuf> {
-    let mut cmd = cargo();
-    cmd.arg("build").arg("--release");
-    run_cargo(cmd, build, "cargo build --release")
 }
 
 fn run_cargo(mut cmd: Command, build: &Build, shown: &str) -> Result<PathBuf> {

@@ -113,6 +113,9 @@ pub enum Error {
     /// Bad command-line input.
     #[error("{0}")]
     Usage(String),
+    /// `up --local` failed (a missing or non-local emulator endpoint, an emulator's refusal).
+    #[error(transparent)]
+    Local(Box<crate::up::Error>),
 }
 
 impl Error {

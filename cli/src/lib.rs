@@ -9,6 +9,9 @@
 //! `DEPLOY.md`. An app that declares no access (`App::uses`) is refused, with the declarations
 //! to add.
 //!
+//! `cargo cloudport up --local --cloud azure|gcp|aws --example NAME` creates what the app
+//! declares on the local emulators and prints its bindings ([`up`]).
+//!
 //! Azure: [`azure::manifest`] writes the Functions host's `host.json` and `function.json` files
 //! from the same description.
 //!
@@ -42,6 +45,8 @@ pub mod describe;
 pub mod elf;
 mod error;
 pub mod gcp;
+pub mod model;
 pub mod package;
+pub mod up;
 
 pub use error::{Error, Result};

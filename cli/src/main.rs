@@ -1,4 +1,5 @@
-//! `cargo-cloudport`: `cargo cloudport package --cloud aws --example NAME --out DIR`.
+//! `cargo-cloudport`: `cargo cloudport package --cloud aws --example NAME --out DIR`,
+//! `cargo cloudport up --local --cloud azure --example NAME`, ….
 
 use std::process::ExitCode;
 
@@ -6,8 +7,7 @@ use clap::Parser;
 use cloudport_cli::args::{Cli, normalize};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(normalize(std::env::args_os()));
-    match cloudport_cli::package::run(cli) {
+    match cloudport_cli::package::run(Cli::parse_from(normalize(std::env::args_os()))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

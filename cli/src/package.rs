@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Template(args) => template_command(&args),
         Command::Cost(args) => crate::cost::args::cost_command(&args),
         Command::Adr(args) => crate::cost::args::adr_command(&args),
+        Command::Up(args) => crate::up::command(&args).map_err(|e| Error::Local(Box::new(e))),
     }
 }
 
@@ -72,25 +73,10 @@ pub struct Built {
     pub app_name: String,
 }
 
-/// How a cloud's binary is built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuildKind {
-    /// `cargo zigbuild --release` against glibc 2.34 (Lambda's `provided.al2023`).
-    Lambda,
-    /// `cargo build --release` on this machine, for an image with this machine's glibc or newer
-    /// (the binary's needs are checked afterwards). Cloud Run: the Firestore client links
-    /// OpenSSL, which zig cannot cross-link without the target's OpenSSL.
-    HostRelease,
-}
-
-/// Builds the app of `args` as `kind` says (unless `--prebuilt`), with the cloud's cargo feature
+/// Builds the app of `args` with `cargo zigbuild --release` against glibc 2.34 (unless `--prebuilt`; every cloud's build, ADR 0011), with the cloud's cargo feature
 /// `default_feature` unless `--features` is given, checks its architecture, and reads its
 /// description (refusing an app that declares no access).
-pub fn build_and_describe(
-    args: &PackageArgs,
-    default_feature: &str,
-    kind: BuildKind,
-) -> Result<Built> {
+pub fn build_and_describe(args: &PackageArgs, default_feature: &str) -> Result<Built> {
     let arch = args.deploy.arch;
     let (binary, describe_binary, app_name) = match (&args.prebuilt, &args.example, &args.bin) {
         (Some(path), _, _) => {
@@ -121,16 +107,13 @@ pub fn build_and_describe(
                 args.features.as_deref(),
                 default_feature,
             )?;
-            let lambda = match kind {
-                BuildKind::Lambda => build::lambda_build(&build, arch)?,
-                BuildKind::HostRelease => build::release_host_build(&build)?,
-            };
+            let cloud_binary = build::zig_build(&build, arch)?;
             let describe_binary = if arch.host_name() == std::env::consts::ARCH {
-                lambda.clone()
+                cloud_binary.clone()
             } else {
                 build::host_build(&build)?
             };
-            (lambda, describe_binary, build.app.name().to_owned())
+            (cloud_binary, describe_binary, build.app.name().to_owned())
         }
     };
     elf::check_machine(&binary, arch)?;
@@ -161,7 +144,7 @@ pub fn write_ci(
 
 /// `--cloud aws`: builds (unless `--prebuilt`), describes, checks and writes the package.
 pub fn package(args: &PackageArgs) -> Result<Packaged> {
-    let built = build_and_describe(args, "aws", BuildKind::Lambda)?;
+    let built = build_and_describe(args, "aws")?;
     let options = options(&args.deploy, &built.app_name)?;
     let max = GlibcVersion::new(LAMBDA_AL2023_GLIBC.0, LAMBDA_AL2023_GLIBC.1);
     let glibc = elf::check_glibc(&built.binary, &max)?;

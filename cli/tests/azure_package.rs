@@ -4,10 +4,13 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cloudport_cli::azure::{AzureOptions, write_package};
 use serde_json::Value;
+
+mod support {
+    pub(crate) mod checkov;
+}
 
 fn quickstart() -> cloudport_core::app::Description {
     cloudport_cli::describe::parse(include_bytes!("fixtures/quickstart.description.json"))
@@ -117,7 +120,14 @@ fn the_package_holds_the_app_its_zip_the_template_and_the_instructions() {
         10
     );
     let md = std::fs::read_to_string(out.join("DEPLOY.md")).expect("the package as written");
-    assert!(md.contains("does not authenticate with a managed identity yet"));
+    assert!(
+        md.contains("?connection=CloudportStorage"),
+        "bindings by identity"
+    );
+    assert!(
+        !md.contains("does not authenticate"),
+        "the identity gap is closed (ADR 0012)"
+    );
     assert!(md.contains("az group create"));
     remove(&out);
 }
@@ -128,80 +138,6 @@ fn the_package_holds_the_app_its_zip_the_template_and_the_instructions() {
 #[ignore = "needs checkov (source scripts/tools.sh && tools_checkov): ./scripts/test.sh"]
 fn checkov_passes_the_template_with_reasoned_skips_only() {
     let out = packaged("checkov");
-    let checkov = std::env::var("CLOUDPORT_CHECKOV").unwrap_or_else(|_| "checkov".to_owned());
-    let output = Command::new(checkov)
-        .args([
-            "--framework",
-            "arm",
-            "--output",
-            "json",
-            "--compact",
-            "--file",
-        ])
-        .arg(out.join("template.json"))
-        .output()
-        .expect("run checkov (scripts/tools.sh installs it)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "checkov printed no JSON ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let reports = match report {
-        Value::Array(all) => all,
-        one => vec![one],
-    };
-    let (mut failed, mut passed, mut skipped) = (Vec::new(), 0, std::collections::BTreeSet::new());
-    for r in &reports {
-        let results = &r["results"];
-        passed += results["passed_checks"].as_array().map_or(0, Vec::len);
-        for c in results["failed_checks"].as_array().into_iter().flatten() {
-            failed.push(format!(
-                "{} {} on {}",
-                c["check_id"], c["check_name"], c["resource"]
-            ));
-        }
-        for c in results["skipped_checks"].as_array().into_iter().flatten() {
-            skipped.insert(c["check_id"].as_str().unwrap_or_default().to_owned());
-            let reason = c["check_result"]["suppress_comment"]
-                .as_str()
-                .unwrap_or_default();
-            assert!(
-                reason.len() > 20 && reason != "No comment provided",
-                "checkov check {} skipped on {} without a reason",
-                c["check_id"],
-                c["resource"]
-            );
-        }
-    }
-    assert!(failed.is_empty(), "checkov failed:\n{}", failed.join("\n"));
-    assert!(passed > 10, "checkov checked too little: {passed} passed");
-    // Every skip the template records was needed: checkov ran that check and skipped it.
-    let template = json(&out.join("template.json"));
-    let recorded: std::collections::BTreeSet<String> = template["resources"]
-        .as_array()
-        .expect("the package as written")
-        .iter()
-        .flat_map(|r| {
-            r["metadata"]["checkov"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .map(|s| {
-            s.as_str()
-                .expect("a string")
-                .split(':')
-                .next()
-                .expect("a segment")
-                .to_owned()
-        })
-        .collect();
-    assert!(!recorded.is_empty());
-    assert_eq!(
-        recorded, skipped,
-        "skips recorded in metadata.checkov vs skipped by checkov"
-    );
+    support::checkov::assert_arm_passes(&out.join("template.json"));
     remove(&out);
 }

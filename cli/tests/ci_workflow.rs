@@ -4,7 +4,6 @@
 //! checkov's `github_actions` checks.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cloudport_cli::build::AppTarget;
 use cloudport_cli::ci::actions::ACTIONS;
@@ -12,6 +11,12 @@ use cloudport_cli::ci::{CiCloud, CiTarget, Install, github_workflow, workflow, w
 use cloudport_cli::{Error, args::Arch, describe};
 use cloudport_core::app::Description;
 use serde_json::{Value, json};
+
+mod support {
+    pub(crate) mod action_validator;
+    pub(crate) mod checkov;
+}
+use support::{action_validator, checkov};
 
 const QUICKSTART: &[u8] = include_bytes!("fixtures/quickstart.description.json");
 const CLOUDS: [CiCloud; 3] = [CiCloud::Aws, CiCloud::Azure, CiCloud::Gcp];
@@ -329,51 +334,6 @@ fn writes_the_workflow_under_github_workflows_and_refuses_undeclared_apps() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-fn validator() -> PathBuf {
-    std::env::var_os("CLOUDPORT_ACTION_VALIDATOR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("action-validator"))
-}
-
-fn validate(file: &Path) -> std::process::Output {
-    Command::new(validator()).arg(file).output().unwrap_or_else(|e| {
-        panic!(
-            "running {} ({e}); install it with `source scripts/tools.sh && tools_action_validator`",
-            validator().display()
-        )
-    })
-}
-
-/// checkov's `github_actions` checks (injection, permissions, unpinned images…) on the workflow
-/// under `dir/.github/workflows`: none fails, and enough ran to mean something.
-fn checkov_passes(dir: &Path) {
-    let checkov = std::env::var_os("CLOUDPORT_CHECKOV")
-        .map_or_else(|| PathBuf::from("checkov"), PathBuf::from);
-    let run = Command::new(&checkov)
-        .args(["--framework", "github_actions", "-d"])
-        .arg(dir)
-        .args(["--output", "json", "--quiet", "--compact"])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "running {} ({e}): source scripts/tools.sh",
-                checkov.display()
-            )
-        });
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let report: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}):\n{stdout}"));
-    let summary = match &report {
-        Value::Array(reports) => &reports[0]["summary"],
-        one => &one["summary"],
-    };
-    assert_eq!(summary["failed"], 0, "checkov failed checks:\n{stdout}");
-    assert!(
-        summary["passed"].as_u64().is_some_and(|n| n >= 50),
-        "{summary}"
-    );
-}
-
 #[test]
 #[ignore = "needs the deploy tools: ./scripts/test.sh"]
 fn action_validator_and_checkov_accept_every_clouds_workflow() {
@@ -381,21 +341,14 @@ fn action_validator_and_checkov_accept_every_clouds_workflow() {
     for cloud in CLOUDS {
         let dir = out.join(cloud.word());
         let path = write_workflow(&dir, &quickstart(), &target(cloud)).expect("written");
-        let run = validate(&path);
-        assert!(
-            run.status.success(),
-            "{cloud:?}: action-validator failed on {}:\n{}{}",
-            path.display(),
-            String::from_utf8_lossy(&run.stdout),
-            String::from_utf8_lossy(&run.stderr)
-        );
-        checkov_passes(&dir);
+        action_validator::assert_valid(&path);
+        checkov::assert_github_actions_passes(&dir);
         // The check has teeth: the same file with a misspelt key fails.
         let broken = dir.join("broken.yml");
         let text = std::fs::read_to_string(&path).expect("readable");
         std::fs::write(&broken, text.replacen("runs-on:", "runs-onn:", 1)).expect("written");
         assert!(
-            !validate(&broken).status.success(),
+            !action_validator::validate(&broken).status.success(),
             "{cloud:?}: broken accepted"
         );
     }

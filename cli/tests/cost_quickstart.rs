@@ -206,7 +206,10 @@ fn the_rendered_table_shows_each_cloud_its_free_tiers_and_unverified_prices() {
         "**$63.88**",
         "| compute | Lambda duration, x86_64 | 480,000 GB-s | $0.0000166667 per GB-s | $8.00 | 400,000 GB-s: −$6.67 | $1.33 |",
         "| **Total** |",
-        "$0.03 per 100,000 reads †",
+        // Unconfirmed prices keep their mark; corroborated ones name the page read.
+        "$0.15 per GiB-month †",
+        "$0.03 per 100,000 reads |",
+        "(seen 2026-11-27 on <https://airbyte.com/data-engineering-resources/google-firestore-pricing>)",
         "<https://aws.amazon.com/lambda/pricing/> (seen 2026-11-27)",
         "as published on 2026-11-27; verify",
     ] {

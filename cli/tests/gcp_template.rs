@@ -9,6 +9,11 @@ use cloudport_cli::describe;
 use cloudport_cli::gcp::{GcpOptions, Terraform, terraform};
 use serde_json::Value;
 
+mod support {
+    pub(crate) mod terraform_checks;
+}
+use support::terraform_checks::{self, bindings};
+
 const QUICKSTART: &[u8] = include_bytes!("fixtures/quickstart.description.json");
 /// Blob triggers, pull queues, intervals (`gcp_shapes.rs`).
 const SHAPES: &[u8] = include_bytes!("gcp_shapes.description.json");
@@ -26,42 +31,6 @@ fn resource<'a>(tf: &'a Terraform, ty: &str, name: &str) -> &'a Value {
     r
 }
 
-/// Every string in `v`, recursively.
-fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-    match v {
-        Value::String(s) => out.push(s),
-        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
-        Value::Object(o) => o.values().for_each(|x| strings(x, out)),
-        _ => {}
-    }
-}
-
-/// The `${…}` expressions of a string.
-fn expressions(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = s;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let end = after.find('}').expect("a closed ${");
-        out.push(&after[..end]);
-        rest = &after[end + 1..];
-    }
-    out
-}
-
-fn defined(tf: &Terraform, token: &str) -> bool {
-    let parts: Vec<&str> = token.split('.').collect();
-    let has = |v: &Value, keys: &[&str]| keys.iter().try_fold(v, |v, k| v.get(k)).is_some();
-    match parts.as_slice() {
-        ["var", name, ..] => has(&tf.variables, &["variable", name]),
-        ["local", name, ..] => has(&tf.main, &["locals", name]),
-        ["data", ty, name, ..] => has(&tf.main, &["data", ty, name]),
-        ["count", "index"] => true,
-        [ty, name, ..] if ty.starts_with("google_") => has(&tf.main, &["resource", ty, name]),
-        _ => false,
-    }
-}
-
 #[test]
 fn every_reference_resolves() {
     let shapes = || {
@@ -71,57 +40,20 @@ fn every_reference_resolves() {
         terraform(&d, &o).expect("terraform")
     };
     for tf in [quickstart(false), quickstart(true), shapes()] {
-        let mut all = Vec::new();
-        for (_, file) in tf.files() {
-            strings(file, &mut all);
-        }
-        let mut checked = 0;
-        for s in all {
-            for e in expressions(s) {
-                for token in e.split(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c))) {
-                    if token.contains('.')
-                        && !token.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-                    {
-                        assert!(defined(&tf, token), "{token} (in {s:?}) is not defined");
-                        checked += 1;
-                    }
-                }
-            }
-        }
-        assert!(checked > 40, "only {checked} references");
-        for (ty, blocks) in tf.main["resource"].as_object().expect("resources") {
-            for (name, body) in blocks.as_object().expect("blocks") {
-                for dep in body["depends_on"].as_array().into_iter().flatten() {
-                    let dep = dep.as_str().expect("a string");
-                    assert!(defined(&tf, dep), "{ty}.{name} depends on undefined {dep}");
-                }
-            }
-        }
+        terraform_checks::assert_references_resolve(&tf);
     }
 }
 
-/// (member, role, what) of every IAM binding.
-fn bindings(tf: &Terraform) -> BTreeSet<(String, String, String)> {
-    let mut out = BTreeSet::new();
-    for (ty, blocks) in tf.main["resource"].as_object().expect("resources") {
-        if !ty.ends_with("_iam_member") {
-            continue;
-        }
-        for body in blocks.as_object().expect("blocks").values() {
-            let on = ["topic", "subscription", "bucket", "name"]
-                .iter()
-                .find_map(|k| body[k].as_str())
-                .map(str::to_owned)
-                .or_else(|| body["condition"]["expression"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| "project".to_owned());
-            out.insert((
-                body["member"].as_str().expect("member").to_owned(),
-                body["role"].as_str().expect("role").to_owned(),
-                on,
-            ));
-        }
+/// Nothing else holds a data role, no data role is project-wide, and every declared access
+/// that needs a runtime call has its grant: the quickstart and the shapes (blob triggers, pull
+/// queues, every access word).
+#[test]
+fn every_declared_access_has_its_grant_and_nothing_else_has_one() {
+    for (json, name) in [(QUICKSTART, "quickstart"), (SHAPES, "shapes")] {
+        let d = describe::parse(json).expect("the fixture parses");
+        let tf = terraform(&d, &GcpOptions::new(name)).expect("terraform");
+        terraform_checks::assert_grants_follow(&tf, &d);
     }
-    out
 }
 
 #[test]
@@ -153,16 +85,6 @@ fn the_quickstart_is_granted_exactly_what_it_declares() {
     .collect();
     let tf = quickstart(false);
     assert_eq!(bindings(&tf), expected);
-    // Nothing else holds a data role, and no data role is project-wide without a condition.
-    for (member, role, on) in bindings(&tf) {
-        if ["pubsub.", "storage.", "datastore."]
-            .iter()
-            .any(|p| role.contains(p))
-        {
-            assert!(member == run || member == agent, "{member} has {role}");
-            assert_ne!(on, "project", "{role} is project-wide");
-        }
-    }
     // Public: allUsers may invoke, nothing else changes.
     let public = bindings(&quickstart(true));
     let extra: Vec<_> = public.difference(&expected).collect();

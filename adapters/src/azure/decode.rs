@@ -18,7 +18,11 @@
 //!   `NextVisibleTime`, `PopReceipt`) and the blob trigger's (`BlobTrigger`, `Uri`, `Properties`,
 //!   `Metadata`) from the storage binding articles
 //!   (<https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger>,
-//!   <https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger>);
+//!   <https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger>).
+//!   A blob trigger with `"source": "EventGrid"` (the only source on Flex Consumption) is decoded
+//!   the same way: the source only changes how the blobs extension learns of a blob (an Event
+//!   Grid webhook instead of scanning); the invocation binds the blob through the same trigger
+//!   binding, so `Data` and `Metadata` have the same shape;
 //! - `HttpRequestExtensions.GetRequestAsJObject` for the HTTP trigger's `Data.req`
 //!   (`Url`, `Method`, `Query`, `Headers` with array values, `Params`, `Body`; octet-stream and
 //!   multipart bodies as base64) and `HttpOutputBindingResponse` for the `res` output

@@ -27,7 +27,7 @@ pub const ABORT_INCOMPLETE_UPLOAD_DAYS: u32 = 7;
 
 /// Adds every bucket of the model.
 pub fn add(m: &Model<'_>, t: &mut Template) -> Result<()> {
-    for b in &m.buckets {
+    for b in &m.app.buckets {
         let id = m.ids.get("Bucket", &b.name);
         let (name, arn_parts) = if b.triggered {
             let name = names::bucket_name(&b.name);

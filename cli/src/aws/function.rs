@@ -59,7 +59,7 @@ pub fn add(m: &Model<'_>, t: &mut Template) -> Result<()> {
         "Tags": tags()
     });
     let mut function = json!({ "Type": "AWS::Lambda::Function" });
-    match m.d.limits.max_concurrency {
+    match m.app.d.limits.max_concurrency {
         Some(n) => props["ReservedConcurrentExecutions"] = json!(n),
         None => skip_check(
             &mut function,
@@ -119,7 +119,7 @@ pub fn add(m: &Model<'_>, t: &mut Template) -> Result<()> {
         "The function's ARN",
         json!({ "Fn::GetAtt": ["Function", "Arn"] }),
     );
-    if m.d.http {
+    if m.app.d.http {
         add_url(m, t);
     }
     Ok(())

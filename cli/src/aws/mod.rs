@@ -17,11 +17,11 @@ pub mod table;
 
 use std::collections::BTreeMap;
 
-use cloudport_core::app::{Description, TriggerDescription};
+use cloudport_core::app::Description;
 use serde_json::{Map, Value, json};
 
+use crate::Result;
 use crate::args::Arch;
-use crate::{Error, Result};
 use names::Ids;
 
 /// The cost-allocation tag on every resource: `cloudport:function = <stack name>`.
@@ -49,167 +49,50 @@ impl AwsOptions {
     }
 }
 
-/// A resource of the description, checked.
-#[derive(Debug, Clone)]
-pub struct Resource {
-    /// The logical name.
-    pub name: String,
-    /// Its access words.
-    pub access: Vec<String>,
-    /// Queues: the dead-letter queue's logical name and the deliveries before a message moves.
-    pub dead_letter: Option<(String, u32)>,
-    /// Whether a trigger of the app fires on it.
-    pub triggered: bool,
-}
-
 /// The description, checked and indexed for the generators.
 #[derive(Debug)]
 pub struct Model<'a> {
-    /// The description.
-    pub d: &'a Description,
+    /// The description, checked and indexed the same way for every cloud.
+    pub app: crate::model::Model<'a>,
     /// The options.
     pub o: &'a AwsOptions,
     /// Logical ids.
     pub ids: Ids,
-    /// Declared queues, by name.
-    pub queues: Vec<Resource>,
-    /// Dead-letter queues no declaration names (created, never bound to the function).
-    pub dead_letter_only: Vec<String>,
-    /// Declared buckets, by name.
-    pub buckets: Vec<Resource>,
-    /// Declared KV stores, by name.
-    pub tables: Vec<Resource>,
-    /// Schedules: (name, cron, every_seconds).
-    pub schedules: Vec<(String, Option<String>, Option<u64>)>,
 }
 
 impl<'a> Model<'a> {
-    /// Checks the description: known kinds, one entry per resource, every queue and blob trigger
-    /// on a declared resource, no dead-letter cycle.
+    /// Checks the description ([`crate::model::Model::new`]), then what is AWS's own: every
+    /// access has an IAM mapping ([`iam::grants`]) and every logical id fits.
     pub fn new(d: &'a Description, o: &'a AwsOptions) -> Result<Self> {
-        let mut triggered = BTreeMap::new();
-        let mut schedules = Vec::new();
-        for t in &d.triggers {
-            match t {
-                TriggerDescription::Queue { name } => {
-                    triggered.insert(("queue", name.as_str()), ());
-                }
-                TriggerDescription::Blob { name } => {
-                    triggered.insert(("bucket", name.as_str()), ());
-                }
-                TriggerDescription::Schedule {
-                    name,
-                    cron,
-                    every_seconds,
-                    every_subsec_nanos,
-                } => {
-                    if every_subsec_nanos.is_some_and(|n| n != 0) {
-                        return Err(Error::unsupported(
-                            format!("schedule {name:?}"),
-                            "its interval has a fraction of a second; EventBridge rates are whole minutes",
-                        ));
-                    }
-                    schedules.push((name.clone(), cron.clone(), *every_seconds));
-                }
-                other => {
-                    return Err(Error::unsupported(
-                        format!("trigger {other:?}"),
-                        "this cargo-cloudport does not know this kind of trigger; update it",
-                    ));
-                }
-            }
-        }
-        schedules.sort();
-        let (mut queues, mut buckets, mut tables) = (Vec::new(), Vec::new(), Vec::new());
-        let mut seen = std::collections::BTreeSet::new();
-        for r in &d.resources {
-            let kind = match r.kind.as_str() {
-                "queue" => "queue",
-                "bucket" => "bucket",
-                "kv" => "kv",
-                other => {
-                    return Err(Error::unsupported(
-                        format!("resource {:?} of kind {other:?}", r.name),
-                        "unknown resource kind; update cargo-cloudport",
-                    ));
-                }
-            };
-            if !seen.insert((kind, r.name.as_str())) {
-                return Err(Error::Description(format!(
-                    "{kind} {:?} is listed twice",
-                    r.name
-                )));
-            }
-            for a in &r.access {
-                iam::grants(kind, a)?;
-            }
-            let res = Resource {
-                name: r.name.clone(),
-                access: r.access.clone(),
-                dead_letter: r
-                    .dead_letter
-                    .as_ref()
-                    .filter(|_| kind == "queue")
-                    .map(|dl| (dl.queue.clone(), dl.max_deliveries.max(1))),
-                triggered: triggered.remove(&(kind, r.name.as_str())).is_some(),
-            };
-            match kind {
-                "queue" => queues.push(res),
-                "bucket" => buckets.push(res),
-                _ => tables.push(res),
-            }
-        }
-        if let Some(((kind, name), ())) = triggered.into_iter().next() {
-            return Err(Error::Description(format!(
-                "the {kind} trigger {name:?} has no resource entry"
-            )));
-        }
-        for list in [&mut queues, &mut buckets, &mut tables] {
-            list.sort_by(|a, b| a.name.cmp(&b.name));
-        }
-        let mut dead_letter_only: Vec<String> = queues
-            .iter()
-            .filter_map(|q| q.dead_letter.as_ref().map(|(dl, _)| dl.clone()))
-            .filter(|dl| !queues.iter().any(|q| &q.name == dl))
-            .collect();
-        dead_letter_only.sort();
-        dead_letter_only.dedup();
-        queue::check_no_dead_letter_cycle(&queues)?;
+        let app = crate::model::Model::new(d)?;
+        app.check_access(iam::grants)?;
         let ids = Ids::new(
-            queues
+            app.queues
                 .iter()
                 .map(|q| q.name.as_str())
-                .chain(dead_letter_only.iter().map(String::as_str))
+                .chain(app.dead_letter_only.iter().map(String::as_str))
                 .flat_map(|n| [("Queue", n), ("EventSource", n), ("DeadLetterAlarm", n)])
-                .chain(buckets.iter().flat_map(|b| {
+                .chain(app.buckets.iter().flat_map(|b| {
                     [
                         ("Bucket", b.name.as_str()),
                         ("InvokeFromBucket", b.name.as_str()),
                     ]
                 }))
-                .chain(tables.iter().map(|t| ("Table", t.name.as_str())))
-                .chain(schedules.iter().flat_map(|(n, _, _)| {
+                .chain(app.stores.iter().map(|t| ("Table", t.name.as_str())))
+                .chain(app.schedules.iter().flat_map(|s| {
                     [
-                        ("ScheduleRule", n.as_str()),
-                        ("InvokeFromSchedule", n.as_str()),
+                        ("ScheduleRule", s.name.as_str()),
+                        ("InvokeFromSchedule", s.name.as_str()),
                     ]
                 })),
         )?;
-        Ok(Self {
-            d,
-            o,
-            ids,
-            queues,
-            dead_letter_only,
-            buckets,
-            tables,
-            schedules,
-        })
+        Ok(Self { app, o, ids })
     }
 
     /// The function's memory (MiB): the code's limit, default 128.
     pub fn memory_mb(&self) -> u32 {
-        self.d
+        self.app
+            .d
             .limits
             .memory_mb
             .unwrap_or(function::DEFAULT_MEMORY_MB)
@@ -217,7 +100,8 @@ impl<'a> Model<'a> {
 
     /// The function's timeout (s): the code's limit, default 30.
     pub fn timeout_seconds(&self) -> u32 {
-        self.d
+        self.app
+            .d
             .limits
             .timeout_seconds
             .unwrap_or(function::DEFAULT_TIMEOUT_SECONDS)
@@ -226,7 +110,9 @@ impl<'a> Model<'a> {
     /// Whether Lambda invokes the function asynchronously (schedules, S3 notifications, other
     /// events), so failures past its retries need a dead-letter queue.
     pub fn has_async_triggers(&self) -> bool {
-        !self.schedules.is_empty() || self.buckets.iter().any(|b| b.triggered) || self.d.any_event
+        !self.app.schedules.is_empty()
+            || self.app.buckets.iter().any(|b| b.triggered)
+            || self.app.d.any_event
     }
 }
 

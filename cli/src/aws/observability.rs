@@ -34,11 +34,13 @@ pub fn usd_per_gb_second(arch: Arch) -> f64 {
 
 /// Adds the dashboard, the alarms and the budget.
 pub fn add(m: &Model<'_>, t: &mut Template) -> Result<()> {
-    let emails =
-        m.d.budget
-            .as_ref()
-            .map(|b| b.notify.clone())
-            .unwrap_or_default();
+    let emails = m
+        .app
+        .d
+        .budget
+        .as_ref()
+        .map(|b| b.notify.clone())
+        .unwrap_or_default();
     if !emails.is_empty() {
         let mut topic = json!({
             "Type": "AWS::SNS::Topic",
@@ -102,7 +104,7 @@ pub fn add(m: &Model<'_>, t: &mut Template) -> Result<()> {
             "Properties": { "DashboardBody": { "Fn::Sub": dashboard_body(m, t) } }
         }),
     );
-    if let Some(budget) = &m.d.budget {
+    if let Some(budget) = &m.app.d.budget {
         t.resources.insert(
             "Budget".into(),
             budget_resource(budget.monthly_usd, &emails)?,

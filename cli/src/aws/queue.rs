@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::iam::Scope;
 use super::names::sub;
-use super::{Model, Resource, Template, tags};
-use crate::{Error, Result};
+use super::{Model, Template, tags};
+use crate::Result;
 
 /// Messages a Lambda event source mapping hands the function at once.
 pub const BATCH_SIZE: u32 = 10;
@@ -40,53 +40,27 @@ pub fn queue_resource(props: Value) -> Value {
     })
 }
 
-/// Fails when following dead-letter queues from a declared queue comes back to it (CloudFormation
-/// could not create such queues, and messages would circle).
-pub fn check_no_dead_letter_cycle(queues: &[Resource]) -> Result<()> {
-    let next = |name: &str| {
-        queues
-            .iter()
-            .find(|q| q.name == name)
-            .and_then(|q| q.dead_letter.as_ref().map(|(dl, _)| dl.as_str()))
-    };
-    for q in queues {
-        let mut at = q.name.as_str();
-        for _ in 0..queues.len() {
-            match next(at) {
-                Some(dl) if dl == q.name => {
-                    return Err(Error::unsupported(
-                        format!("queue {:?}", q.name),
-                        "its dead-letter queues lead back to it; give the last one a dead-letter queue of its own",
-                    ));
-                }
-                Some(dl) => at = dl,
-                None => break,
-            }
-        }
-    }
-    Ok(())
-}
-
 fn is_dead_letter_target(m: &Model<'_>, name: &str) -> bool {
-    m.queues
+    m.app
+        .queues
         .iter()
-        .any(|q| q.dead_letter.as_ref().is_some_and(|(dl, _)| dl == name))
+        .any(|q| q.dead_letter.as_ref().is_some_and(|dl| dl.queue == name))
 }
 
 /// Adds every queue of the model.
 pub fn add(m: &Model<'_>, t: &mut Template) -> Result<()> {
-    for q in &m.queues {
+    for q in &m.app.queues {
         let id = m.ids.get("Queue", &q.name);
         let mut props = json!({
             "SqsManagedSseEnabled": true,
             "MessageRetentionPeriod": RETENTION_SECONDS,
             "Tags": tags()
         });
-        if let Some((dl, max)) = &q.dead_letter {
-            let dl_id = m.ids.get("Queue", dl);
+        if let Some(dl) = &q.dead_letter {
+            let dl_id = m.ids.get("Queue", &dl.queue);
             props["RedrivePolicy"] = json!({
                 "deadLetterTargetArn": { "Fn::GetAtt": [dl_id, "Arn"] },
-                "maxReceiveCount": max
+                "maxReceiveCount": dl.max_deliveries.max(1)
             });
         }
         if q.triggered {
@@ -131,7 +105,7 @@ pub fn add(m: &Model<'_>, t: &mut Template) -> Result<()> {
         t.output(format!("Binding{id}"), var, binding);
         queue_outputs(t, &id, &q.name);
     }
-    for name in &m.dead_letter_only {
+    for name in &m.app.dead_letter_only {
         let id = m.ids.get("Queue", name);
         t.resources.insert(
             id.clone(),
@@ -162,26 +136,4 @@ fn queue_outputs(t: &mut Template, id: &str, name: &str) {
         format!("The SQS URL of queue {name:?}"),
         json!({ "Ref": id }),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn q(name: &str, dl: Option<&str>) -> Resource {
-        Resource {
-            name: name.into(),
-            access: vec!["send".into()],
-            dead_letter: dl.map(|d| (d.to_owned(), 3)),
-            triggered: false,
-        }
-    }
-
-    #[test]
-    fn dead_letter_cycles_are_refused() {
-        assert!(check_no_dead_letter_cycle(&[q("a", Some("b")), q("b", None)]).is_ok());
-        assert!(check_no_dead_letter_cycle(&[q("a", Some("b")), q("b", Some("c"))]).is_ok());
-        assert!(check_no_dead_letter_cycle(&[q("a", Some("a"))]).is_err());
-        assert!(check_no_dead_letter_cycle(&[q("a", Some("b")), q("b", Some("a"))]).is_err());
-    }
 }

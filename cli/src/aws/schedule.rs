@@ -176,8 +176,9 @@ pub fn expression(name: &str, cron: Option<&str>, every_seconds: Option<u64>) ->
 
 /// Adds a rule and a permission per schedule.
 pub fn add(m: &Model<'_>, t: &mut Template) -> Result<()> {
-    for (name, cron, every) in &m.schedules {
-        let expr = expression(name, cron.as_deref(), *every)?;
+    for s in &m.app.schedules {
+        let name = &s.name;
+        let expr = expression(name, s.cron.as_deref(), s.every_seconds)?;
         let rule_name = format!("{}-{name}", m.o.stack_name);
         if rule_name.len() > MAX_RULE_NAME
             || !name

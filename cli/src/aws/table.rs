@@ -42,7 +42,7 @@ pub fn query_value(value: &str) -> String {
 
 /// Adds every KV store of the model.
 pub fn add(m: &Model<'_>, t: &mut Template) -> Result<()> {
-    for s in &m.tables {
+    for s in &m.app.stores {
         let id = m.ids.get("Table", &s.name);
         t.resources.insert(
             id.clone(),

@@ -11,9 +11,10 @@
 //! it is for. With one account, the host's role would reach the app's containers too.
 
 use cloudport_core::ResourceKind;
+use cloudport_core::app::kind_word;
 use serde_json::{Value, json};
 
-use super::model::{AzResource, Model};
+use super::model::Model;
 use super::roles::{self, Role, Target};
 use crate::Result;
 
@@ -207,14 +208,6 @@ fn assignment(scope: &str, id: &str, role: &Role, description: &str) -> (Value, 
     (resource, full_id)
 }
 
-fn kind_of(word: &str) -> ResourceKind {
-    match word {
-        "queue" => ResourceKind::Queue,
-        "bucket" => ResourceKind::Bucket,
-        _ => ResourceKind::Kv,
-    }
-}
-
 /// The two storage accounts, the data account's queues (each with `<queue>-poison`),
 /// containers and tables, and the identity's role assignments. Returns the resources and the
 /// role assignments' ids, which the function app depends on.
@@ -236,27 +229,52 @@ pub fn storage(m: &Model<'_>) -> Result<(Vec<Value>, Vec<String>)> {
         ),
     ];
     let mut ids = Vec::new();
+    let host_scope = format!(
+        "format('Microsoft.Storage/storageAccounts/{{0}}', {})",
+        var("hostAccount")
+    );
     let host = roles::HOST_STORAGE;
     let (resource, id) = assignment(
-        &format!(
-            "format('Microsoft.Storage/storageAccounts/{{0}}', {})",
-            var("hostAccount")
-        ),
+        &host_scope,
         &account_id("hostAccount"),
         &host,
         "Functions host storage with an identity: Storage Blob Data Owner on the host account",
     );
     out.push(resource);
     ids.push(id);
-    let lists: [(&str, &Vec<AzResource>); 3] = [
-        ("queue", &m.queues),
-        ("bucket", &m.containers),
-        ("kv", &m.tables),
-    ];
-    for (word, list) in lists {
-        let kind = kind_of(word);
-        for r in list {
-            out.push(child(kind, "dataAccount", &r.native, &r.declaration));
+    if !m.blob_triggers().is_empty() {
+        let role = roles::BLOB_TRIGGER_QUEUES;
+        let poison = roles::BLOB_TRIGGER_POISON_QUEUE;
+        out.push(child(
+            ResourceKind::Queue,
+            "dataAccount",
+            poison,
+            "where the Functions host moves a blob whose blob trigger failed its last try",
+        ));
+        for (scope, id, description) in [
+            (
+                host_scope.clone(),
+                account_id("hostAccount"),
+                format!(
+                    "Event Grid blob triggers: {} on the host account (the blobs extension's internal queue)",
+                    role.name
+                ),
+            ),
+            (
+                child_scope(ResourceKind::Queue, "dataAccount", poison),
+                child_id(ResourceKind::Queue, "dataAccount", poison),
+                format!("Event Grid blob triggers: {} on queue {poison}", role.name),
+            ),
+        ] {
+            let (resource, id) = assignment(&scope, &id, &role, &description);
+            out.push(resource);
+            ids.push(id);
+        }
+    }
+    for kind in [ResourceKind::Queue, ResourceKind::Bucket, ResourceKind::Kv] {
+        let word = kind_word(kind);
+        for r in m.resources(kind) {
+            out.push(child(kind, "dataAccount", r.native, &r.r.declaration));
             if kind == ResourceKind::Queue {
                 out.push(child(
                     kind,
@@ -264,19 +282,19 @@ pub fn storage(m: &Model<'_>) -> Result<(Vec<Value>, Vec<String>)> {
                     &format!("{}-poison", r.native),
                     &format!(
                         "where the Functions host and cloudport move messages of queue {:?} after their last delivery",
-                        r.name
+                        r.r.name
                     ),
                 ));
             }
-            let words: Vec<&str> = r.access.iter().map(String::as_str).collect();
+            let words = r.accesses();
             for (target, role) in roles::roles_for(word, &words)? {
                 let native = match target {
-                    Target::Resource => r.native.clone(),
+                    Target::Resource => r.native.to_owned(),
                     Target::Poison => format!("{}-poison", r.native),
                 };
                 let description = format!(
                     "cloudport: {} ({}): {} on {word} {native}",
-                    r.declaration,
+                    r.r.declaration,
                     words.join(", "),
                     role.name
                 );

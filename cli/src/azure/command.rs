@@ -3,7 +3,7 @@
 
 use crate::args::{Arch, DeployArgs, PackageArgs, stack_name_for};
 use crate::elf::{self, GlibcVersion, LAMBDA_AL2023_GLIBC};
-use crate::package::{BuildKind, build_and_describe, write_ci};
+use crate::package::{build_and_describe, write_ci};
 use crate::{Error, Result};
 
 use super::{AzureOptions, ROUTE_PREFIX_VAR};
@@ -53,7 +53,7 @@ pub fn package(args: &PackageArgs) -> Result<AzurePackaged> {
             "Flex Consumption runs Linux x64: package for Azure with --arch x86_64".into(),
         ));
     }
-    let built = build_and_describe(args, "azure", BuildKind::Lambda)?;
+    let built = build_and_describe(args, "azure")?;
     let options = options(&args.deploy, &built.app_name)?;
     let max = GlibcVersion::new(LAMBDA_AL2023_GLIBC.0, LAMBDA_AL2023_GLIBC.1);
     elf::check_glibc(&built.binary, &max)?;

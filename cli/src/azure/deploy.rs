@@ -1,9 +1,10 @@
 //! The deploy commands of an Azure package, printed and written to `DEPLOY.md`, with what the
 //! template does not do yet.
 
-use cloudport_core::app::Description;
+use cloudport_core::app::{Description, TriggerDescription};
 
-use super::model::TAG_KEY;
+use super::model::{CONNECTION, TAG_KEY};
+use super::package::BLOB_EVENTS_FILE;
 
 /// What the instructions need to know.
 #[derive(Debug, Clone)]
@@ -27,7 +28,7 @@ pub struct DeployInfo<'a> {
 /// ```
 pub fn commands(info: &DeployInfo<'_>) -> String {
     let app = info.app_name;
-    format!(
+    let mut text = format!(
         "RG={app}-rg LOCATION=<a region with Flex Consumption: az functionapp list-flexconsumption-locations -o table>\n\
          az group create --name \"$RG\" --location \"$LOCATION\"\n\
          az deployment group create --resource-group \"$RG\" --name {app} \\\n  \
@@ -35,7 +36,21 @@ pub fn commands(info: &DeployInfo<'_>) -> String {
          APP=$(az deployment group show --resource-group \"$RG\" --name {app} \\\n  \
          --query properties.outputs.functionAppName.value --output tsv)\n\
          az functionapp deployment source config-zip --resource-group \"$RG\" --name \"$APP\" --src app.zip\n"
-    )
+    );
+    if has_blob_triggers(info.description) {
+        text.push_str(&format!(
+            "# After the code: the blob triggers' Event Grid subscriptions (their webhook needs the running host's key)\n\
+             az deployment group create --resource-group \"$RG\" --name {app}-blob-events \\\n  \
+             --template-file {BLOB_EVENTS_FILE} --parameters appName={app}\n"
+        ));
+    }
+    text
+}
+
+fn has_blob_triggers(d: &Description) -> bool {
+    d.triggers
+        .iter()
+        .any(|t| matches!(t, TriggerDescription::Blob { .. }))
 }
 
 /// The note on the tag the budget filters by.
@@ -68,19 +83,22 @@ pub fn markdown(info: &DeployInfo<'_>) -> String {
          holding every declared queue (each with `<queue>-poison`), container and table;\n\
          - the Flex Consumption plan and function app (runtime `custom`, the handler `handler`), \
          its settings binding each `CLOUDPORT_<KIND>_<NAME>` to `azqueue://` / `azblob://` / \
-         `aztable://<data account>/<name>`;\n\
+         `aztable://<data account>/<name>?connection={connection}`, the identity-based connection \
+         (`{connection}__queueServiceUri`, `__blobServiceUri`, `__tableServiceUri`, \
+         `__credential=managedidentity`, `__clientId`) that the Functions host's triggers and the \
+         cloudport Azure provider both read: every storage call carries the identity's Entra ID \
+         token, no key exists;\n\
          - Log Analytics, Application Insights, a workbook (invocations, errors, duration p50/p99, \
          cold starts, estimated cost) and alert rules (failed invocations; messages moved to a \
-         poison queue){budget}.\n\n\
+         poison queue){budget}{events}.\n\n\
          ## Gaps\n\n\
-         - **The cloudport Azure provider does not authenticate with a managed identity yet**: it \
-         reads a storage connection string (`AzureWebJobsStorage`, \
-         `AZURE_STORAGE_CONNECTION_STRING` or `?connection=`), and the storage accounts accept no \
-         shared key. Triggers work (the Functions host connects by identity), but the handlers' own \
-         queue, blob and table calls fail as Unauthenticated until the provider supports identities \
-         (it will find `AZURE_CLIENT_ID`, which the template sets).\n\
-         - Blob triggers are refused: Flex Consumption runs them only from Event Grid, which is not \
-         generated yet.\n\
+         - Blob triggers run from Event Grid (the only source Flex Consumption runs): a blob \
+         trigger fires on blobs created or replaced, not deleted; Event Grid retries a delivery \
+         for up to 24 hours, and the host moves a blob whose function failed its last try to \
+         `webjobs-blobtrigger-poison` in the data account. `blob-events.json` needs the running \
+         host: if its deployment fails right after the zip deploy (no `blobs_extension` key yet, or \
+         Event Grid's webhook validation fails), wait a minute and deploy it again; deploy it again \
+         after recreating the function app too (the webhook's key is the app's).\n\
          - Dead letters go to `<queue>-poison`, where the Functions host moves them, whatever the \
          code names as the dead-letter queue; after at most 5 deliveries (`host.json`'s \
          `maxDequeueCount`), fewer when the code says so.\n\
@@ -93,7 +111,16 @@ pub fn markdown(info: &DeployInfo<'_>) -> String {
          - Instance memory is one of 512, 2048 or 4096 MB: the smallest that holds the code's \
          `memory_mb`.\n",
         app = info.app_name,
+        connection = CONNECTION,
         commands = commands(info),
+        events = if has_blob_triggers(d) {
+            "; for blob triggers, the data account's Event Grid system topic (`<app>-blob-events`), \
+             a `webjobs-blobtrigger-poison` queue and Storage Queue Data Contributor on it and on the \
+             host account; `blob-events.json` then subscribes each blob trigger's function to its \
+             container's blob-created events"
+        } else {
+            ""
+        },
         budget = if d.budget.is_some() {
             ", and the monthly budget (80 % forecast, 100 % actual)"
         } else {

@@ -14,8 +14,8 @@
 //! (the Flex Consumption stacks that `Get-AzFunctionAppFlexConsumptionRuntime` lists include
 //! `custom`; "Flex Consumption plan deprecations",
 //! <https://learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations>).
-//! The cost: Flex runs blob triggers only from Event Grid, which is not generated yet (blob
-//! triggers are refused, [`super::model::Model::new`]).
+//! The cost: Flex runs blob triggers only from Event Grid, so a blob trigger needs an Event Grid
+//! subscription to its function's webhook, deployed after the code ([`super::event_grid`]).
 //!
 //! # Why a user-assigned identity
 //!
@@ -42,13 +42,15 @@ use crate::Result;
 /// `aztable://<account>/<table>` (partition `default`).
 pub fn bindings(m: &Model<'_>) -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    for q in &m.queues {
-        let params = match q.max_deliveries {
-            Some(n) if n != super::MAX_DEQUEUE_COUNT => format!("?max_dequeue_count={n}"),
-            _ => String::new(),
+    for q in m.queues() {
+        let params = match q.max_deliveries() {
+            Some(n) if n != super::MAX_DEQUEUE_COUNT => {
+                format!("?connection={CONNECTION}&max_dequeue_count={n}")
+            }
+            _ => format!("?connection={CONNECTION}"),
         };
         out.push((
-            binding_var(ResourceKind::Queue, &q.name),
+            binding_var(ResourceKind::Queue, &q.r.name),
             expr(&format!(
                 "format('azqueue://{{0}}/{}{params}', {})",
                 q.native,
@@ -56,15 +58,15 @@ pub fn bindings(m: &Model<'_>) -> Vec<(String, Value)> {
             )),
         ));
     }
-    for (kind, scheme, list) in [
-        (ResourceKind::Bucket, "azblob", &m.containers),
-        (ResourceKind::Kv, "aztable", &m.tables),
+    for (kind, scheme) in [
+        (ResourceKind::Bucket, "azblob"),
+        (ResourceKind::Kv, "aztable"),
     ] {
-        for r in list {
+        for r in m.resources(kind) {
             out.push((
-                binding_var(kind, &r.name),
+                binding_var(kind, &r.r.name),
                 expr(&format!(
-                    "format('{scheme}://{{0}}/{}', {})",
+                    "format('{scheme}://{{0}}/{}?connection={CONNECTION}', {})",
                     r.native,
                     var("dataAccount")
                 )),
@@ -102,6 +104,21 @@ fn app_settings(m: &Model<'_>) -> Vec<Value> {
             account_id("dataAccount")
         )),
     );
+    // The blob and table services too: a blob trigger's connection names the blob service (and
+    // keeps the queue one, which its poison queue needs: "Identity-based connections" of the
+    // blob trigger,
+    // https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob#identity-based-connections),
+    // and the handlers' own resources open through the same settings (`?connection=` in every
+    // binding; the cloudport Azure provider reads the host's names, ADR 0012).
+    for service in ["blob", "table"] {
+        set(
+            &format!("{CONNECTION}__{service}ServiceUri"),
+            expr(&format!(
+                "reference({}, '{STORAGE_API}').primaryEndpoints.{service}",
+                account_id("dataAccount")
+            )),
+        );
+    }
     set(
         &format!("{CONNECTION}__credential"),
         json!("managedidentity"),
@@ -113,7 +130,7 @@ fn app_settings(m: &Model<'_>) -> Vec<Value> {
         FUNCTION_TIMEOUT_VAR,
         json!(m.timeout().as_secs().to_string()),
     );
-    if m.d.http {
+    if m.app.d.http {
         set(ROUTE_PREFIX_VAR, json!(m.o.route_prefix));
     }
     for (k, v) in bindings(m) {
@@ -132,7 +149,7 @@ pub fn function_app(m: &Model<'_>, role_assignments: &[String]) -> Result<Vec<Va
     // The most on-demand instances per function group (the REST spec's description,
     // Azure/azure-rest-api-specs#45083); the docs give 1 as the lowest value, some report 40
     // (Azure/Azure-Functions#2650). DEPLOY.md says both.
-    if let Some(n) = m.d.limits.max_concurrency {
+    if let Some(n) = m.app.d.limits.max_concurrency {
         scale["maximumInstanceCount"] = json!(n.max(1));
     }
     let mut depends = vec![

@@ -46,6 +46,20 @@ pub const MAX_DEQUEUE_COUNT: u32 = 5;
 /// The extension bundle range the storage triggers come from.
 pub const EXTENSION_BUNDLE_VERSION: &str = "[4.*, 5.0.0)";
 
+/// Where the blob trigger learns of new blobs: its binding's `source`
+/// (<https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger#configuration>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BlobSource {
+    /// Scanning the container and the storage logs (`LogsAndContainerScan`, the binding's
+    /// default, written as no `source`): every plan but Flex Consumption.
+    #[default]
+    LogsAndContainerScan,
+    /// Blob-created events an Event Grid subscription delivers to the blobs extension's webhook
+    /// (`"source": "EventGrid"`): the only source the Flex Consumption plan runs
+    /// (<https://learn.microsoft.com/azure/azure-functions/functions-event-grid-blob-trigger>).
+    EventGrid,
+}
+
 /// Settings of the generated manifest; [`ManifestOptions::from_vars`] reads them from
 /// deployment variables.
 ///
@@ -62,6 +76,7 @@ pub struct ManifestOptions {
     auth_level: String,
     warmup: bool,
     function_timeout: Duration,
+    blob_source: BlobSource,
 }
 
 impl ManifestOptions {
@@ -76,6 +91,7 @@ impl ManifestOptions {
             auth_level: "anonymous".to_owned(),
             warmup: true,
             function_timeout: DEFAULT_FUNCTION_TIMEOUT,
+            blob_source: BlobSource::default(),
         }
     }
 
@@ -126,6 +142,22 @@ impl ManifestOptions {
     /// plans never do — and the host answers it without running any handler.
     pub fn warmup(mut self, on: bool) -> Self {
         self.warmup = on;
+        self
+    }
+
+    /// Where blob triggers learn of new blobs (default [`BlobSource::LogsAndContainerScan`]).
+    ///
+    /// ```
+    /// use cloudport_cli::azure::{BlobSource, ManifestOptions, manifest};
+    /// let d = cloudport_cli::describe::parse(br#"{"cloudport_description": 1, "sdk_version": "0.1.0",
+    ///   "http": false, "any_event": false, "triggers": [{"kind": "blob", "name": "uploads"}],
+    ///   "declared": true, "resources": [], "limits": {}}"#).unwrap();
+    /// let options = ManifestOptions::new("handler").blob_source(BlobSource::EventGrid);
+    /// let m = manifest(&d, &options, |_| None).unwrap();
+    /// assert_eq!(m.function_json("blob-uploads").unwrap()["bindings"][0]["source"], "EventGrid");
+    /// ```
+    pub fn blob_source(mut self, source: BlobSource) -> Self {
+        self.blob_source = source;
         self
     }
 
@@ -355,7 +387,7 @@ pub fn manifest(
             TriggerDescription::Blob { name } => {
                 let (container, _) = native_name(&bindings, ResourceKind::Bucket, name, "azblob")?;
                 storage = true;
-                let binding = json!({
+                let mut binding = json!({
                     "name": BLOB_BINDING,
                     "type": "blobTrigger",
                     "direction": "in",
@@ -363,6 +395,9 @@ pub fn manifest(
                     "connection": options.connection,
                     "dataType": "binary",
                 });
+                if options.blob_source == BlobSource::EventGrid {
+                    binding["source"] = json!("EventGrid");
+                }
                 (Trigger::Blob(name.clone()), binding)
             }
             TriggerDescription::Schedule {

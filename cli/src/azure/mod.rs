@@ -13,6 +13,7 @@
 pub mod arm;
 pub mod command;
 pub mod deploy;
+pub mod event_grid;
 pub mod function_app;
 mod manifest;
 pub mod model;
@@ -26,8 +27,8 @@ pub use cloudport_core::platform::azure::{
     function_name,
 };
 pub use manifest::{
-    CONNECTION_VAR, EXECUTABLE_VAR, EXTENSION_BUNDLE_VERSION, MAX_DEQUEUE_COUNT, Manifest,
-    ManifestOptions, WARMUP_VAR, manifest, ncrontab,
+    BlobSource, CONNECTION_VAR, EXECUTABLE_VAR, EXTENSION_BUNDLE_VERSION, MAX_DEQUEUE_COUNT,
+    Manifest, ManifestOptions, WARMUP_VAR, manifest, ncrontab,
 };
 pub use model::AzureOptions;
 pub use package::write_package;

@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use cloudport_core::app::{Description, TriggerDescription};
+use cloudport_core::ResourceKind;
+use cloudport_core::app::{Description, kind_word};
 use cloudport_core::platform::azure::{DEFAULT_FUNCTION_TIMEOUT, DEFAULT_ROUTE_PREFIX};
 
 use super::roles;
+use crate::model::Resource;
 use crate::{Error, Result};
 
 /// The app setting prefix of the identity-based storage connection the queue and blob triggers
@@ -72,42 +74,46 @@ impl AzureOptions {
     }
 }
 
-/// A declared resource and its native name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AzResource {
-    /// The logical name.
-    pub name: String,
+/// A declared resource with its Azure name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AzResource<'m> {
+    /// The resource, as every cloud checks it.
+    pub r: &'m Resource,
     /// The queue, container or table name.
-    pub native: String,
-    /// The description's access words, plus `trigger` when a trigger fires on it.
-    pub access: Vec<String>,
-    /// The declaration, for role assignment descriptions.
-    pub declaration: String,
-    /// Queues: the declared deliveries before a message is dead-lettered.
-    pub max_deliveries: Option<u32>,
+    pub native: &'m str,
 }
 
-impl AzResource {
+impl AzResource<'_> {
+    /// The description's access words, plus `trigger` when a trigger fires on it: the rows of
+    /// [`roles::GRANTS`] it needs.
+    pub fn accesses(&self) -> Vec<&str> {
+        access_words(self.r)
+    }
+
     /// Whether the app (or the Functions host for it) takes messages off this queue, so it
     /// dead-letters into `<queue>-poison`.
     pub fn consumed(&self) -> bool {
-        self.access.iter().any(|a| a == "consume" || a == "trigger")
+        self.r.triggered || self.r.can("consume")
+    }
+
+    /// Queues: the declared deliveries before a message is dead-lettered.
+    pub fn max_deliveries(&self) -> Option<u32> {
+        self.r
+            .dead_letter
+            .as_ref()
+            .map(|dl| dl.max_deliveries.max(1))
     }
 }
 
 /// The checked description.
 #[derive(Debug)]
 pub struct Model<'a> {
-    /// The description.
-    pub d: &'a Description,
+    /// The description, checked and indexed the same way for every cloud.
+    pub app: crate::model::Model<'a>,
     /// The options.
     pub o: &'a AzureOptions,
-    /// Queues, by logical name.
-    pub queues: Vec<AzResource>,
-    /// Blob containers, by logical name.
-    pub containers: Vec<AzResource>,
-    /// Tables, by logical name.
-    pub tables: Vec<AzResource>,
+    /// The Azure name of each resource, by kind and logical name.
+    natives: BTreeMap<(ResourceKind, String), String>,
 }
 
 /// A queue or container name: the logical name lowercased, `_` as `-` (3-63 lowercase letters,
@@ -154,106 +160,76 @@ pub fn table_name(logical: &str) -> Result<String> {
 }
 
 impl<'a> Model<'a> {
-    /// Checks the description: known kinds and accesses, every trigger on a declared resource,
-    /// names Azure accepts and that stay distinct, no blob trigger (Flex Consumption runs blob
-    /// triggers only from Event Grid, which this generator does not set up yet).
+    /// Checks the options and the description ([`crate::model::Model::new`]), then what is
+    /// Azure's own: every access has its roles ([`roles::roles_for`]), names Azure accepts that
+    /// stay distinct (and no queue named like another's poison queue).
     pub fn new(d: &'a Description, o: &'a AzureOptions) -> Result<Self> {
         o.check()?;
-        let mut triggered = BTreeMap::new();
-        for t in &d.triggers {
-            match t {
-                TriggerDescription::Queue { name } => {
-                    triggered.insert(("queue", name.clone()), ());
-                }
-                TriggerDescription::Blob { name } => {
-                    return Err(Error::unsupported(
-                        format!("the blob trigger {name:?}"),
-                        "the Flex Consumption plan runs blob triggers only from Event Grid (source: EventGrid, an Event Grid subscription to the blobs extension's webhook), which this cargo-cloudport does not generate yet; trigger from a queue the uploader sends to instead",
-                    ));
-                }
-                TriggerDescription::Schedule { .. } => {}
-                other => {
-                    return Err(Error::unsupported(
-                        format!("trigger {other:?}"),
-                        "this cargo-cloudport does not know this kind of trigger; update it",
-                    ));
-                }
+        let app = crate::model::Model::new(d)?;
+        let mut natives: BTreeMap<(ResourceKind, String), String> = BTreeMap::new();
+        for (kind, r) in app.resources() {
+            let word = kind_word(kind);
+            roles::roles_for(word, &access_words(r))?;
+            let native = native_name(kind, &r.name)?;
+            if let Some(((_, other), _)) = natives
+                .iter()
+                .find(|((k, _), n)| *k == kind && **n == native)
+            {
+                return Err(Error::unsupported(
+                    format!("{word} {other:?} and {:?}", r.name),
+                    format!("both map to the Azure name {native:?}; rename one"),
+                ));
             }
+            natives.insert((kind, r.name.clone()), native);
         }
-        let (mut queues, mut containers, mut tables) = (Vec::new(), Vec::new(), Vec::new());
-        for r in &d.resources {
-            let kind = r.kind.as_str();
-            let mut access = r.access.clone();
-            if triggered.remove(&(kind, r.name.clone())).is_some() {
-                access.push("trigger".to_owned());
-            }
-            let words: Vec<&str> = access.iter().map(String::as_str).collect();
-            roles::roles_for(kind, &words)?;
-            let native = match kind {
-                // Room for `-poison`.
-                "queue" => dns_name("queue", &r.name, 63 - "-poison".len())?,
-                "bucket" => dns_name("bucket", &r.name, 63)?,
-                "kv" => table_name(&r.name)?,
-                other => {
-                    return Err(Error::unsupported(
-                        format!("resource {:?} of kind {other:?}", r.name),
-                        "unknown resource kind; update cargo-cloudport",
-                    ));
-                }
-            };
-            let res = AzResource {
-                name: r.name.clone(),
-                native,
-                access,
-                declaration: r.declaration.clone(),
-                max_deliveries: r.dead_letter.as_ref().map(|dl| dl.max_deliveries.max(1)),
-            };
-            match kind {
-                "queue" => queues.push(res),
-                "bucket" => containers.push(res),
-                _ => tables.push(res),
-            }
-        }
-        if let Some(((kind, name), ())) = triggered.into_iter().next() {
-            return Err(Error::Description(format!(
-                "the {kind} trigger {name:?} has no resource entry"
-            )));
-        }
-        for (kind, list) in [
-            ("queue", &mut queues),
-            ("bucket", &mut containers),
-            ("kv", &mut tables),
-        ] {
-            list.sort_by(|a, b| a.name.cmp(&b.name));
-            distinct(kind, list)?;
-        }
-        let poisons: Vec<String> = queues
-            .iter()
-            .map(|q| format!("{}-poison", q.native))
-            .collect();
-        if let Some(q) = queues.iter().find(|q| poisons.contains(&q.native)) {
-            return Err(Error::unsupported(
-                format!("queue {:?}", q.name),
-                format!(
-                    "its Azure name {:?} is another queue's poison queue; rename it",
-                    q.native
-                ),
-            ));
-        }
-        Ok(Self {
-            d,
-            o,
-            queues,
-            containers,
-            tables,
-        })
+        let blob_triggers = app.buckets.iter().any(|b| b.triggered);
+        check_queue_names(&natives, blob_triggers)?;
+        Ok(Self { app, o, natives })
+    }
+
+    /// The declared resources of `kind` with their Azure names, by logical name.
+    pub fn resources(&self, kind: ResourceKind) -> Vec<AzResource<'_>> {
+        let list = match kind {
+            ResourceKind::Queue => &self.app.queues,
+            ResourceKind::Bucket => &self.app.buckets,
+            ResourceKind::Kv => &self.app.stores,
+        };
+        list.iter()
+            .filter_map(|r| {
+                let native = self.natives.get(&(kind, r.name.clone()))?;
+                Some(AzResource { r, native })
+            })
+            .collect()
+    }
+
+    /// The queues with their Azure names.
+    pub fn queues(&self) -> Vec<AzResource<'_>> {
+        self.resources(ResourceKind::Queue)
+    }
+
+    /// The blob containers with their Azure names.
+    pub fn containers(&self) -> Vec<AzResource<'_>> {
+        self.resources(ResourceKind::Bucket)
+    }
+
+    /// The containers a blob trigger fires on, with their Azure names.
+    pub fn blob_triggers(&self) -> Vec<AzResource<'_>> {
+        self.containers()
+            .into_iter()
+            .filter(|c| c.r.triggered)
+            .collect()
+    }
+
+    /// The tables with their Azure names.
+    pub fn tables(&self) -> Vec<AzResource<'_>> {
+        self.resources(ResourceKind::Kv)
     }
 
     /// Memory of one instance (MiB): the Flex Consumption size that holds the code's
     /// `memory_mb` — 512, 2048 (Azure's default, when unset) or 4096
     /// (<https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#instance-memory>).
     pub fn instance_memory_mb(&self) -> Result<u32> {
-        match self.d.limits.memory_mb {
+        match self.app.d.limits.memory_mb {
             None => Ok(2048),
             Some(m) if m <= 512 => Ok(512),
             Some(m) if m <= 2048 => Ok(2048),
@@ -267,7 +243,8 @@ impl<'a> Model<'a> {
 
     /// The function timeout: the code's `timeout_seconds`, else [`DEFAULT_FUNCTION_TIMEOUT`].
     pub fn timeout(&self) -> std::time::Duration {
-        self.d
+        self.app
+            .d
             .limits
             .timeout_seconds
             .map_or(DEFAULT_FUNCTION_TIMEOUT, |s| {
@@ -276,14 +253,48 @@ impl<'a> Model<'a> {
     }
 }
 
-fn distinct(kind: &str, list: &[AzResource]) -> Result<()> {
-    for (i, a) in list.iter().enumerate() {
-        if let Some(b) = list[i + 1..].iter().find(|b| b.native == a.native) {
-            return Err(Error::unsupported(
-                format!("{kind} {:?} and {:?}", a.name, b.name),
-                format!("both map to the Azure name {:?}; rename one", a.native),
-            ));
-        }
+/// The access words of `r`, plus `trigger` when a trigger fires on it.
+fn access_words(r: &Resource) -> Vec<&str> {
+    let mut words: Vec<&str> = r.access.iter().map(String::as_str).collect();
+    if r.triggered {
+        words.push("trigger");
+    }
+    words
+}
+
+/// The Azure name of a resource: queues leave room for `-poison`.
+fn native_name(kind: ResourceKind, logical: &str) -> Result<String> {
+    match kind {
+        ResourceKind::Queue => dns_name("queue", logical, 63 - "-poison".len()),
+        ResourceKind::Bucket => dns_name("bucket", logical, 63),
+        ResourceKind::Kv => table_name(logical),
+    }
+}
+
+/// Refuses a queue named like another queue's `<queue>-poison`, or like the blob trigger's
+/// poison queue when the app has a blob trigger: the template creates those.
+fn check_queue_names(
+    natives: &BTreeMap<(ResourceKind, String), String>,
+    blob_triggers: bool,
+) -> Result<()> {
+    let queues: Vec<(&str, &str)> = natives
+        .iter()
+        .filter(|((k, _), _)| *k == ResourceKind::Queue)
+        .map(|((_, name), native)| (name.as_str(), native.as_str()))
+        .collect();
+    let poisons: Vec<String> = queues.iter().map(|(_, n)| format!("{n}-poison")).collect();
+    for (name, native) in &queues {
+        let taken = if poisons.iter().any(|p| p == native) {
+            "another queue's poison queue"
+        } else if blob_triggers && *native == roles::BLOB_TRIGGER_POISON_QUEUE {
+            "the blob trigger's poison queue"
+        } else {
+            continue;
+        };
+        return Err(Error::unsupported(
+            format!("queue {name:?}"),
+            format!("its Azure name {native:?} is {taken}; rename it"),
+        ));
     }
     Ok(())
 }

@@ -128,7 +128,9 @@ pub fn workbook(m: &Model<'_>, memory_mb: u32) -> Value {
 
 /// The emails the budget and the alerts notify.
 fn emails(m: &Model<'_>) -> Vec<String> {
-    m.d.budget
+    m.app
+        .d
+        .budget
         .as_ref()
         .map(|b| b.notify.clone())
         .unwrap_or_default()
@@ -194,7 +196,7 @@ pub fn alerts(m: &Model<'_>) -> Vec<Value> {
             "actions": actions(false),
         },
     }));
-    if m.queues.iter().any(|q| q.consumed()) {
+    if m.queues().iter().any(|q| q.consumed()) {
         // Storage metrics count messages per account, not per queue, so the alert reads the
         // host's (and cloudport's) log line of each move instead.
         out.push(json!({
@@ -230,7 +232,7 @@ pub fn alerts(m: &Model<'_>) -> Vec<Value> {
 /// The monthly budget, filtered to the app by its tag: 80 % forecast, 100 % actual, to the
 /// code's emails and the resource group's owners. `None` without a budget.
 pub fn budget(m: &Model<'_>) -> Option<Value> {
-    let b = m.d.budget.as_ref()?;
+    let b = m.app.d.budget.as_ref()?;
     let notification = |threshold: u32, kind: &str| {
         json!({
             "enabled": true,

@@ -12,33 +12,39 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use super::deploy;
-use super::manifest::{Manifest, ManifestOptions, manifest};
+use super::event_grid::subscriptions_template;
+use super::manifest::{BlobSource, Manifest, ManifestOptions, manifest};
 use super::model::{AzureOptions, CONNECTION, EXECUTABLE, Model};
 use super::template::template;
 use crate::{Error, Result};
 
+/// The file of the blob triggers' Event Grid subscriptions.
+pub const BLOB_EVENTS_FILE: &str = "blob-events.json";
+
 /// The manifest of the app as the template deploys it: executable [`EXECUTABLE`], the
 /// triggers' connection [`CONNECTION`], the options' route prefix, the code's timeout, no
-/// warm-up function (only the Premium and Dedicated plans call it).
+/// warm-up function (only the Premium and Dedicated plans call it), blob triggers from Event Grid
+/// ([`BlobSource::EventGrid`], the only source Flex Consumption runs).
 pub fn app_manifest(d: &Description, o: &AzureOptions) -> Result<Manifest> {
     let m = Model::new(d, o)?;
     let options = ManifestOptions::new(EXECUTABLE)
         .connection(CONNECTION)
         .route_prefix(o.route_prefix.clone())
         .function_timeout(m.timeout())
+        .blob_source(BlobSource::EventGrid)
         .warmup(false);
     let natives: Vec<(String, String)> = m
-        .queues
+        .queues()
         .iter()
         .map(|q| {
             (
-                binding_var(ResourceKind::Queue, &q.name),
+                binding_var(ResourceKind::Queue, &q.r.name),
                 format!("azqueue://account/{}", q.native),
             )
         })
-        .chain(m.containers.iter().map(|c| {
+        .chain(m.containers().iter().map(|c| {
             (
-                binding_var(ResourceKind::Bucket, &c.name),
+                binding_var(ResourceKind::Bucket, &c.r.name),
                 format!("azblob://account/{}", c.native),
             )
         }))
@@ -102,8 +108,9 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Writes the package into `out`: `app/` (the handler `binary` as `app/handler`, executable;
-/// `host.json`; `<function>/function.json`), `app.zip`, `template.json`, `description.json` and
-/// `DEPLOY.md`. Returns the deploy commands and, when the app has a budget, the note on its tag
+/// `host.json`; `<function>/function.json`), `app.zip`, `template.json`, with blob triggers
+/// `blob-events.json` (their Event Grid subscriptions, deployed after the code:
+/// [`super::event_grid`]), `description.json` and `DEPLOY.md`. Returns the deploy commands and, when the app has a budget, the note on its tag
 /// filter.
 pub fn write_package(
     out: &Path,
@@ -135,6 +142,14 @@ pub fn write_package(
     })?;
     write(&out.join("app.zip"), &zip)?;
     write(&out.join("template.json"), &pretty(&template)?)?;
+    let events = out.join(BLOB_EVENTS_FILE);
+    match subscriptions_template(description, options)? {
+        Some(t) => write(&events, &pretty(&t)?)?,
+        // A package written again without blob triggers keeps no stale subscriptions.
+        None if events.exists() => std::fs::remove_file(&events)
+            .map_err(Error::io(format!("removing {}", events.display())))?,
+        None => {}
+    }
     let described = serde_json::to_value(description)
         .map_err(|e| Error::Description(format!("re-serialising: {e}")))?;
     write(&out.join("description.json"), &pretty(&described)?)?;

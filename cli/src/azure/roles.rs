@@ -200,13 +200,16 @@ pub const GRANTS: &[Grant] = &[
     Grant {
         kind: "bucket",
         access: "trigger",
-        // Blob trigger "Identity-based connections": Storage Blob Data Owner and Storage Queue
-        // Data Contributor (blob receipts and its internal queue),
-        // https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob#grant-permission-to-the-identity
-        // The queue role belongs on the host storage; the template refuses blob triggers on Flex
-        // Consumption for now (Event Grid source only), so this row is not used yet.
+        // "Grant permission to the identity", blob trigger row: "Storage Blob Data Owner and
+        // Storage Queue Data Contributor" (footnote 1: "The blob trigger handles failure across
+        // multiple retries by writing poison blobs to a queue on the storage account specified by
+        // the connection"; footnote 2: the AzureWebJobsStorage connection "is used internally for
+        // blobs and queues that enable the trigger"),
+        // https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger#grant-permission-to-the-identity
+        // Blob Data Owner is scoped to the container (the narrowest scope of a blob role); the
+        // queue role goes where the queues are, not on this container: see BLOB_TRIGGER_QUEUES.
         roles: &[(BLOB_OWNER, Target::Resource)],
-        why: "the Functions host scans the container and writes blob receipts",
+        why: "the Functions host reads each blob Event Grid reports and tracks it (blob receipts)",
     },
     Grant {
         kind: "kv",
@@ -229,6 +232,31 @@ pub const GRANTS: &[Grant] = &[
 /// It also covers the Flex Consumption deployment container (which needs Blob Data Contributor,
 /// <https://learn.microsoft.com/azure/azure-functions/flex-consumption-how-to#configure-deployment-settings>).
 pub const HOST_STORAGE: Role = BLOB_OWNER;
+
+/// The queue the blobs extension moves a blob to after its last failed try, on the trigger's
+/// storage account (footnote 1 of the blob trigger's "Grant permission to the identity";
+/// the WebJobs storage extension's `HostQueueNames.BlobTriggerPoisonQueue`, which its shared blob
+/// queue listener uses on the blob's account, falling back to the host account's when the blob's
+/// has no queues). The template creates it in the data account, so the queue role of a blob
+/// trigger there is scoped to this one queue.
+pub const BLOB_TRIGGER_POISON_QUEUE: &str = "webjobs-blobtrigger-poison";
+
+/// What a blob trigger needs on queues, "Storage Queue Data Contributor" (the blob trigger row of
+/// "Grant permission to the identity",
+/// <https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger#grant-permission-to-the-identity>),
+/// assigned twice when the app has a blob trigger:
+///
+/// - on [`BLOB_TRIGGER_POISON_QUEUE`] of the data account (the trigger's connection, footnote 1);
+/// - on the host storage account (`AzureWebJobsStorage`, footnote 2: the extension's internal
+///   queue `azure-webjobs-blobtrigger-<host id>` lives there, a name the template cannot know, so
+///   the account is the narrowest scope). The host account holds no cloudport resource.
+///
+/// Footnote 2 also lists Storage Account Contributor for an identity-based `AzureWebJobsStorage`.
+/// It is not assigned: it is a management role (it can list keys and turn shared keys back on,
+/// which the template turns off), and the host's blob and queue calls are data-plane calls the
+/// two data roles cover (Microsoft's Flex Consumption Event Grid blob samples,
+/// Azure-Samples/functions-quickstart-*-azd-eventgrid-blob, assign no management role either).
+pub const BLOB_TRIGGER_QUEUES: Role = QUEUE_CONTRIBUTOR;
 
 /// The row of (kind, access), or [`Error::Unsupported`].
 pub fn grant(kind: &str, access: &str) -> Result<&'static Grant> {

@@ -7,8 +7,12 @@ use serde_json::{Value, json};
 
 use super::arm::{self, expr, id_of, var};
 use super::model::{AzureOptions, Model, TAG_KEY};
-use super::{function_app, observability};
+use super::{event_grid, function_app, observability};
 use crate::Result;
+
+/// The function app's name, as a template variable's value: `<appName>-<uniqueString>`, the same
+/// in every template of the app deployed to the same resource group.
+pub(super) const FUNCTION_APP_NAME: &str = "[format('{0}-{1}', parameters('appName'), uniqueString(resourceGroup().id, parameters('appName')))]";
 
 /// The ARM template (resource-group scope) for `d`.
 ///
@@ -36,6 +40,8 @@ pub fn template(d: &Description, o: &AzureOptions) -> Result<Value> {
     resources.extend(function_app::function_app(&m, &assignments)?);
     resources.push(observability::workbook(&m, memory));
     resources.extend(observability::alerts(&m));
+    let topic = event_grid::system_topic(&m);
+    resources.extend(topic.clone());
     let mut parameters = json!({
         "appName": {
             "type": "string",
@@ -68,7 +74,7 @@ pub fn template(d: &Description, o: &AzureOptions) -> Result<Value> {
     let mut tags = serde_json::Map::new();
     tags.insert(TAG_KEY.to_owned(), json!("[parameters('appName')]"));
     let unique = "uniqueString(resourceGroup().id, parameters('appName'))";
-    let template = json!({
+    let mut template = json!({
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
         "contentVersion": "1.0.0.0",
         "metadata": {
@@ -82,7 +88,7 @@ pub fn template(d: &Description, o: &AzureOptions) -> Result<Value> {
             "tags": tags,
             "hostAccount": format!("[format('fn{{0}}', {unique})]"),
             "dataAccount": format!("[format('cp{{0}}', {unique})]"),
-            "functionAppName": format!("[format('{{0}}-{{1}}', parameters('appName'), {unique})]"),
+            "functionAppName": FUNCTION_APP_NAME,
             "planName": "[format('{0}-plan', parameters('appName'))]",
             "identityName": "[format('{0}-id', parameters('appName'))]",
             "workspaceName": "[format('{0}-logs', parameters('appName'))]",
@@ -104,5 +110,10 @@ pub fn template(d: &Description, o: &AzureOptions) -> Result<Value> {
             },
         },
     });
+    if topic.is_some() {
+        template["variables"][event_grid::TOPIC_VAR] = json!(event_grid::TOPIC_NAME);
+        template["outputs"]["blobEventsTopic"] =
+            json!({ "type": "string", "value": expr(&var(event_grid::TOPIC_VAR)) });
+    }
     Ok(crate::aws::sorted(template))
 }

@@ -74,7 +74,7 @@ pub(super) fn estimate(v: Volumes) -> Estimate {
             }
         ),
         "Not included: the Functions host's own storage account (AzureWebJobsStorage: leases, timers, the deployment package, and its polling of each queue, with back-off up to a minute when idle), Application Insights ingestion, data transfer, the poison queues.".to_owned(),
-        "The legacy Consumption plan lists $0.000016 per GB-s and $0.20 per 1M executions with 400,000 GB-s and 1M executions free a month (as published; verify); Linux Consumption is retired on 2028-09-30, so Flex Consumption is priced.".to_owned(),
+        "The legacy Consumption plan lists $0.000016 per GB-s and $0.20 per 1M executions with 400,000 GB-s and 1M executions free a month (seen 2026-11-27 on <https://modal.com/blog/azure-function-pricing-guide>; the free grant also on <https://azure.microsoft.com/en-us/pricing/details/functions/>); Linux Consumption is retired on 2028-09-30, so Flex Consumption is priced.".to_owned(),
     ];
     if v.kv_stores > 0 {
         notes.push(

@@ -6,9 +6,11 @@
 //! tier overstates. "GB" means 2^30 bytes, as the clouds bill storage.
 //!
 //! [`Verification::Seen`] prices were read on the source page (or its official mirror) on
-//! [`AS_OF`]; [`Verification::AsPublished`] prices are the published list price as known on that
-//! date but were not re-read: verify them before relying on the number (the rendered table marks
-//! them `†`).
+//! [`AS_OF`]; [`Verification::Corroborated`] prices were read on [`AS_OF`] on another public
+//! page, named with the price (the official page's stored copy did not show the number);
+//! [`Verification::AsPublished`] prices are the published list price as known on that date but
+//! no page read confirmed them: verify them before relying on the number (the rendered table
+//! marks them `†`, and each constant's comment says why it is unconfirmed).
 
 mod aws;
 mod azure;
@@ -26,6 +28,9 @@ pub const AS_OF: &str = "2026-11-27";
 pub enum Verification {
     /// Read on the source page on [`AS_OF`].
     Seen,
+    /// Read on [`AS_OF`] on this other public page (a dated guide or an official mirror), the
+    /// source page's stored copy not showing the number.
+    Corroborated(&'static str),
     /// The published list price as known on [`AS_OF`], not re-read: "as published; verify".
     AsPublished,
 }

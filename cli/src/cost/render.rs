@@ -51,7 +51,7 @@ fn quantity(q: f64) -> String {
 
 fn mark(line: &Line) -> &'static str {
     match line.price.verification {
-        Verification::Seen => "",
+        Verification::Seen | Verification::Corroborated(_) => "",
         Verification::AsPublished => " †",
     }
 }
@@ -105,6 +105,7 @@ fn cloud_table(out: &mut String, e: &Estimate) {
     for l in &e.lines {
         let how = match l.price.verification {
             Verification::Seen => format!("seen {AS_OF}"),
+            Verification::Corroborated(page) => format!("seen {AS_OF} on <{page}>"),
             Verification::AsPublished => format!("as published on {AS_OF}; verify"),
         };
         let _ = writeln!(
@@ -154,7 +155,7 @@ pub fn render(estimates: &[Estimate]) -> String {
     }
     let _ = writeln!(
         out,
-        "\nList prices collected {AS_OF}; † = as published, not re-read on the source page: verify. USD, before tax, without discounts or credits.\n"
+        "\nList prices collected {AS_OF}; † = as published, confirmed on no page read: verify. USD, before tax, without discounts or credits.\n"
     );
     if !v.rules.is_empty() {
         out.push_str("How the volumes were obtained:\n\n");

@@ -17,7 +17,7 @@ use crate::Result;
 
 /// Adds the budget when the app sets one.
 pub fn add(m: &Model<'_>, t: &mut Tf) -> Result<()> {
-    let Some(budget) = &m.d.budget else {
+    let Some(budget) = &m.app.d.budget else {
         return Ok(());
     };
     t.resource(

@@ -53,7 +53,7 @@ pub fn add(m: &Model<'_>, t: &mut Tf) -> Result<()> {
     });
     t.resource("google_firestore_database", &db, database);
     let runtime = account_member("runtime");
-    for s in &m.stores {
+    for s in &m.app.stores {
         let l = local("kv", &s.name);
         t.resource(
             "google_firestore_field",

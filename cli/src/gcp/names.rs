@@ -8,6 +8,24 @@ use crate::{Error, Result};
 /// <https://cloud.google.com/run/docs/deploying#service>: "up to 49 characters").
 pub const MAX_SERVICE_NAME: usize = 49;
 
+/// Whether `name` is 1–`max` lower-case letters, digits and `-`, starting with a letter and not
+/// ending with `-`: the label rule of Cloud Run services, which resource prefixes follow too.
+///
+/// ```
+/// use cloudport_cli::gcp::names::is_lower_label;
+/// assert!(is_lower_label("ci-42", 20));
+/// assert!(!is_lower_label("ci-", 20));
+/// assert!(!is_lower_label("4x", 20));
+/// ```
+pub fn is_lower_label(name: &str, max: usize) -> bool {
+    (1..=max).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// Checks a Cloud Run service name: 1–49 lower-case letters, digits and `-`, starting with a
 /// letter, not ending with `-`.
 ///
@@ -18,13 +36,7 @@ pub const MAX_SERVICE_NAME: usize = 49;
 /// assert!(check_service_name("9lives").is_err());
 /// ```
 pub fn check_service_name(name: &str) -> Result<()> {
-    let ok = (1..=MAX_SERVICE_NAME).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && !name.ends_with('-')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if is_lower_label(name, MAX_SERVICE_NAME) {
         Ok(())
     } else {
         Err(Error::Usage(format!(
@@ -133,23 +145,6 @@ pub fn account_member(name: &str) -> String {
     )
 }
 
-/// Checks a logical name used in a URL path or a resource name: letters, digits, `-` and `_`
-/// (what `cloudport_core::validate::logical_name` allows).
-pub fn check_logical(kind: &str, name: &str) -> Result<()> {
-    let ok = (1..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && name.as_bytes()[0].is_ascii_alphanumeric();
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Description(format!(
-            "{kind} name {name:?} must be 1-63 ASCII letters, digits, '-' or '_', starting with a letter or digit"
-        )))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,7 +162,5 @@ mod tests {
                 assert!(id.starts_with(|c: char| c.is_ascii_lowercase()), "{id}");
             }
         }
-        assert!(check_logical("queue", "orders-dlq").is_ok());
-        assert!(check_logical("queue", "a/b").is_err());
     }
 }

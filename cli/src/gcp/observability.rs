@@ -268,11 +268,13 @@ fn policy(m: &Model<'_>, name: &str, doc: &str, filter: &str, aligner: &str) -> 
 
 /// The notification channels (one per budget e-mail) and the alert policies.
 fn alerts(m: &Model<'_>, t: &mut Tf) {
-    let emails: Vec<String> =
-        m.d.budget
-            .as_ref()
-            .map(|b| b.notify.clone())
-            .unwrap_or_default();
+    let emails: Vec<String> = m
+        .app
+        .d
+        .budget
+        .as_ref()
+        .map(|b| b.notify.clone())
+        .unwrap_or_default();
     t.resource(
         "google_monitoring_notification_channel",
         "email",

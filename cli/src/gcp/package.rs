@@ -3,7 +3,7 @@
 
 use crate::args::{Arch, DeployArgs, PackageArgs};
 use crate::elf::{self, GlibcVersion};
-use crate::package::{BuildKind, build_and_describe, write_ci};
+use crate::package::{build_and_describe, write_ci};
 use crate::{Error, Result};
 
 use super::{GcpOptions, IMAGE_GLIBC, Packaged, dockerfile, names};
@@ -39,17 +39,18 @@ pub fn options(deploy: &DeployArgs, app_name: &str) -> Result<GcpOptions> {
     })
 }
 
-/// Builds (unless `--prebuilt`) with the `gcp` feature in release on this machine, describes,
-/// checks that the binary runs on the image (glibc ≤ 2.36, its shared libraries) and writes the
-/// package.
+/// Builds (unless `--prebuilt`) with the `gcp` feature with `cargo zigbuild` against glibc 2.34
+/// (as for Lambda: the provider links no OpenSSL), describes, checks that the binary runs on the
+/// image (glibc ≤ 2.36, only the image's shared libraries) and writes the package.
 pub fn package(args: &PackageArgs) -> Result<GcpPackaged> {
     if args.deploy.arch != Arch::X86_64 {
         return Err(Error::Usage(
             "Cloud Run runs linux/amd64 images: package for GCP with --arch x86_64".into(),
         ));
     }
-    // Built here with `cargo build --release` and checked against the image's glibc (2.36).
-    let built = build_and_describe(args, "gcp", BuildKind::HostRelease)?;
+    // Built against glibc 2.34 (the Lambda build); checked against the image's 2.36, which also
+    // covers a `--prebuilt` binary built elsewhere.
+    let built = build_and_describe(args, "gcp")?;
     let options = options(&args.deploy, &built.app_name)?;
     let (major, minor) = IMAGE_GLIBC;
     elf::check_glibc(&built.binary, &GlibcVersion::new(major, minor))?;

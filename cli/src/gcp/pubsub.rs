@@ -56,7 +56,7 @@ pub fn add(m: &Model<'_>, t: &mut Tf) -> Result<()> {
     for (name, local) in m.topics() {
         t.resource("google_pubsub_topic", &local, topic(m, &name));
     }
-    for q in &m.queues {
+    for q in &m.app.queues {
         let local = super::names::local("queue", &q.name);
         t.resource("google_pubsub_subscription", &local, subscription(m, q)?);
         if q.can("send") {
@@ -77,7 +77,8 @@ pub fn add(m: &Model<'_>, t: &mut Tf) -> Result<()> {
                 Target::Subscription(local.clone()),
             )?;
         }
-        if let Some((dl, _)) = &q.dead_letter {
+        if let Some(dl) = &q.dead_letter {
+            let dl = &dl.queue;
             let dl_local = super::names::local("queue", dl);
             t.bindings.grant(
                 "pubsub-agent",
@@ -107,7 +108,7 @@ pub fn add(m: &Model<'_>, t: &mut Tf) -> Result<()> {
         );
         t.env.insert(binding_var(ResourceKind::Queue, &q.name), url);
     }
-    for dl in &m.dead_letter_only {
+    for dl in &m.app.dead_letter_only {
         let local = super::names::local("queue", dl);
         t.resource(
             "google_pubsub_subscription",
@@ -161,10 +162,10 @@ fn subscription(m: &Model<'_>, q: &Resource) -> Result<Value> {
         // The driver sets each lease with ModifyAckDeadline; this is the default.
         sub["ack_deadline_seconds"] = json!(60);
     }
-    if let Some((dl, attempts)) = &q.dead_letter {
+    if let Some(dl) = &q.dead_letter {
         sub["dead_letter_policy"] = json!({
-            "dead_letter_topic": reference("google_pubsub_topic", &super::names::local("queue", dl), "id"),
-            "max_delivery_attempts": attempts,
+            "dead_letter_topic": reference("google_pubsub_topic", &super::names::local("queue", &dl.queue), "id"),
+            "max_delivery_attempts": dl.max_deliveries,
         });
     }
     Ok(sub)

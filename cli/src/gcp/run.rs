@@ -47,19 +47,19 @@ pub fn accounts(m: &Model<'_>, t: &mut Tf) -> Result<()> {
             "push",
             "push",
             "Pub/Sub push subscriptions",
-            m.queues.iter().any(|q| q.triggered),
+            m.app.queues.iter().any(|q| q.triggered),
         ),
         (
             "scheduler",
             "cron",
             "Cloud Scheduler jobs",
-            !m.schedules.is_empty(),
+            !m.app.schedules.is_empty(),
         ),
         (
             "eventarc",
             "events",
             "Eventarc triggers",
-            m.buckets.iter().any(|b| b.triggered),
+            m.app.buckets.iter().any(|b| b.triggered),
         ),
     ];
     for (local, role, what, needed) in invokers {
@@ -140,7 +140,7 @@ pub fn add(m: &Model<'_>, t: &mut Tf) -> Result<()> {
             "env": env
         }]
     });
-    if let Some(n) = m.d.limits.max_concurrency {
+    if let Some(n) = m.app.d.limits.max_concurrency {
         // Cloud Run bills instances, so the instance count is the spend cap; each instance
         // still takes up to 80 requests at once (Cloud Run's default concurrency).
         template["scaling"] = json!({ "max_instance_count": n });

@@ -151,7 +151,7 @@ pub fn interval_cron(every_seconds: u64) -> Result<String> {
 
 /// Adds a job per schedule.
 pub fn add(m: &Model<'_>, t: &mut Tf) -> Result<()> {
-    for s in &m.schedules {
+    for s in &m.app.schedules {
         let schedule = match (&s.cron, s.every_seconds) {
             (Some(c), _) => unix_cron(c)?,
             (None, Some(every)) => interval_cron(every)?,

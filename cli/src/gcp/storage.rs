@@ -36,7 +36,7 @@ pub fn bucket_suffix(service: &str, name: &str) -> String {
 /// Adds the buckets, their bindings and their triggers.
 pub fn add(m: &Model<'_>, t: &mut Tf) -> Result<()> {
     let runtime = account_member("runtime");
-    for b in &m.buckets {
+    for b in &m.app.buckets {
         let l = local("bucket", &b.name);
         let mut bucket = json!({
             "name": format!("${{var.project}}-{}", bucket_suffix(&m.service, &b.name)),

@@ -117,11 +117,11 @@ impl AzureContainer {
         }
     }
 
-    /// The SDK client (with a fresh SAS): the escape hatch.
+    /// The SDK client (with a fresh SAS, or the identity's token credential): the escape hatch.
     pub fn client(&self) -> Result<Arc<BlobContainerClient>> {
         self.client.get(|| {
-            let url = self.account.signed_url(Service::Blob, &[&self.name])?;
-            BlobContainerClient::new(url, None, Some(crate::config::blob_options()))
+            let (url, credential) = self.account.client_url(Service::Blob, &[&self.name])?;
+            BlobContainerClient::new(url, credential, Some(crate::config::blob_options()))
                 .map_err(from_sdk)
         })
     }
@@ -521,9 +521,12 @@ impl BlobDriver for AzureContainer {
     }
 
     async fn copy(&self, from: &str, to: &str, condition: &WriteCondition) -> Result<ObjectMeta> {
+        // A copy within the account: the source carries the SAS of a key-based connection; an
+        // identity-based one authorizes the source with the same token as the copy request.
         let source = self
             .account
-            .signed_url(Service::Blob, &[&self.name, from])?
+            .client_url(Service::Blob, &[&self.name, from])?
+            .0
             .to_string();
         let (if_none_match, if_match) = condition_etags(condition);
         let native = BlobClientStartCopyFromUrlOptions {

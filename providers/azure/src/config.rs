@@ -4,10 +4,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use azure_core::credentials::Secret;
+use azure_core::credentials::{Secret, TokenCredential};
 use cloudport_core::redact::{Redacted, redact, register_secret};
 use cloudport_core::{Error, ErrorKind, Result};
 use url::Url;
+
+use crate::identity::Settings;
 
 /// The connection settings tried, in order, when a URL names none (`?connection=SETTING`).
 pub const DEFAULT_CONNECTION_SETTINGS: [&str; 2] =
@@ -28,7 +30,11 @@ const SAS_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 ///
 /// Credentials come from a storage connection string: the one given to
 /// [`Azure::from_connection_string`], or the setting a URL names with `?connection=SETTING`, or
-/// else `AzureWebJobsStorage` / `AZURE_STORAGE_CONNECTION_STRING` from the environment.
+/// else `AzureWebJobsStorage` / `AZURE_STORAGE_CONNECTION_STRING` from the environment. Where
+/// that setting is not set, its identity-based settings (`SETTING__accountName`,
+/// `SETTING__queueServiceUri`, `SETTING__credential`, `SETTING__clientId`, …, as the Functions
+/// host reads them) give an Entra ID connection: managed identity, workload identity, or a
+/// developer's login, from `azure_identity` ([`Azure::with_credential`] takes any other).
 ///
 /// ```
 /// let azure = cloudport_azure::Azure::from_connection_string("UseDevelopmentStorage=true");
@@ -42,6 +48,7 @@ pub struct Azure {
 enum Source {
     Env,
     Fixed(String),
+    Credential(Arc<dyn TokenCredential>),
 }
 
 /// Shows where credentials come from, never the secrets of a fixed connection string.
@@ -61,6 +68,7 @@ impl std::fmt::Debug for Azure {
         match &*self.source {
             Source::Env => d.field("connection_string", &"from the environment"),
             Source::Fixed(s) => d.field("connection_string", &redact(s)),
+            Source::Credential(_) => d.field("credential", &"token credential"),
         };
         d.finish()
     }
@@ -92,27 +100,45 @@ impl Service {
     }
 }
 
-/// A storage account resolved from a connection string.
+/// A storage account resolved from a connection string or from identity-based settings.
 #[derive(Clone)]
 pub(crate) struct Account {
     /// The account name.
     pub(crate) name: String,
-    key: Option<Secret>,
-    sas: Option<String>,
-    blob: Url,
-    queue: Url,
-    table: Url,
+    auth: Auth,
+    blob: Endpoint,
+    queue: Endpoint,
+    table: Endpoint,
 }
+
+/// How requests to the account are authorized.
+#[derive(Clone)]
+pub(crate) enum Auth {
+    /// Shared key: an account SAS is signed with it for the GA clients.
+    Key(Secret),
+    /// The connection string's SAS (without `?`).
+    Sas(String),
+    /// Entra ID tokens (managed identity, workload identity, …): the identity-based connection.
+    Token(Arc<dyn TokenCredential>),
+}
+
+/// A service endpoint, or why the settings give none.
+pub(crate) type Endpoint = std::result::Result<Url, String>;
 
 impl std::fmt::Debug for Account {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let endpoint = |e: &Endpoint| e.as_ref().map(|u| Redacted(u.as_str()).to_string()).ok();
+        let auth = match self.auth {
+            Auth::Key(_) => "key <redacted>",
+            Auth::Sas(_) => "sas <redacted>",
+            Auth::Token(_) => "token credential",
+        };
         f.debug_struct("Account")
             .field("name", &self.name)
-            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
-            .field("sas", &self.sas.as_ref().map(|_| "<redacted>"))
-            .field("blob", &Redacted(self.blob.as_str()))
-            .field("queue", &Redacted(self.queue.as_str()))
-            .field("table", &Redacted(self.table.as_str()))
+            .field("auth", &auth)
+            .field("blob", &endpoint(&self.blob))
+            .field("queue", &endpoint(&self.queue))
+            .field("table", &endpoint(&self.table))
             .finish()
     }
 }
@@ -138,33 +164,78 @@ impl Azure {
         }
     }
 
-    /// The account `name`, from the connection string in `setting` (or the defaults).
+    /// Identity-based connections with this token credential (any `azure_identity` credential,
+    /// or your own): endpoints from the identity-based settings of the URL's `?connection=`
+    /// prefix (or `AzureWebJobsStorage__…`), else the public cloud's for the URL's account.
+    ///
+    /// ```no_run
+    /// let credential = cloudport_azure::sdk::azure_identity::DeveloperToolsCredential::new(None)?;
+    /// let azure = cloudport_azure::Azure::with_credential(credential);
+    /// # let _ = azure;
+    /// # Ok::<(), cloudport_azure::sdk::azure_core::Error>(())
+    /// ```
+    pub fn with_credential(credential: Arc<dyn TokenCredential>) -> Self {
+        Self {
+            source: Arc::new(Source::Credential(credential)),
+        }
+    }
+
+    /// The account `name`, from the connection string or identity-based settings of `setting`
+    /// (or the defaults).
     pub(crate) fn account(&self, name: &str, setting: Option<&str>) -> Result<Account> {
-        let (origin, text) = match (&*self.source, setting) {
-            (Source::Fixed(s), _) => ("the configured connection string".to_owned(), s.clone()),
-            (Source::Env, Some(var)) => (
-                format!("${var}"),
-                std::env::var(var).map_err(|_| {
-                    Error::invalid(format!(
-                        "the URL names connection setting {var}, which is not set"
-                    ))
-                })?,
+        let env = |var: &str| std::env::var(var).ok();
+        let (origin, account) = match (&*self.source, setting) {
+            (Source::Fixed(s), _) => (
+                "the configured connection string".to_owned(),
+                parse(s, "the configured connection string")?,
             ),
-            (Source::Env, None) => DEFAULT_CONNECTION_SETTINGS
-                .iter()
-                .find_map(|var| std::env::var(var).ok().map(|v| (format!("${var}"), v)))
-                .ok_or_else(|| {
-                    Error::new(
+            (Source::Credential(c), _) => {
+                let prefix = setting.unwrap_or(DEFAULT_CONNECTION_SETTINGS[0]);
+                let settings = Settings::new(prefix, env);
+                let account = if settings.present() {
+                    settings.account(Some(c.clone()))?
+                } else {
+                    let account_name = format!("{prefix}__accountName");
+                    Settings::new(prefix, |var: &str| {
+                        (var == account_name).then(|| name.to_owned())
+                    })
+                    .account(Some(c.clone()))?
+                };
+                (format!("{prefix}__*"), account)
+            }
+            (Source::Env, Some(var)) => match std::env::var(var) {
+                Ok(text) => (format!("${var}"), parse(&text, &format!("${var}"))?),
+                Err(_) => {
+                    let settings = Settings::new(var, env);
+                    if !settings.present() {
+                        return Err(Error::invalid(format!(
+                            "the URL names connection setting {var}, which is not set (neither a connection string nor {var}__accountName / {var}__queueServiceUri / … for an identity-based connection)"
+                        )));
+                    }
+                    (format!("{var}__*"), settings.account(None)?)
+                }
+            },
+            (Source::Env, None) => {
+                let [jobs, conn] = DEFAULT_CONNECTION_SETTINGS;
+                if let Ok(text) = std::env::var(jobs) {
+                    (format!("${jobs}"), parse(&text, &format!("${jobs}"))?)
+                } else if Settings::new(jobs, env).present() {
+                    (
+                        format!("{jobs}__*"),
+                        Settings::new(jobs, env).account(None)?,
+                    )
+                } else if let Ok(text) = std::env::var(conn) {
+                    (format!("${conn}"), parse(&text, &format!("${conn}"))?)
+                } else {
+                    return Err(Error::new(
                         ErrorKind::Unauthenticated,
                         format!(
-                            "no storage connection string: set {} (UseDevelopmentStorage=true for Azurite) or name a setting with ?connection=",
-                            DEFAULT_CONNECTION_SETTINGS.join(" or ")
+                            "no storage connection: set {jobs} or {conn} to a connection string (UseDevelopmentStorage=true for Azurite), {jobs}__accountName for an identity-based connection, or name a setting with ?connection="
                         ),
-                    )
-                })?,
+                    ));
+                }
+            }
         };
-        let account = parse_connection_string(&text)
-            .map_err(|e| Error::invalid(format!("{origin}: {}", e.message())))?;
         if account.name != name {
             return Err(Error::invalid(format!(
                 "the URL names storage account {name:?} but {origin} is for {:?}",
@@ -173,6 +244,12 @@ impl Azure {
         }
         Ok(account)
     }
+}
+
+/// [`parse_connection_string`], its errors prefixed with where the string came from.
+fn parse(text: &str, origin: &str) -> Result<Account> {
+    parse_connection_string(text)
+        .map_err(|e| Error::new(e.kind(), format!("{origin}: {}", e.message())))
 }
 
 /// Parses an `AzureWebJobsStorage`-style connection string (with `azure_storage`'s parser). Its
@@ -205,11 +282,10 @@ pub(crate) fn parse_connection_string(text: &str) -> Result<Account> {
             |s: Service| parse_url(&format!("{base}:{}/{DEVELOPMENT_ACCOUNT}", s.dev_port()));
         return Ok(Account {
             name: DEVELOPMENT_ACCOUNT.to_owned(),
-            key: Some(Secret::new(DEVELOPMENT_KEY)),
-            sas: None,
-            blob: endpoint(Service::Blob)?,
-            queue: endpoint(Service::Queue)?,
-            table: endpoint(Service::Table)?,
+            auth: Auth::Key(Secret::new(DEVELOPMENT_KEY)),
+            blob: Ok(endpoint(Service::Blob)?),
+            queue: Ok(endpoint(Service::Queue)?),
+            table: Ok(endpoint(Service::Table)?),
         });
     }
     let name = cs
@@ -223,19 +299,22 @@ pub(crate) fn parse_connection_string(text: &str) -> Result<Account> {
         Some(e) => parse_url(e.trim_end_matches('/')),
         None => parse_url(&format!("{protocol}://{name}.{}.{suffix}", s.label())),
     };
-    if cs.account_key.is_none() && cs.sas.is_none() {
-        return Err(Error::new(
-            ErrorKind::Unauthenticated,
-            "the connection string has neither AccountKey nor SharedAccessSignature",
-        ));
-    }
+    let auth = match (cs.sas, cs.account_key) {
+        (Some(sas), _) => Auth::Sas(sas.trim_start_matches('?').to_owned()),
+        (None, Some(key)) => Auth::Key(Secret::new(key.to_owned())),
+        (None, None) => {
+            return Err(Error::new(
+                ErrorKind::Unauthenticated,
+                "the connection string has neither AccountKey nor SharedAccessSignature",
+            ));
+        }
+    };
     Ok(Account {
         name: name.to_owned(),
-        key: cs.account_key.map(|k| Secret::new(k.to_owned())),
-        sas: cs.sas.map(|s| s.trim_start_matches('?').to_owned()),
-        blob: endpoint(cs.blob_endpoint, Service::Blob)?,
-        queue: endpoint(cs.queue_endpoint, Service::Queue)?,
-        table: endpoint(cs.table_endpoint, Service::Table)?,
+        auth,
+        blob: Ok(endpoint(cs.blob_endpoint, Service::Blob)?),
+        queue: Ok(endpoint(cs.queue_endpoint, Service::Queue)?),
+        table: Ok(endpoint(cs.table_endpoint, Service::Table)?),
     })
 }
 
@@ -274,47 +353,62 @@ fn parse_url(s: &str) -> Result<Url> {
 }
 
 impl Account {
-    /// The service's endpoint (`https://acct.queue.core.windows.net`, or Azurite's
-    /// `http://127.0.0.1:10001/devstoreaccount1`), without a trailing slash.
-    pub(crate) fn endpoint(&self, service: Service) -> &Url {
-        match service {
-            Service::Blob => &self.blob,
-            Service::Queue => &self.queue,
-            Service::Table => &self.table,
+    /// An account authorized by `auth` at these endpoints.
+    pub(crate) fn new(
+        name: String,
+        auth: Auth,
+        blob: Endpoint,
+        queue: Endpoint,
+        table: Endpoint,
+    ) -> Self {
+        Self {
+            name,
+            auth,
+            blob,
+            queue,
+            table,
         }
     }
 
-    /// The account key, for the legacy Table client's shared-key signing.
-    pub(crate) fn key(&self) -> Option<&Secret> {
-        self.key.as_ref()
+    /// The service's endpoint (`https://acct.queue.core.windows.net`, or Azurite's
+    /// `http://127.0.0.1:10001/devstoreaccount1`), without a trailing slash.
+    pub(crate) fn endpoint(&self, service: Service) -> Result<&Url> {
+        let endpoint = match service {
+            Service::Blob => &self.blob,
+            Service::Queue => &self.queue,
+            Service::Table => &self.table,
+        };
+        endpoint.as_ref().map_err(|why| Error::invalid(why.clone()))
     }
 
-    /// The connection string's SAS, if it gave one instead of a key.
-    pub(crate) fn sas(&self) -> Option<&str> {
-        self.sas.as_deref()
+    /// How requests are authorized.
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.auth
     }
 
-    /// `endpoint/segment…` with a SAS query: the connection string's, or an account SAS signed
-    /// with the key, valid for a day.
-    pub(crate) fn signed_url(&self, service: Service, segments: &[&str]) -> Result<Url> {
-        let mut url = self.endpoint(service).clone();
+    /// `endpoint/segment…` and the credential a GA client needs for it: with a key or SAS, the
+    /// URL carries a SAS (the connection string's, or an account SAS signed with the key, valid
+    /// for a day) and there is no credential; with identity, the plain URL and the token
+    /// credential.
+    pub(crate) fn client_url(
+        &self,
+        service: Service,
+        segments: &[&str],
+    ) -> Result<(Url, Option<Arc<dyn TokenCredential>>)> {
+        let mut url = self.endpoint(service)?.clone();
         let text = url.to_string();
         url.path_segments_mut()
             .map_err(|()| Error::invalid(format!("{text} cannot be a base URL")))?
             .pop_if_empty()
             .extend(segments);
-        let sas = match (&self.sas, &self.key) {
-            (Some(sas), _) => sas.clone(),
-            (None, Some(key)) => account_sas(&self.name, key, chrono::Utc::now())?,
-            (None, None) => {
-                return Err(Error::new(
-                    ErrorKind::Unauthenticated,
-                    "no account key or SAS to sign requests with",
-                ));
+        match &self.auth {
+            Auth::Sas(sas) => url.set_query(Some(sas)),
+            Auth::Key(key) => {
+                url.set_query(Some(&account_sas(&self.name, key, chrono::Utc::now())?))
             }
-        };
-        url.set_query(Some(&sas));
-        Ok(url)
+            Auth::Token(credential) => return Ok((url, Some(credential.clone()))),
+        }
+        Ok((url, None))
     }
 }
 
@@ -420,10 +514,11 @@ mod tests {
         let a = parse_connection_string("UseDevelopmentStorage=true").unwrap();
         assert_eq!(a.name, DEVELOPMENT_ACCOUNT);
         assert_eq!(
-            a.endpoint(Service::Queue).as_str(),
+            a.endpoint(Service::Queue).unwrap().as_str(),
             "http://127.0.0.1:10001/devstoreaccount1"
         );
-        let url = a.signed_url(Service::Queue, &["orders"]).unwrap();
+        let (url, credential) = a.client_url(Service::Queue, &["orders"]).unwrap();
+        assert!(credential.is_none());
         assert!(
             url.as_str()
                 .starts_with("http://127.0.0.1:10001/devstoreaccount1/orders?sv=")
@@ -437,7 +532,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            a.endpoint(Service::Blob).as_str(),
+            a.endpoint(Service::Blob).unwrap().as_str(),
             "https://acme.blob.core.chinacloudapi.cn/"
         );
         let b = parse_connection_string(
@@ -445,7 +540,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            b.signed_url(Service::Queue, &["q"]).unwrap().as_str(),
+            b.client_url(Service::Queue, &["q"]).unwrap().0.as_str(),
             "http://127.0.0.1:9/acme/q?sv=2022&sig=x"
         );
     }

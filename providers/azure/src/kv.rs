@@ -24,8 +24,9 @@ use cloudport_core::{
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
-use crate::config::{Account, Service};
+use crate::config::{Account, Auth, Service};
 use crate::error::{created, from_legacy};
+use crate::identity::LegacyCredential;
 
 /// Table's limit on one binary property.
 const CHUNK: usize = 64 * 1024;
@@ -121,30 +122,42 @@ fn expiry_time(entity: &Map<String, Value>) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_millis(ms))
 }
 
+/// The legacy client's HTTP client, one per process: the machine's roots as well as the bundled
+/// ones (as the GA clients trust them: `SSL_CERT_FILE`, a corporate CA, Azurite's test CA), and
+/// pooled connections (0.21's own client turns pooling off: a TLS handshake per request).
+fn http_client() -> Arc<dyn azure_core_legacy::HttpClient> {
+    static CLIENT: std::sync::OnceLock<Arc<dyn azure_core_legacy::HttpClient>> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| match reqwest_legacy::Client::builder().build() {
+            Ok(client) => Arc::new(client),
+            // Only a broken TLS backend fails here: fall back to the SDK's own client.
+            Err(_) => azure_core_legacy::new_http_client(),
+        })
+        .clone()
+}
+
 fn version(etag: &Etag) -> Version {
     Version::new(etag.to_string())
 }
 
 impl AzureTable {
     pub(crate) fn new(account: Arc<Account>, table: String, partition: String) -> Result<Self> {
-        let credentials = match (account.key(), account.sas()) {
-            (_, Some(sas)) => azure_storage::StorageCredentials::sas_token(sas)
+        let credentials = match account.auth() {
+            Auth::Sas(sas) => azure_storage::StorageCredentials::sas_token(sas)
                 .map_err(|e| Error::invalid(format!("the connection string's SAS: {e}")))?,
-            (Some(key), None) => azure_storage::StorageCredentials::access_key(
+            Auth::Key(key) => azure_storage::StorageCredentials::access_key(
                 account.name.clone(),
                 azure_core_legacy::auth::Secret::new(key.secret().to_owned()),
             ),
-            (None, None) => {
-                return Err(Error::new(
-                    ErrorKind::Unauthenticated,
-                    "no account key or SAS for Table storage",
-                ));
-            }
+            Auth::Token(credential) => azure_storage::StorageCredentials::token_credential(
+                Arc::new(LegacyCredential(credential.clone())),
+            ),
         };
         let location = azure_storage::CloudLocation::Custom {
             account: account.name.clone(),
             uri: account
-                .endpoint(Service::Table)
+                .endpoint(Service::Table)?
                 .as_str()
                 .trim_end_matches('/')
                 .to_owned(),
@@ -154,6 +167,7 @@ impl AzureTable {
             credentials,
         )
         .retry(azure_core_legacy::RetryOptions::none())
+        .transport(azure_core_legacy::TransportOptions::new(http_client()))
         .build()
         .table_client(table.clone());
         Ok(Self {

@@ -17,6 +17,14 @@
 //! `AzureWebJobsStorage`, else `AZURE_STORAGE_CONNECTION_STRING`. Queue and blob requests carry
 //! an account SAS computed from the account key (or the connection string's own SAS).
 //!
+//! **Identity-based connections** need no key: where the setting holds no connection string, its
+//! `SETTING__accountName` / `SETTING__queueServiceUri` / `SETTING__credential=managedidentity` /
+//! `SETTING__clientId` settings — the Functions host's own names — make every request carry an
+//! Entra ID token from `azure_identity` (managed identity on Functions and App Service, workload
+//! identity on Kubernetes, the Azure CLI's login on a developer's machine). The function's
+//! identity then needs only the data-plane roles of what it uses (`cargo cloudport package
+//! --cloud azure` assigns them per resource).
+//!
 //! ```no_run
 //! # async fn demo() -> cloudport_core::Result<()> {
 //! use cloudport_core::{Provider, ResourceUrl};
@@ -29,6 +37,7 @@
 mod blob;
 mod config;
 mod error;
+mod identity;
 mod kv;
 mod open;
 mod queue;
@@ -44,6 +53,7 @@ pub mod sdk {
     pub use azure_core;
     pub use azure_core_legacy;
     pub use azure_data_tables as tables;
+    pub use azure_identity;
     pub use azure_storage_blob as blob;
     pub use azure_storage_queue as queue;
 }

@@ -129,11 +129,12 @@ impl AzureQueue {
         }
     }
 
-    /// The SDK client (with a fresh SAS): the escape hatch.
+    /// The SDK client (with a fresh SAS, or the identity's token credential): the escape hatch.
     pub fn client(&self) -> Result<Arc<QueueClient>> {
         self.client.get(|| {
-            let url = self.account.signed_url(Service::Queue, &[&self.name])?;
-            QueueClient::new(url, None, Some(crate::config::queue_options())).map_err(from_sdk)
+            let (url, credential) = self.account.client_url(Service::Queue, &[&self.name])?;
+            QueueClient::new(url, credential, Some(crate::config::queue_options()))
+                .map_err(from_sdk)
         })
     }
 

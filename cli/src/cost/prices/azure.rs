@@ -18,9 +18,11 @@ pub const FLEX_GB_S: Price = Price {
     free_terms: "100,000 GB-s a month of on-demand execution, per subscription",
     region: "eastus",
     source: AZ_FUNCTIONS,
-    verification: Verification::AsPublished,
+    verification: Verification::Corroborated("https://modal.com/blog/azure-function-pricing-guide"),
 };
 /// Azure Functions Flex Consumption, on-demand executions.
+// † kept: the stored copies of azure.microsoft.com pricing pages show no numbers (the page
+// fills them in client-side: "$-/GB-s"), and no other stored page stated this price.
 pub const FLEX_EXECUTIONS: Price = Price {
     what: "Functions Flex Consumption on-demand executions",
     usd: 0.40,
@@ -34,6 +36,8 @@ pub const FLEX_EXECUTIONS: Price = Price {
     verification: Verification::AsPublished,
 };
 /// Azure Queue Storage operations (GPv2, LRS).
+// † kept: the stored copies of azure.microsoft.com pricing pages show no numbers (the page
+// fills them in client-side: "$-/GB-s"), and no other stored page stated this price.
 pub const AZ_QUEUE_OPS: Price = Price {
     what: "Queue Storage operations (GPv2, LRS)",
     usd: 0.004,
@@ -47,6 +51,8 @@ pub const AZ_QUEUE_OPS: Price = Price {
     verification: Verification::AsPublished,
 };
 /// Azure Blob Storage hot tier write operations (GPv2, LRS).
+// † kept: the stored copies of azure.microsoft.com pricing pages show no numbers (the page
+// fills them in client-side: "$-/GB-s"), and no other stored page stated this price.
 pub const AZ_BLOB_WRITES: Price = Price {
     what: "Blob Storage hot write operations",
     usd: 0.05,
@@ -60,6 +66,8 @@ pub const AZ_BLOB_WRITES: Price = Price {
     verification: Verification::AsPublished,
 };
 /// Azure Blob Storage hot tier read operations (GPv2, LRS).
+// † kept: the stored copies of azure.microsoft.com pricing pages show no numbers (the page
+// fills them in client-side: "$-/GB-s"), and no other stored page stated this price.
 pub const AZ_BLOB_READS: Price = Price {
     what: "Blob Storage hot read operations",
     usd: 0.004,
@@ -73,6 +81,8 @@ pub const AZ_BLOB_READS: Price = Price {
     verification: Verification::AsPublished,
 };
 /// Azure Blob Storage hot tier capacity (LRS, first 50 TB).
+// † kept: the stored copies of azure.microsoft.com pricing pages show no numbers (the page
+// fills them in client-side: "$-/GB-s"), and no other stored page stated this price.
 pub const AZ_BLOB_STORAGE: Price = Price {
     what: "Blob Storage hot capacity (LRS)",
     usd: 0.018,
@@ -86,6 +96,8 @@ pub const AZ_BLOB_STORAGE: Price = Price {
     verification: Verification::AsPublished,
 };
 /// Azure Table Storage transactions (LRS).
+// † kept: the stored copies of azure.microsoft.com pricing pages show no numbers (the page
+// fills them in client-side: "$-/GB-s"), and no other stored page stated this price.
 pub const AZ_TABLE_TRANSACTIONS: Price = Price {
     what: "Table Storage transactions",
     usd: 0.00036,
@@ -99,6 +111,8 @@ pub const AZ_TABLE_TRANSACTIONS: Price = Price {
     verification: Verification::AsPublished,
 };
 /// Azure Table Storage capacity (LRS).
+// † kept: the stored copies of azure.microsoft.com pricing pages show no numbers (the page
+// fills them in client-side: "$-/GB-s"), and no other stored page stated this price.
 pub const AZ_TABLE_STORAGE: Price = Price {
     what: "Table Storage capacity (LRS)",
     usd: 0.045,

@@ -32,7 +32,7 @@ pub const CLOUD_RUN_GIB_S: Price = Price {
     free_terms: "360,000 GiB-s a month, per billing account",
     region: "us-central1",
     source: CLOUD_RUN,
-    verification: Verification::AsPublished,
+    verification: Verification::Corroborated("https://cloudchipr.com/blog/cloud-run-pricing"),
 };
 /// Cloud Run requests.
 pub const CLOUD_RUN_REQUESTS: Price = Price {
@@ -45,7 +45,7 @@ pub const CLOUD_RUN_REQUESTS: Price = Price {
     free_terms: "2M requests a month, per billing account",
     region: "us-central1",
     source: CLOUD_RUN,
-    verification: Verification::AsPublished,
+    verification: Verification::Corroborated("https://cloudchipr.com/blog/cloud-run-pricing"),
 };
 /// Pub/Sub throughput (publish and delivery; at least 1,000 bytes per request), priced per TiB,
 /// counted here in GiB.
@@ -111,7 +111,9 @@ pub const FIRESTORE_READS: Price = Price {
     free_terms: "50,000 a day (× 30 days), (default) database only",
     region: "us-central1",
     source: FIRESTORE,
-    verification: Verification::AsPublished,
+    verification: Verification::Corroborated(
+        "https://airbyte.com/data-engineering-resources/google-firestore-pricing",
+    ),
 };
 /// Firestore (native mode) document writes.
 pub const FIRESTORE_WRITES: Price = Price {
@@ -124,9 +126,13 @@ pub const FIRESTORE_WRITES: Price = Price {
     free_terms: "20,000 a day (× 30 days), (default) database only",
     region: "us-central1",
     source: FIRESTORE,
-    verification: Verification::AsPublished,
+    verification: Verification::Corroborated(
+        "https://airbyte.com/data-engineering-resources/google-firestore-pricing",
+    ),
 };
 /// Firestore (native mode) stored data.
+// † kept: the stored Firestore pricing pages show the free quota (1 GiB) but not the
+// per-location table, and no other stored page stated the us-central1 storage price.
 pub const FIRESTORE_STORAGE: Price = Price {
     what: "Firestore stored data",
     usd: 0.15,
@@ -150,5 +156,5 @@ pub const SCHEDULER_JOBS: Price = Price {
     free_terms: "3 jobs a month, per billing account",
     region: "us-central1",
     source: SCHEDULER,
-    verification: Verification::AsPublished,
+    verification: Verification::Seen,
 };

@@ -9,6 +9,8 @@ use cloudport_core::conformance::Fixture;
 use cloudport_core::export::async_trait;
 use cloudport_core::{Bucket, KvStore, Queue};
 
+pub mod identity;
+
 /// The connection string of the Azurite the tests use (scripts/emulators.sh starts it and sets
 /// `CLOUDPORT_TEST_AZURITE`; the default is Azurite's default ports).
 pub fn connection_string() -> String {
@@ -25,18 +27,33 @@ pub const KV_TABLE: &str = "cloudportconformance";
 
 pub struct Azurite {
     pub azure: Azure,
+    /// The connection setting resources name (`?connection=`): `None` for the defaults.
+    pub setting: Option<String>,
     next: AtomicU32,
     run: String,
 }
 
 impl Azurite {
     pub fn new() -> Self {
+        Self::with(azure(), None)
+    }
+
+    /// Azurite with OAuth over https, reached by an identity-based connection: the settings of
+    /// `CLOUDPORT_TEST_AZURITE_OAUTH` (service URIs, `managedidentity`, the client id) and the
+    /// managed-identity endpoint of [`identity`], which this starts. No key is involved.
+    pub fn identity() -> Self {
+        identity::start();
+        Self::with(Azure::from_env(), Some(identity::setting()))
+    }
+
+    fn with(azure: Azure, setting: Option<String>) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
         Self {
-            azure: azure(),
+            azure,
+            setting,
             next: AtomicU32::new(0),
             run: format!("{:x}", nanos & 0xffff_ffff),
         }
@@ -52,7 +69,10 @@ impl Azurite {
     }
 
     pub async fn create_queue(&self, name: &str) -> cloudport_azure::AzureQueue {
-        let queue = self.azure.queue(ACCOUNT, name, None).expect("queue name");
+        let queue = self
+            .azure
+            .queue(ACCOUNT, name, self.setting.as_deref())
+            .expect("queue name");
         queue.create().await.expect("create queue");
         queue
     }
@@ -60,7 +80,7 @@ impl Azurite {
     pub async fn create_container(&self, name: &str) -> cloudport_azure::AzureContainer {
         let container = self
             .azure
-            .container(ACCOUNT, name, None)
+            .container(ACCOUNT, name, self.setting.as_deref())
             .expect("container name");
         container.create().await.expect("create container");
         container
@@ -69,7 +89,7 @@ impl Azurite {
     pub async fn table(&self, partition: &str) -> cloudport_azure::AzureTable {
         let table = self
             .azure
-            .table(ACCOUNT, KV_TABLE, partition, None)
+            .table(ACCOUNT, KV_TABLE, partition, self.setting.as_deref())
             .expect("table name");
         table.create_table().await.expect("create table");
         table
