@@ -71,7 +71,8 @@ start_azurite() {
 
 # A second Azurite for identity-based connections: OAuth (`--oauth basic`: issuer, audience and
 # lifetime checked, not the signature), which Azurite allows only over https. The certificate is
-# made here, for 127.0.0.1, by a test CA that exists only in $EMULATOR_DIR; SSL_CERT_FILE (read
+# made here, for 127.0.0.1, by a test CA that exists only in $EMULATOR_DIR and may sign nothing
+# but loopback names (nameConstraints); SSL_CERT_FILE (read
 # by the SDKs' rustls through rustls-native-certs) is the system's roots plus that CA. The tokens
 # come from the tests' stand-in for the platform's managed-identity endpoint (App Service's
 # protocol: IDENTITY_ENDPOINT + IDENTITY_HEADER; providers/azure/tests/support/identity.rs).
@@ -82,7 +83,9 @@ azurite_tls() {
   mkdir -p "$dir"
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=cloudport test CA" \
     -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+    -addext "nameConstraints=critical,permitted;IP:127.0.0.0/255.0.0.0,permitted;DNS:localhost" \
+    2>/dev/null
   openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
     -keyout "$dir/azurite-key.pem" -out "$dir/azurite.csr" 2>/dev/null
   printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
@@ -159,6 +162,7 @@ emulators_start() {
   wait_port 10001 azurite
   wait_port 10002 azurite
   wait_port "$AZURITE_OAUTH_PORT" azurite-oauth
+  wait_port "$((AZURITE_OAUTH_PORT + 1))" azurite-oauth
   wait_port "$((AZURITE_OAUTH_PORT + 2))" azurite-oauth
   wait_port "$PUBSUB_PORT" pubsub
   wait_port "$FIRESTORE_PORT" firestore

@@ -339,6 +339,18 @@ fn up_refuses_a_real_cloud() {
             "AzureWebJobsStorage",
             "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=c2VjcmV0c2VjcmV0;EndpointSuffix=core.windows.net",
         ),
+        // A repeated setting reads as the provider reads it (the last wins): neither a first
+        // `UseDevelopmentStorage=true` nor a first local endpoint lets a real account through.
+        (
+            "azure",
+            "AzureWebJobsStorage",
+            "UseDevelopmentStorage=true;UseDevelopmentStorage=false;AccountName=acme;AccountKey=c2VjcmV0c2VjcmV0",
+        ),
+        (
+            "azure",
+            "AzureWebJobsStorage",
+            "AccountName=acme;AccountKey=c2VjcmV0c2VjcmV0;BlobEndpoint=http://127.0.0.1:10000/acme;QueueEndpoint=http://127.0.0.1:10001/acme;QueueEndpoint=https://acme.queue.core.windows.net;TableEndpoint=http://127.0.0.1:10002/acme",
+        ),
     ] {
         let out = up_command(cloud, &description)
             .env_clear()

@@ -6,12 +6,11 @@
 //! The connection comes from `AzureWebJobsStorage`, else `AZURE_STORAGE_CONNECTION_STRING`
 //! ([`cloudport_azure::DEFAULT_CONNECTION_SETTINGS`]): `UseDevelopmentStorage=true`, or a
 //! connection string whose `BlobEndpoint` / `QueueEndpoint` / `TableEndpoint` (each one the app
-//! needs) are on this machine. A string without explicit endpoints would reach
+//! needs) are on this machine — as the provider's own parser reads them
+//! ([`cloudport_azure::connection_endpoints`]). A string without explicit endpoints would reach
 //! `<account>.<service>.core.windows.net`, and is refused.
 
-use cloudport_azure::{
-    Azure, DEFAULT_CONNECTION_SETTINGS, DEFAULT_MAX_DEQUEUE_COUNT, DEVELOPMENT_ACCOUNT,
-};
+use cloudport_azure::{Azure, DEFAULT_CONNECTION_SETTINGS, DEFAULT_MAX_DEQUEUE_COUNT};
 use cloudport_core::ResourceKind;
 use cloudport_core::env::binding_var;
 
@@ -19,12 +18,6 @@ use super::local::{Lookup, check_loopback};
 use super::{Bindings, Error, Made, Outcome, Up, prefixed};
 use crate::azure::model::{dns_name, table_name};
 use crate::model::Model;
-
-/// Azurite's well-known development account key, published by Microsoft (source:
-/// <https://learn.microsoft.com/azure/storage/common/storage-use-azurite#http-connection-strings>):
-/// a connection string carrying only this key is no secret and is printed as it is.
-const AZURITE_PUBLISHED_KEY: &str =
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /// A queue and its poison queue.
 #[derive(Debug)]
@@ -47,14 +40,6 @@ pub(super) struct Plan {
     tables: Vec<(String, String)>,
 }
 
-/// The fields of a connection string, keys as written.
-fn fields(text: &str) -> Vec<(&str, &str)> {
-    text.split(';')
-        .filter_map(|f| f.split_once('='))
-        .map(|(k, v)| (k.trim(), v.trim()))
-        .collect()
-}
-
 impl Plan {
     /// Reads and checks the connection and names every resource.
     pub(super) fn new(d: &Model<'_>, prefix: Option<&str>, env: Lookup<'_>) -> Result<Self, Error> {
@@ -66,44 +51,23 @@ impl Plan {
                 emulator: "Azurite".into(),
                 hint: "UseDevelopmentStorage=true for Azurite on its default ports, else a connection string with BlobEndpoint, QueueEndpoint and TableEndpoint on 127.0.0.1".into(),
             })?;
-        let fields = fields(&connection);
-        let field = |name: &str| {
-            fields
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| *v)
-        };
-        let development =
-            field("UseDevelopmentStorage").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let needed = [
-            ("QueueEndpoint", !d.queues.is_empty()),
-            ("BlobEndpoint", !d.buckets.is_empty()),
-            ("TableEndpoint", !d.stores.is_empty()),
-        ];
-        let account = if development {
-            if let Some(proxy) = field("DevelopmentStorageProxyUri") {
-                check_loopback(&format!("{setting} (DevelopmentStorageProxyUri)"), proxy)?;
+        // Where the provider would go, by the provider's own parser: a string that repeats a
+        // setting reads as the provider reads it (the last wins), not as a second parser might.
+        let resolved =
+            cloudport_azure::connection_endpoints(&connection).map_err(|e| Error::BadEndpoint {
+                var: setting.to_owned(),
+                detail: e.message().to_owned(),
+            })?;
+        for (endpoint, url, needed) in [
+            ("QueueEndpoint", &resolved.queue, !d.queues.is_empty()),
+            ("BlobEndpoint", &resolved.blob, !d.buckets.is_empty()),
+            ("TableEndpoint", &resolved.table, !d.stores.is_empty()),
+        ] {
+            if needed {
+                check_loopback(&format!("{setting} ({endpoint})"), url.as_str())?;
             }
-            DEVELOPMENT_ACCOUNT.to_owned()
-        } else {
-            for (endpoint, _) in needed.iter().filter(|(_, n)| *n) {
-                let value = field(endpoint).ok_or_else(|| Error::BadEndpoint {
-                    var: setting.to_owned(),
-                    detail: format!(
-                        "the connection string has no {endpoint}, so the provider would reach the account on core.windows.net; `up --local` needs UseDevelopmentStorage=true or {endpoint}=http://127.0.0.1:PORT/ACCOUNT"
-                    ),
-                })?;
-                check_loopback(&format!("{setting} ({endpoint})"), value)?;
-            }
-            field("AccountName")
-                .ok_or_else(|| Error::BadEndpoint {
-                    var: setting.to_owned(),
-                    detail: "the connection string names no AccountName".into(),
-                })?
-                .to_owned()
-        };
-        let secret = field("SharedAccessSignature").is_some()
-            || field("AccountKey").is_some_and(|k| k != AZURITE_PUBLISHED_KEY);
+        }
+        let (account, secret) = (resolved.account, resolved.has_secret);
         let name = |kind: &str, logical: &str, max: usize| {
             dns_name(kind, &prefixed(prefix, logical), max).map_err(Error::Cli)
         };
@@ -265,7 +229,11 @@ mod tests {
             "DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=c2VjcmV0c2VjcmV0;EndpointSuffix=core.windows.net",
         )]);
         let e = Plan::new(&quickstart(), None, &cloud).expect_err("no local endpoints");
-        assert!(matches!(e, Error::BadEndpoint { .. }), "{e}");
+        // Without explicit endpoints the account's public ones are where the provider would go.
+        assert!(
+            matches!(e, Error::NotLoopback { ref host, .. } if host == "prod.queue.core.windows.net"),
+            "{e}"
+        );
         assert!(!e.to_string().contains("c2VjcmV0"), "{e}");
         let remote = env(&[(
             "AzureWebJobsStorage",

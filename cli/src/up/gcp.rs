@@ -108,6 +108,9 @@ impl Plan {
                         "--push-endpoint: give an http or https URL".into(),
                     ));
                 }
+                // The bindings turn the host's token check off (CLOUDPORT_EVENT_AUTH=platform:
+                // the emulator signs nothing), which is safe only for an app on this machine.
+                super::local::check_loopback("--push-endpoint", p)?;
                 Ok(p.trim_end_matches('/').to_owned())
             })
             .transpose()?;

@@ -203,28 +203,30 @@ impl Azure {
                 };
                 (format!("{prefix}__*"), account)
             }
-            (Source::Env, Some(var)) => match std::env::var(var) {
-                Ok(text) => (format!("${var}"), parse(&text, &format!("${var}"))?),
-                Err(_) => {
-                    let settings = Settings::new(var, env);
-                    if !settings.present() {
-                        return Err(Error::invalid(format!(
-                            "the URL names connection setting {var}, which is not set (neither a connection string nor {var}__accountName / {var}__queueServiceUri / … for an identity-based connection)"
-                        )));
+            (Source::Env, Some(var)) => {
+                match std::env::var(var).map_err(drop).and_then(non_blank) {
+                    Ok(text) => (format!("${var}"), parse(&text, &format!("${var}"))?),
+                    Err(_) => {
+                        let settings = Settings::new(var, env);
+                        if !settings.present() {
+                            return Err(Error::invalid(format!(
+                                "the URL names connection setting {var}, which is not set (neither a connection string nor {var}__accountName / {var}__queueServiceUri / … for an identity-based connection)"
+                            )));
+                        }
+                        (format!("{var}__*"), settings.account(None)?)
                     }
-                    (format!("{var}__*"), settings.account(None)?)
                 }
-            },
+            }
             (Source::Env, None) => {
                 let [jobs, conn] = DEFAULT_CONNECTION_SETTINGS;
-                if let Ok(text) = std::env::var(jobs) {
+                if let Ok(text) = std::env::var(jobs).map_err(drop).and_then(non_blank) {
                     (format!("${jobs}"), parse(&text, &format!("${jobs}"))?)
                 } else if Settings::new(jobs, env).present() {
                     (
                         format!("{jobs}__*"),
                         Settings::new(jobs, env).account(None)?,
                     )
-                } else if let Ok(text) = std::env::var(conn) {
+                } else if let Ok(text) = std::env::var(conn).map_err(drop).and_then(non_blank) {
                     (format!("${conn}"), parse(&text, &format!("${conn}"))?)
                 } else {
                     return Err(Error::new(
@@ -243,6 +245,67 @@ impl Azure {
             )));
         }
         Ok(account)
+    }
+}
+
+/// Where a storage connection string leads: its account, the three service endpoints the
+/// provider would reach, and whether it carries a secret (a key other than Azurite's published
+/// development key, or a SAS). Parsed by the very parser the provider uses (duplicate settings:
+/// the last wins, as there), so a tool can check where a connection goes before anything uses it
+/// — `cargo cloudport up --local` refuses any endpoint off this machine with it. Errors never
+/// quote the string.
+///
+/// ```
+/// let e = cloudport_azure::connection_endpoints("UseDevelopmentStorage=true").unwrap();
+/// assert_eq!(e.account, "devstoreaccount1");
+/// assert_eq!(e.queue.as_str(), "http://127.0.0.1:10001/devstoreaccount1");
+/// assert!(!e.has_secret);
+/// let e = cloudport_azure::connection_endpoints(
+///     "UseDevelopmentStorage=true;UseDevelopmentStorage=false;AccountName=acme;AccountKey=a2V5",
+/// )
+/// .unwrap();
+/// assert_eq!(e.queue.as_str(), "https://acme.queue.core.windows.net/");
+/// assert!(e.has_secret);
+/// ```
+pub fn connection_endpoints(connection_string: &str) -> Result<ConnectionEndpoints> {
+    let account = parse_connection_string(connection_string)?;
+    let has_secret = match &account.auth {
+        Auth::Key(key) => key.secret() != DEVELOPMENT_KEY,
+        Auth::Sas(_) | Auth::Token(_) => true,
+    };
+    let endpoint = |s: Service| account.endpoint(s).cloned();
+    Ok(ConnectionEndpoints {
+        blob: endpoint(Service::Blob)?,
+        queue: endpoint(Service::Queue)?,
+        table: endpoint(Service::Table)?,
+        has_secret,
+        account: account.name,
+    })
+}
+
+/// What [`connection_endpoints`] finds in a connection string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionEndpoints {
+    /// The storage account.
+    pub account: String,
+    /// The Blob service endpoint.
+    pub blob: Url,
+    /// The Queue service endpoint.
+    pub queue: Url,
+    /// The Table service endpoint.
+    pub table: Url,
+    /// Whether the string carries a secret: a key other than Azurite's published one, or a SAS.
+    pub has_secret: bool,
+}
+
+/// A setting's value, unless blank (a blank connection setting counts as unset, so that its
+/// identity-based settings apply).
+fn non_blank(value: String) -> std::result::Result<String, ()> {
+    if value.trim().is_empty() {
+        Err(())
+    } else {
+        Ok(value)
     }
 }
 

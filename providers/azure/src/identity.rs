@@ -19,8 +19,9 @@
 //!
 //! Without `P__credential`: a tenant, client id and secret mean that service principal; else
 //! `AZURE_FEDERATED_TOKEN_FILE` means workload identity; else `IDENTITY_ENDPOINT` (App Service,
-//! Functions) or the VM's IMDS means managed identity; on a developer's machine, with none of
-//! those, the Azure CLI's or Developer CLI's login (`DeveloperToolsCredential`).
+//! Functions) means managed identity; else, on a developer's machine, the Azure CLI's or
+//! Developer CLI's login (`DeveloperToolsCredential`). A VM has no such variable: set
+//! `P__credential=managedidentity` there (its IMDS endpoint is then used).
 //!
 //! Every credential comes from the official `azure_identity` crate and is made once per process
 //! and identity, so all resources share its token cache.
@@ -53,10 +54,12 @@ pub(crate) enum CredentialChoice {
         client_id: Option<String>,
         tenant_id: Option<String>,
     },
-    /// A service principal with a client secret (the secret is in `P__clientSecret`).
+    /// A service principal with a client secret (the secret is in `P__clientSecret`; `setting`
+    /// is `P`, so that two prefixes with different secrets never share a credential).
     Secret {
         tenant_id: String,
         client_id: String,
+        setting: String,
     },
     /// The Azure CLI's or Developer CLI's login.
     DeveloperTools,
@@ -100,7 +103,7 @@ impl<'a, F: Fn(&str) -> Option<String>> Settings<'a, F> {
     pub(crate) fn account(&self, credential: Option<Arc<dyn TokenCredential>>) -> Result<Account> {
         let explicit = |service: Service| -> Result<Option<Url>> {
             let names: &[&str] = match service {
-                Service::Blob => &["blobServiceUri", "serviceUri"],
+                Service::Blob => &["serviceUri", "blobServiceUri"],
                 Service::Queue => &["queueServiceUri"],
                 Service::Table => &["tableServiceUri"],
             };
@@ -117,7 +120,20 @@ impl<'a, F: Fn(&str) -> Option<String>> Settings<'a, F> {
             (Service::Table, explicit(Service::Table)?),
         ];
         let name = match self.get("accountName") {
-            Some(name) => name,
+            Some(name) => {
+                // It goes into host names: only what a storage account name can be.
+                let ok = (3..=24).contains(&name.len())
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                if !ok {
+                    return Err(Error::invalid(format!(
+                        "{} is not a storage account name (3-24 lowercase letters and digits)",
+                        self.name("accountName")
+                    )));
+                }
+                name
+            }
             None => given
                 .iter()
                 .find_map(|(_, url)| url.as_ref().and_then(account_of))
@@ -167,6 +183,13 @@ impl<'a, F: Fn(&str) -> Option<String>> Settings<'a, F> {
     /// The credential the settings (and the platform's variables) choose.
     pub(crate) fn choice(&self) -> Result<CredentialChoice> {
         let client_id = self.get("clientId");
+        if client_id.is_some() && self.get("managedIdentityResourceId").is_some() {
+            return Err(Error::invalid(format!(
+                "{} and {} name the identity twice: set one",
+                self.name("clientId"),
+                self.name("managedIdentityResourceId")
+            )));
+        }
         let tenant_id = self.get("tenantId");
         let env = |name: &str| (self.lookup)(name).filter(|v| !v.is_empty());
         match self
@@ -190,6 +213,7 @@ impl<'a, F: Fn(&str) -> Option<String>> Settings<'a, F> {
                 (Some(tenant_id), Some(client_id), Some(_)) => CredentialChoice::Secret {
                     tenant_id,
                     client_id,
+                    setting: self.prefix.to_owned(),
                 },
                 (tenant_id, client_id, _) if env("AZURE_FEDERATED_TOKEN_FILE").is_some() => {
                     CredentialChoice::Workload {
@@ -234,9 +258,9 @@ fn https_endpoint(setting: &str, text: &str) -> Result<Url> {
 /// segment of a path-style endpoint (`https://127.0.0.1:10001/devstoreaccount1`).
 fn account_of(url: &Url) -> Option<String> {
     match url.host()? {
-        url::Host::Domain(host) if !host.eq_ignore_ascii_case("localhost") => {
-            host.split('.').next().map(str::to_owned)
-        }
+        // `acct.queue.core.windows.net`; a host without a dot (`localhost`, a container's name
+        // such as `azurite`) is path-style.
+        url::Host::Domain(host) if host.contains('.') => host.split('.').next().map(str::to_owned),
         _ => url
             .path_segments()?
             .next()
@@ -292,7 +316,7 @@ fn shared_credential(
     Ok(credential)
 }
 
-/// The credentials' HTTP options: two retries 200 ms apart, within a second. Managed-identity
+/// The credentials' HTTP options: three retries 500 ms apart, within 3 s. Managed-identity
 /// endpoints ask callers to retry (IMDS: "Retry guidance",
 /// <https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token#error-handling>),
 /// but the SDK's default (8 retries, a minute) would hold an invocation on a dead endpoint; the
@@ -300,9 +324,9 @@ fn shared_credential(
 fn credential_options() -> azure_core::http::ClientOptions {
     azure_core::http::ClientOptions {
         retry: azure_core::http::RetryOptions::fixed(azure_core::http::FixedRetryOptions {
-            delay: azure_core::time::Duration::milliseconds(200),
-            max_retries: 2,
-            max_total_elapsed: azure_core::time::Duration::seconds(1),
+            delay: azure_core::time::Duration::milliseconds(500),
+            max_retries: 3,
+            max_total_elapsed: azure_core::time::Duration::seconds(3),
         }),
         ..Default::default()
     }
@@ -349,6 +373,7 @@ fn make_credential(
         CredentialChoice::Secret {
             tenant_id,
             client_id,
+            ..
         } => {
             let secret = secret().unwrap_or_default();
             register_secret(&secret);
@@ -391,6 +416,8 @@ impl azure_core_legacy::auth::TokenCredential for LegacyCredential {
         ))
     }
 
+    /// Nothing to clear here: the GA credential keeps the cache, and refreshes a token before
+    /// it expires.
     async fn clear_cache(&self) -> azure_core_legacy::Result<()> {
         Ok(())
     }
@@ -488,6 +515,32 @@ mod tests {
             "{e}"
         );
         assert!(!Settings::new("S", settings(&[("S", "x")])).present());
+        // An account name goes into host names: nothing else gets through.
+        let s = settings(&[("S__accountName", "evil.example#")]);
+        let e = Settings::new("S", s).account(fixed()).unwrap_err();
+        assert!(
+            e.message()
+                .contains("S__accountName is not a storage account name"),
+            "{e}"
+        );
+        // One identity, named once.
+        let s = settings(&[
+            ("S__credential", "managedidentity"),
+            ("S__clientId", "c"),
+            ("S__managedIdentityResourceId", "/subscriptions/x"),
+        ]);
+        let e = Settings::new("S", s).choice().unwrap_err();
+        assert!(e.message().contains("name the identity twice"), "{e}");
+    }
+
+    #[test]
+    fn a_host_without_a_dot_is_path_style() {
+        let s = settings(&[(
+            "S__queueServiceUri",
+            "https://azurite:10001/devstoreaccount1",
+        )]);
+        let a = Settings::new("S", s).account(fixed()).unwrap();
+        assert_eq!(a.name, "devstoreaccount1");
     }
 
     #[test]
@@ -525,7 +578,8 @@ mod tests {
             ]),
             CredentialChoice::Secret {
                 tenant_id: "t".into(),
-                client_id: "c".into()
+                client_id: "c".into(),
+                setting: "S".into()
             }
         );
         assert_eq!(choice(&[]), CredentialChoice::DeveloperTools);

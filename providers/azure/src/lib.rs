@@ -43,7 +43,10 @@ mod open;
 mod queue;
 
 pub use blob::AzureContainer;
-pub use config::{Azure, DEFAULT_CONNECTION_SETTINGS, DEVELOPMENT_ACCOUNT};
+pub use config::{
+    Azure, ConnectionEndpoints, DEFAULT_CONNECTION_SETTINGS, DEVELOPMENT_ACCOUNT,
+    connection_endpoints,
+};
 pub use kv::AzureTable;
 pub use open::DEFAULT_MAX_DEQUEUE_COUNT;
 pub use queue::{AzureQueue, MAX_MESSAGE_TEXT};

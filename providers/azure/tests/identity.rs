@@ -7,6 +7,10 @@
 mod support;
 
 use cloudport_azure::Azure;
+use cloudport_azure::sdk::azure_core::credentials::TokenCredential;
+use cloudport_azure::sdk::azure_identity::{
+    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+};
 use cloudport_core::{ErrorKind, Precondition, Provider, ReceiveOptions, ResourceUrl};
 use support::identity::{self, CLIENT_ID, WRONG_AUDIENCE_CLIENT_ID};
 use support::{ACCOUNT, Azurite};
@@ -83,6 +87,46 @@ async fn urls_naming_the_identity_setting_reach_every_service_with_tokens_of_the
     }
 }
 
+fn managed_identity(client_id: &str) -> std::sync::Arc<dyn TokenCredential> {
+    ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+        user_assigned_id: Some(UserAssignedId::ClientId(client_id.to_owned())),
+        ..Default::default()
+    }))
+    .expect("a managed identity credential")
+}
+
+#[tokio::test]
+#[ignore = "needs emulators: ./scripts/test.sh"]
+async fn every_service_is_reached_with_a_token_of_the_identity() {
+    identity::start();
+    let counting = identity::Counting::new(managed_identity(CLIENT_ID));
+    let azure = Azure::with_credential(counting.clone());
+    let setting = identity::setting();
+    let fixture = Azurite::identity();
+    let name = fixture.unique("tok");
+    let queue = azure.queue(ACCOUNT, &name, Some(&setting)).expect("queue");
+    queue.create().await.expect("a queue, by token");
+    let container = azure
+        .container(ACCOUNT, &name, Some(&setting))
+        .expect("container");
+    container.create().await.expect("a container, by token");
+    let table = azure
+        .table(ACCOUNT, "tokentable", "p", Some(&setting))
+        .expect("table");
+    table.create_table().await.expect("a table, by token");
+    // Each service's client asked this credential (the GA clients once per client, the legacy
+    // Table client per request), always for storage: the requests carried its tokens, and
+    // nothing else could have authorized them (this Azure has no key or SAS).
+    let scopes = counting.scopes();
+    assert!(scopes.len() >= 3, "{scopes:?}");
+    assert!(
+        scopes
+            .iter()
+            .all(|s| s == "https://storage.azure.com/.default"),
+        "{scopes:?}"
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs emulators: ./scripts/test.sh"]
 async fn tokens_are_cached_across_resources_and_services() {
@@ -105,7 +149,8 @@ async fn tokens_are_cached_across_resources_and_services() {
         drop((q, b, kv));
     }
     // 15 resources created, each by a request with a token: one credential per identity per
-    // process, so tokens are fetched once (a few if first requests race), not per request.
+    // process, so tokens are fetched once (a few if first requests race; none if another test
+    // of this process warmed the cache), not per request.
     let fetched = ours() - before;
     assert!(fetched <= 3, "{fetched} tokens for 15 requests");
 }
@@ -114,17 +159,7 @@ async fn tokens_are_cached_across_resources_and_services() {
 #[ignore = "needs emulators: ./scripts/test.sh"]
 async fn a_token_azurite_refuses_is_unauthenticated_and_never_quoted() {
     identity::start();
-    let credential = cloudport_azure::sdk::azure_identity::ManagedIdentityCredential::new(Some(
-        cloudport_azure::sdk::azure_identity::ManagedIdentityCredentialOptions {
-            user_assigned_id: Some(
-                cloudport_azure::sdk::azure_identity::UserAssignedId::ClientId(
-                    WRONG_AUDIENCE_CLIENT_ID.to_owned(),
-                ),
-            ),
-            ..Default::default()
-        },
-    ))
-    .expect("a managed identity credential");
+    let credential = managed_identity(WRONG_AUDIENCE_CLIENT_ID);
     let azure = Azure::with_credential(credential);
     let setting = identity::setting();
     let queue = azure
@@ -143,11 +178,21 @@ async fn a_token_azurite_refuses_is_unauthenticated_and_never_quoted() {
         .await
         .expect_err("tables check tokens too");
     assert_eq!(table_err.kind(), ErrorKind::Unauthenticated, "{table_err}");
+    let container = azure
+        .container(ACCOUNT, "never-created", Some(&setting))
+        .expect("a container name");
+    let blob_err = container
+        .create()
+        .await
+        .expect_err("blobs check tokens too");
+    assert_eq!(blob_err.kind(), ErrorKind::Unauthenticated, "{blob_err}");
     for shown in [
         err.to_string(),
         format!("{err:?}"),
         table_err.to_string(),
         format!("{table_err:?}"),
+        blob_err.to_string(),
+        format!("{blob_err:?}"),
     ] {
         // A JWT's header starts with base64url of `{"` (eyJ); none is quoted.
         assert!(!shown.contains("eyJ"), "a token shows: {shown}");

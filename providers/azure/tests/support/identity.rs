@@ -17,6 +17,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
+use cloudport_azure::sdk::azure_core;
+use cloudport_azure::sdk::azure_core::credentials::{
+    AccessToken, TokenCredential, TokenRequestOptions,
+};
 use serde_json::{Value, json};
 
 /// The client id scripts/emulators.sh gives the identity-based settings.
@@ -29,6 +33,42 @@ pub fn setting() -> String {
     std::env::var("CLOUDPORT_TEST_AZURITE_OAUTH").expect(
         "CLOUDPORT_TEST_AZURITE_OAUTH is not set: run ./scripts/test.sh (it starts Azurite with --oauth basic over https and sets the identity-based settings)",
     )
+}
+
+/// A token credential that counts what it is asked, around a real one: shows that a request was
+/// authorized by a token of this credential (Azurite with OAuth still accepts keys too).
+#[derive(Debug)]
+pub struct Counting {
+    inner: std::sync::Arc<dyn TokenCredential>,
+    scopes: Mutex<Vec<String>>,
+}
+
+impl Counting {
+    pub fn new(inner: std::sync::Arc<dyn TokenCredential>) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            inner,
+            scopes: Mutex::default(),
+        })
+    }
+
+    /// The scopes of every `get_token` call so far.
+    pub fn scopes(&self) -> Vec<String> {
+        self.scopes.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for Counting {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        if let Ok(mut s) = self.scopes.lock() {
+            s.extend(scopes.iter().map(|s| (*s).to_owned()));
+        }
+        self.inner.get_token(scopes, options).await
+    }
 }
 
 /// Every token request the endpoint answered: (client id, resource).
