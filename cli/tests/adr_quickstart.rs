@@ -3,16 +3,11 @@
 
 use cloudport_cli::cost::{Cloud, Usage, estimate};
 use cloudport_cli::{adr, cost};
-use cloudport_core::app::Description;
 
-fn quickstart() -> Description {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/quickstart.description.json"
-    );
-    let json = std::fs::read(path).expect("the quickstart fixture");
-    cloudport_cli::describe::parse(&json).expect("parses")
+mod support {
+    pub(crate) mod fixture;
 }
+use support::fixture::quickstart;
 
 fn record() -> String {
     let d = quickstart();

@@ -4,16 +4,11 @@
 //! computed by hand below.
 
 use cloudport_cli::cost::{self, Cloud, Estimate, Price, Usage, cents, estimate, prices};
-use cloudport_core::app::Description;
 
-fn quickstart() -> Description {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/quickstart.description.json"
-    );
-    let json = std::fs::read(path).expect("the quickstart fixture");
-    cloudport_cli::describe::parse(&json).expect("parses")
+mod support {
+    pub(crate) mod fixture;
 }
+use support::fixture::quickstart;
 
 /// The worked example: 8M invocations of 240 ms (memory from the code: 256 MB); 3M messages of
 /// 4 KiB; 1,200,400 objects written, 500,000 read, 10 GB kept; 2M KV reads, 1.2M writes of

@@ -121,17 +121,14 @@ impl<'a, F: Fn(&str) -> Option<String>> Settings<'a, F> {
         ];
         let name = match self.get("accountName") {
             Some(name) => {
-                // It goes into host names: only what a storage account name can be.
-                let ok = (3..=24).contains(&name.len())
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-                if !ok {
-                    return Err(Error::invalid(format!(
+                // It goes into host names: only what a storage account name can be (the rule
+                // URLs are checked by), named by its setting.
+                crate::open::check_account(&name).map_err(|_| {
+                    Error::invalid(format!(
                         "{} is not a storage account name (3-24 lowercase letters and digits)",
                         self.name("accountName")
-                    )));
-                }
+                    ))
+                })?;
                 name
             }
             None => given

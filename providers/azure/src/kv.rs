@@ -131,8 +131,15 @@ fn http_client() -> Arc<dyn azure_core_legacy::HttpClient> {
     CLIENT
         .get_or_init(|| match reqwest_legacy::Client::builder().build() {
             Ok(client) => Arc::new(client),
-            // Only a broken TLS backend fails here: fall back to the SDK's own client.
-            Err(_) => azure_core_legacy::new_http_client(),
+            // Only a broken TLS backend fails here: fall back to the SDK's own client (bundled
+            // roots only, no pooling), and say so.
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "building the Table client's HTTP client failed; using azure_core 0.21's own (bundled roots only)"
+                );
+                azure_core_legacy::new_http_client()
+            }
         })
         .clone()
 }

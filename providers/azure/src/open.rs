@@ -12,7 +12,7 @@ use crate::{Azure, AzureContainer, AzureQueue, AzureTable};
 pub const DEFAULT_MAX_DEQUEUE_COUNT: u32 = 5;
 
 /// Storage accounts: 3–24 lowercase letters and digits.
-fn check_account(name: &str) -> Result<()> {
+pub(crate) fn check_account(name: &str) -> Result<()> {
     let ok = (3..=24).contains(&name.len())
         && name
             .bytes()
