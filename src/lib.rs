@@ -175,13 +175,13 @@ fn print_description(app: &App) -> Result<()> {
 
 /// What function code usually needs: `use cloudport::prelude::*;`.
 pub mod prelude {
-    pub use crate::access::{bucket, kv, queue};
+    pub use crate::access::{bucket, kv, queue, topic};
     pub use crate::app::{Budget, Limits};
     pub use crate::event::{BlobEvent, BlobEventKind, Event, QueueMessage, ScheduleTick};
     pub use crate::idempotency::Idempotency;
     pub use crate::{
         App, AppExt, Bucket, Env, EnvExt, Error, ErrorKind, KvPut, KvStore, Message, Precondition,
-        Queue, Result, Schedule, Trigger,
+        Queue, Result, Schedule, Topic, Trigger,
     };
     pub use serde::{Deserialize, Serialize};
 }

@@ -1,4 +1,6 @@
-//! The quickstart app end to end on the local host and the memory provider.
+//! The quickstart app end to end on the local host and the memory provider, under the
+//! `strictest` limit profile: every queue, bucket and store refuses what any cloud would, so the
+//! quickstart is shown to fit AWS, Azure and Google Cloud alike.
 
 #[path = "../examples/quickstart/app.rs"]
 mod quickstart;
@@ -6,8 +8,13 @@ mod quickstart;
 use std::time::Duration;
 
 use cloudport::hosts::local::LocalHost;
-use cloudport::memory::Memory;
+use cloudport::memory::{Memory, Profile};
 use cloudport::prelude::*;
+
+/// A memory world whose resources enforce every cloud's limits.
+fn strictest() -> Memory {
+    Memory::new().with_default_profile(Profile::Strictest)
+}
 
 async fn start(memory: &Memory) -> (cloudport::hosts::local::RunningApp, String) {
     let running = LocalHost::new()
@@ -22,7 +29,13 @@ async fn start(memory: &Memory) -> (cloudport::hosts::local::RunningApp, String)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_flow_through_http_queue_kv_blob_and_report() {
-    let memory = Memory::new();
+    let memory = strictest();
+    let orders = Env::on_memory(&memory).queue("orders").expect("orders");
+    assert_eq!(
+        orders.capabilities().max_message_bytes,
+        48 * 1024,
+        "the app's queue is under the strictest profile"
+    );
     let (running, base) = start(&memory).await;
     let client = reqwest::Client::new();
     for (id, total) in [("a", 100u64), ("b", 250)] {
@@ -85,7 +98,7 @@ async fn orders_flow_through_http_queue_kv_blob_and_report() {
 
 #[tokio::test]
 async fn bad_requests_get_4xx_and_enqueue_nothing() {
-    let memory = Memory::new();
+    let memory = strictest();
     let (running, base) = start(&memory).await;
     let client = reqwest::Client::new();
     let invalid = client
@@ -115,7 +128,7 @@ async fn bad_requests_get_4xx_and_enqueue_nothing() {
 
 #[tokio::test]
 async fn the_handler_is_idempotent_under_duplicate_delivery() {
-    let env = Env::memory();
+    let env = Env::on_memory(&strictest());
     let msg = QueueMessage::new(
         "orders",
         "m-1",

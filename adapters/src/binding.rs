@@ -3,13 +3,14 @@
 use cloudport_core::redact::Redacted;
 use cloudport_core::{Env, ResourceKind, ResourceUrl, Trigger};
 
-/// The kind and parsed binding URL of a queue or blob trigger, if it is bound. A binding that is
+/// The kind and parsed binding URL of a queue, blob or topic trigger, if it is bound. A binding that is
 /// not a valid URL is logged — the host cannot match its events — and treated as unbound (opening
 /// the resource reports the same error to the handler that uses it).
 pub(crate) fn trigger_binding(env: &Env, trigger: &Trigger) -> Option<(ResourceKind, ResourceUrl)> {
     let kind = match trigger {
         Trigger::Queue(_) => ResourceKind::Queue,
         Trigger::Blob(_) => ResourceKind::Bucket,
+        Trigger::Topic(_) => ResourceKind::Topic,
         _ => return None,
     };
     let url = env.binding_url(kind, trigger.name())?;

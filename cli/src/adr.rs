@@ -56,10 +56,20 @@ fn context(d: &Description, app_name: &str) -> String {
         };
         let _ = writeln!(out, "{line}");
     }
+    if !d.event_types.is_empty() {
+        let types: Vec<String> = d.event_types.iter().map(|t| format!("`{t}`")).collect();
+        let _ = writeln!(
+            out,
+            "- It takes platform events of type {} (`on_event`). The package does not subscribe \
+             it to them yet: their source (an EventBridge rule, an Event Grid subscription, an \
+             Eventarc trigger) is connected outside it.",
+            types.join(", ")
+        );
+    }
     if d.any_event {
         out.push_str("- It takes any other CloudEvent (`on_any_event`).\n");
     }
-    if !d.http && d.triggers.is_empty() && !d.any_event {
+    if !d.http && d.triggers.is_empty() && !d.any_event && d.event_types.is_empty() {
         out.push_str("- It declares no trigger and no HTTP: nothing would invoke it.\n");
     }
     out.push_str(

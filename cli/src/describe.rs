@@ -153,6 +153,27 @@ pub fn check_declared(d: &Description) -> Result<()> {
     }
 }
 
+/// What the package does not wire for the app, to say on standard error: the event types it
+/// takes with `on_event` (their sources — EventBridge rules, Event Grid subscriptions, Eventarc
+/// triggers — are not created yet; ADR 0013).
+///
+/// ```
+/// let app = cloudport_core::App::new().on_event("OrderPlaced", |_e, _env| async { Ok(()) });
+/// let note = cloudport_cli::describe::unwired(&app.describe()).unwrap();
+/// assert!(note.contains("OrderPlaced"));
+/// assert!(cloudport_cli::describe::unwired(&cloudport_core::App::new().describe()).is_none());
+/// ```
+pub fn unwired(d: &Description) -> Option<String> {
+    (!d.event_types.is_empty()).then(|| {
+        format!(
+            "the app takes events of type {} (on_event); this package does not subscribe the \
+             function to them yet: connect their source (an EventBridge rule, an Event Grid \
+             subscription, an Eventarc trigger) to the deployed function",
+            d.event_types.join(", ")
+        )
+    })
+}
+
 /// Reads and parses a description file (`-`: standard input), as `CLOUDPORT_DESCRIBE=1 ./app`
 /// printed it.
 pub fn read_file(path: &std::path::Path) -> Result<Description> {

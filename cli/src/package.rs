@@ -119,6 +119,9 @@ pub fn build_and_describe(args: &PackageArgs, default_feature: &str) -> Result<B
     elf::check_machine(&binary, arch)?;
     let description = describe::run(&describe_binary)?;
     describe::check_declared(&description)?;
+    if let Some(note) = describe::unwired(&description) {
+        eprintln!("cloudport: note: {note}");
+    }
     Ok(Built {
         binary,
         description,
@@ -276,6 +279,9 @@ fn print_written(out: &Path, commands: &str, note: Option<&str>, workflow: Optio
 pub fn template_command(args: &TemplateArgs) -> Result<()> {
     let description = describe::read_file(&args.description)?;
     describe::check_declared(&description)?;
+    if let Some(note) = describe::unwired(&description) {
+        eprintln!("cloudport: note: {note}");
+    }
     let template = match args.cloud {
         Cloud::Aws => template(&description, &options(&args.deploy, "cloudport-app")?)?,
         Cloud::Gcp => {

@@ -61,6 +61,10 @@ impl Access {
     pub const KV_READ: Access = Access(1);
     /// KV store: put, update and delete entries.
     pub const KV_WRITE: Access = Access(2);
+    /// Topic: publish events.
+    pub const TOPIC_PUBLISH: Access = Access(1);
+    /// Topic: receive its events through a subscription (implied by a topic trigger).
+    pub const TOPIC_SUBSCRIBE: Access = Access(2);
 
     /// Whether every right of `other` is in `self`.
     pub const fn contains(self, other: Access) -> bool {
@@ -88,6 +92,10 @@ impl Access {
                 ("list", Self::BUCKET_LIST),
             ],
             ResourceKind::Kv => &[("read", Self::KV_READ), ("write", Self::KV_WRITE)],
+            ResourceKind::Topic => &[
+                ("publish", Self::TOPIC_PUBLISH),
+                ("subscribe", Self::TOPIC_SUBSCRIBE),
+            ],
         }
     }
 
@@ -129,7 +137,7 @@ impl std::ops::BitOrAssign for Access {
 }
 
 /// One declaration: a logical resource, the access the code needs, and (queues) its
-/// dead-letter policy. Made by [`queue`], [`bucket`] and [`kv`].
+/// dead-letter policy. Made by [`queue`], [`bucket`], [`kv`] and [`topic`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Use {
     kind: ResourceKind,
@@ -259,6 +267,46 @@ pub fn bucket(name: impl Into<String>) -> BucketUse {
 /// ```
 pub fn kv(name: impl Into<String>) -> KvUse {
     KvUse(Use::new(ResourceKind::Kv, name))
+}
+
+/// Declares a topic: `topic("audit").publish()`. A topic trigger implies `subscribe`.
+///
+/// ```
+/// use cloudport_core::access::topic;
+/// assert_eq!(topic("audit").publish().into_use().to_code(), r#"topic("audit").publish()"#);
+/// ```
+pub fn topic(name: impl Into<String>) -> TopicUse {
+    TopicUse(Use::new(ResourceKind::Topic, name))
+}
+
+/// A topic declaration being built ([`topic`]).
+#[derive(Debug, Clone)]
+#[must_use = "pass it to App::uses"]
+pub struct TopicUse(Use);
+
+impl TopicUse {
+    /// Publishes events.
+    pub fn publish(mut self) -> Self {
+        self.0.access |= Access::TOPIC_PUBLISH;
+        self
+    }
+
+    /// Receives the topic's events through a subscription (implied by a topic trigger).
+    pub fn subscribe(mut self) -> Self {
+        self.0.access |= Access::TOPIC_SUBSCRIBE;
+        self
+    }
+
+    /// The declaration.
+    pub fn into_use(self) -> Use {
+        self.0
+    }
+}
+
+impl From<TopicUse> for Use {
+    fn from(u: TopicUse) -> Use {
+        u.0
+    }
 }
 
 /// A queue declaration being built ([`queue`]).

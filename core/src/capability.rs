@@ -49,6 +49,15 @@ pub struct QueueCapabilities {
     /// Whether the queue keeps messages in send order (FIFO): then a message of a batch refused
     /// alone is reported, not re-sent after the ones that followed it.
     pub ordered: bool,
+    /// Whether the queue keeps order per ordering key
+    /// ([`Message::with_ordering_key`](crate::Message::with_ordering_key)): the messages of one
+    /// key are delivered in send order, and none of them while an earlier one is leased. Without
+    /// it, a message with a key is refused (`Unsupported`).
+    pub ordering: bool,
+    /// Whether the queue drops a message sent again with the same deduplication id within its
+    /// window ([`Message::with_deduplication_id`](crate::Message::with_deduplication_id)).
+    /// Without it, a message with a deduplication id is refused (`Unsupported`).
+    pub deduplication: bool,
 }
 
 impl Default for QueueCapabilities {
@@ -70,6 +79,8 @@ impl Default for QueueCapabilities {
             max_wait: Duration::from_secs(20),
             concurrent_sends: 1,
             ordered: false,
+            ordering: false,
+            deduplication: false,
         }
     }
 }

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 
 use crate::access::AccessPolicy;
 use crate::provider::unknown_scheme;
+use crate::topic::Topic;
 use crate::validate;
 use crate::{
     Bucket, Error, ErrorKind, KvStore, Provider, Queue, ResourceKind, ResourceUrl, Result,
@@ -27,6 +28,7 @@ enum Resource {
     Queue(Queue),
     Bucket(Bucket),
     Kv(KvStore),
+    Topic(Topic),
 }
 
 /// Resources by logical name, opened on first use and shared by every invocation of the process.
@@ -166,6 +168,34 @@ impl Env {
         }
     }
 
+    /// The topic bound to `name` (`CLOUDPORT_TOPIC_<NAME>`: `sns://audit`,
+    /// `gcptopic://projects/P/topics/audit`, `mem://audit`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+    /// use cloudport_core::Env;
+    /// use cloudport_core::export::cloudevents::{EventBuilder, EventBuilderV10};
+    /// let memory = cloudport_memory::Memory::new();
+    /// let audit = memory.subscribe("audit", "archive");
+    /// let env = Env::builder().provider(memory).bind_topic("audit", "mem://audit").build();
+    /// let event = EventBuilderV10::new().id("1").source("shop").ty("order.placed").build().unwrap();
+    /// env.topic("audit")?.publish(&event).await?;
+    /// assert_eq!(audit.receive(Default::default()).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn topic(&self, name: &str) -> Result<Topic> {
+        match self.resolve(ResourceKind::Topic, name)? {
+            Resource::Topic(t) => Ok(match &self.access {
+                Some(policy) => t.with_grant(policy.grant(ResourceKind::Topic, name)),
+                None => t,
+            }),
+            _ => Err(Error::new(
+                ErrorKind::Other,
+                "binding resolved to another kind",
+            )),
+        }
+    }
+
     /// This environment with an app's access policy: every resource opened through it carries
     /// its grant, and operations outside it fail with `PermissionDenied` before any driver
     /// call. The resources themselves are shared with `self`. Hosts use it through
@@ -267,6 +297,18 @@ impl Env {
             })
     }
 
+    /// The bucket a queue's `claim_check=` names, opened without the app's grant: the claim
+    /// check's use of it follows from the queue's own access (ADR 0013).
+    fn claim_check_bucket(&self, name: &str) -> Result<Bucket> {
+        match self.resolve(ResourceKind::Bucket, name)? {
+            Resource::Bucket(b) => Ok(b),
+            _ => Err(Error::new(
+                ErrorKind::Other,
+                "binding resolved to another kind",
+            )),
+        }
+    }
+
     fn resolve(&self, kind: ResourceKind, name: &str) -> Result<Resource> {
         self.resolve_at(kind, name, 0)
     }
@@ -325,6 +367,10 @@ impl Env {
                 let parsed = ResourceUrl::parse(url)?;
                 Resource::Kv(self.provider_for(&parsed)?.open_kv(&parsed)?)
             }
+            ResourceKind::Topic => {
+                let parsed = ResourceUrl::parse(url)?;
+                Resource::Topic(self.provider_for(&parsed)?.open_topic(&parsed)?)
+            }
         })
     }
 
@@ -332,6 +378,7 @@ impl Env {
     fn open_queue_url(&self, url: &str, depth: u8) -> Result<Queue> {
         const MAX_DEPTH: u8 = 4;
         let mut parsed = ResourceUrl::parse(url)?;
+        let claim_check = crate::claim_check::take_param(&mut parsed)?;
         let dead_letter = parsed.take_param("dead_letter");
         let max = parsed
             .take_param("max_deliveries")
@@ -344,6 +391,12 @@ impl Env {
             })
             .transpose()?;
         let queue = self.provider_for(&parsed)?.open_queue(&parsed)?;
+        let queue = match claim_check {
+            Some(bucket) => {
+                crate::claim_check::wrap_bound(queue, &bucket, self.claim_check_bucket(&bucket))?
+            }
+            None => queue,
+        };
         match (dead_letter, max) {
             (Some(_), _) if depth >= MAX_DEPTH => Err(Error::invalid(format!(
                 "dead-letter queues chain more than {MAX_DEPTH} deep: is there a loop?"
@@ -384,6 +437,9 @@ fn example_url(kind: ResourceKind, name: &str) -> String {
         ResourceKind::Queue => format!("mem://{name}, sqs://{name}, azqueue://ACCOUNT/{name}"),
         ResourceKind::Bucket => format!("mem://{name}, s3://{name}, gs://{name}"),
         ResourceKind::Kv => format!("mem://{name}, dynamodb://{name}, firestore://PROJECT/{name}"),
+        ResourceKind::Topic => {
+            format!("mem://{name}, sns://{name}, gcptopic://projects/PROJECT/topics/{name}")
+        }
     }
 }
 
@@ -463,6 +519,18 @@ impl EnvBuilder {
     /// Binds a key-value store name to a URL.
     pub fn bind_kv(self, name: impl Into<String>, url: impl Into<String>) -> Self {
         self.bind(ResourceKind::Kv, name, url)
+    }
+
+    /// Binds a topic name to a URL.
+    pub fn bind_topic(self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        self.bind(ResourceKind::Topic, name, url)
+    }
+
+    /// Binds a topic name to a topic you built (a mock, say).
+    pub fn topic(mut self, name: impl Into<String>, topic: Topic) -> Self {
+        self.resources
+            .insert((ResourceKind::Topic, name.into()), Resource::Topic(topic));
+        self
     }
 
     /// Binds a queue name to a queue you built (a mock, say).

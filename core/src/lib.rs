@@ -1,8 +1,9 @@
 //! # cloudport-core
 //!
 //! The provider-neutral heart of [cloudport](https://docs.rs/cloudport): portable types over small
-//! driver traits for **queues** ([`Queue`] / [`QueueDriver`]), **blob storage** ([`Bucket`] /
-//! [`BlobDriver`]) and **key-value state** ([`KvStore`] / [`KvDriver`]); **triggers** as
+//! driver traits for **queues** ([`Queue`] / [`QueueDriver`]), **topics** ([`Topic`] /
+//! [`TopicDriver`]), **blob storage** ([`Bucket`] / [`BlobDriver`]) and **key-value state**
+//! ([`KvStore`] / [`KvDriver`]); **triggers** as
 //! CloudEvents ([`event`]); the [`App`] that binds handlers to logical names; the [`Env`] that binds
 //! logical resource names to URLs; one [`Error`] type; [`capability`] declarations; and, behind
 //! features, the conformance suite every provider passes (module `conformance`, feature `conformance`) and `mockall` mocks of the drivers.
@@ -26,6 +27,7 @@ pub mod access;
 pub mod app;
 pub mod blob;
 pub mod capability;
+pub mod claim_check;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod context;
@@ -41,6 +43,7 @@ pub mod queue;
 pub mod redact;
 pub mod retry;
 mod telemetry;
+pub mod topic;
 pub mod trace;
 pub mod validate;
 
@@ -58,6 +61,7 @@ pub use queue::{
     DeadLettered, LeaseToken, Message, Queue, QueueDriver, ReceiveOptions, ReceivedMessage,
 };
 pub use retry::{Idempotence, RetryPolicy};
+pub use topic::{Topic, TopicCapabilities, TopicDriver};
 
 /// Re-exports used by the drivers and hosts of provider crates.
 pub mod export {
@@ -141,6 +145,7 @@ pub mod mock {
     pub use crate::blob::MockBlobDriver;
     pub use crate::kv::MockKvDriver;
     pub use crate::queue::MockQueueDriver;
+    pub use crate::topic::MockTopicDriver;
 
     macro_rules! with_defaults {
         ($mock:ty, $caps:ty) => {
@@ -160,4 +165,5 @@ pub mod mock {
     with_defaults!(MockQueueDriver, crate::QueueCapabilities);
     with_defaults!(MockBlobDriver, crate::BlobCapabilities);
     with_defaults!(MockKvDriver, crate::KvCapabilities);
+    with_defaults!(MockTopicDriver, crate::TopicCapabilities);
 }

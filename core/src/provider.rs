@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
+use crate::topic::Topic;
 use crate::{Bucket, Error, ErrorKind, KvStore, Queue, Result};
 
 /// The kind of a bound resource.
@@ -15,15 +16,18 @@ pub enum ResourceKind {
     Bucket,
     /// A [`KvStore`].
     Kv,
+    /// A [`Topic`].
+    Topic,
 }
 
 impl ResourceKind {
-    /// The word used in binding variables: `QUEUE`, `BUCKET`, `KV`.
+    /// The word used in binding variables: `QUEUE`, `BUCKET`, `KV`, `TOPIC`.
     pub fn env_word(self) -> &'static str {
         match self {
             Self::Queue => "QUEUE",
             Self::Bucket => "BUCKET",
             Self::Kv => "KV",
+            Self::Topic => "TOPIC",
         }
     }
 
@@ -33,6 +37,7 @@ impl ResourceKind {
             Self::Queue => "queue",
             Self::Bucket => "bucket",
             Self::Kv => "kv store",
+            Self::Topic => "topic",
         }
     }
 }
@@ -48,7 +53,9 @@ pub const KNOWN_SCHEMES: &[(&str, &str, &str, ResourceKind)] = &[
     ("azqueue", "azure", "azure", ResourceKind::Queue),
     ("azblob", "azure", "azure", ResourceKind::Bucket),
     ("aztable", "azure", "azure", ResourceKind::Kv),
+    ("sns", "aws", "aws", ResourceKind::Topic),
     ("gcppubsub", "gcp", "gcp", ResourceKind::Queue),
+    ("gcptopic", "gcp", "gcp", ResourceKind::Topic),
     ("gs", "gcp", "gcp", ResourceKind::Bucket),
     ("firestore", "gcp", "gcp", ResourceKind::Kv),
 ];
@@ -176,6 +183,11 @@ pub trait Provider: Send + Sync + 'static {
     /// Opens a key-value store.
     fn open_kv(&self, url: &ResourceUrl) -> Result<KvStore> {
         Err(wrong_kind(self.name(), url, ResourceKind::Kv))
+    }
+
+    /// Opens a topic.
+    fn open_topic(&self, url: &ResourceUrl) -> Result<Topic> {
+        Err(wrong_kind(self.name(), url, ResourceKind::Topic))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Spans for the portable operations (queue, blob and KV calls) with OpenTelemetry semantic
+//! Spans for the portable operations (queue, topic, blob and KV calls) with OpenTelemetry semantic
 //! conventions. They cost a callsite check when no subscriber listens.
 
 /// The OpenTelemetry `cloud.provider` of a cloudport provider name.
@@ -42,6 +42,28 @@ pub(crate) fn queue_system_of_source(source: &str) -> &'static str {
     }
 }
 
+/// The `messaging.system` of a topic trigger whose events come from `source` (a published event
+/// keeps its own source; a platform's topic notification names its topic).
+pub(crate) fn topic_system_of_source(source: &str) -> &'static str {
+    match provider_of_source(source) {
+        Some("aws") => "aws_sns",
+        Some("gcp") => "gcp_pubsub",
+        Some("azure") => "eventgrid",
+        Some("memory") => "memory",
+        _ => "topic",
+    }
+}
+
+/// The `messaging.system` of a provider's topics.
+fn topic_system(provider: &str) -> &str {
+    match provider {
+        "aws" => "aws_sns",
+        "azure" => "eventgrid",
+        "gcp" => "gcp_pubsub",
+        other => other,
+    }
+}
+
 /// The span of one portable operation (`queue.send`, `blob.get`, `kv.put`, …) on `resource`:
 /// queue operations carry `messaging.*` attributes, blob and KV ones `db.*`.
 pub(crate) fn operation_span(
@@ -50,6 +72,17 @@ pub(crate) fn operation_span(
     resource: &str,
 ) -> tracing::Span {
     let (kind, verb) = op.split_once('.').unwrap_or((op, op));
+    if kind == "topic" {
+        return tracing::debug_span!(
+            "topic operation",
+            otel.name = op,
+            otel.kind = "producer",
+            cloud.provider = cloud_provider(provider),
+            messaging.system = topic_system(provider),
+            messaging.operation = "publish",
+            messaging.destination.name = resource,
+        );
+    }
     if kind == "queue" {
         let operation = match verb {
             "send" | "send_batch" => "publish",

@@ -11,10 +11,18 @@
 //! `DefaultHttpWorkerService` (`Azure/azure-functions-host`,
 //! `src/WebJobs.Script/Workers/Http/`), see [`decode`] for the payload details.
 //!
+//! Azure Event Grid reaches the app through the function [`EVENTS_FUNCTION`]
+//! (`cloudport-events`, an `eventGridTrigger` binding its event as [`EVENT_GRID_BINDING`]),
+//! served when the app registered `on_event` or `on_any_event`: the Functions host's Event Grid
+//! extension receives the webhook, answers the validation handshakes and invokes the function
+//! once per event (or with a batch); see `events.rs` for why no Event Grid webhook is served on
+//! the app's public HTTP, and [`decode::event_grid_events`] for the schemas.
+//!
 //! # Functions
 //!
 //! Each trigger of the app is one function, named by [`function_name`]: `queue-<name>`,
-//! `blob-<name>`, `schedule-<name>` — the trigger kind, `-`, and the logical name. Logical names
+//! `blob-<name>`, `schedule-<name>` — the trigger kind, `-`, and the logical name; all Event Grid
+//! events go to the one function [`EVENTS_FUNCTION`], which routes them by type. Logical names
 //! are 1-63 ASCII letters, digits, `-` and `_`, so every function name starts with a letter and is
 //! valid for Azure (letters, digits, `_`, `-`, at most 127 characters). Azure compares function
 //! names ignoring case, so the manifest generator rejects two triggers of one kind whose names
@@ -27,6 +35,9 @@
 //! | request | answered by |
 //! |---|---|
 //! | `POST /queue-…`, `/blob-…`, `/schedule-…` | the trigger's handler, through its portable CloudEvent |
+//! | `POST /cloudport-events` (an `eventGridTrigger`: one event, or an array, Event Grid or CloudEvents schema) | each event as a CloudEvent with Event Grid's `type`/`source`/`subject` and data unchanged, to `on_event` by type, then `on_any_event`; `Microsoft.Storage.BlobCreated`/`BlobDeleted` of a container bound to a blob trigger to that trigger's `on_blob` (portable blob event) |
+//! | the same, a `Microsoft.EventGrid.SubscriptionValidationEvent` | the host: `200`, `ReturnValue` `{"validationResponse": code}`, no handler runs |
+//! | `OPTIONS /cloudport-events` with `WebHook-Request-Origin` (CloudEvents abuse protection) | the host: `200` with `WebHook-Allowed-Origin` (and `WebHook-Allowed-Rate: *` when asked) |
 //! | `POST /warmup` (the `warmupTrigger` Azure calls when it adds an instance) | the host: `200`, no handler runs |
 //! | `POST /http` with `{"Data": {"req": …}}` (forwarding off) | the app's router; the response goes back as the `res` output |
 //! | a path under the route prefix (forwarded HTTP) | the app's router, with the prefix removed |
@@ -48,9 +59,9 @@
 //!
 //! | outcome | status |
 //! |---|---|
-//! | handler succeeded (or the message went to its portable dead-letter queue) | `200` |
-//! | handler failed or panicked; a dead-letter move failed | `500` (the host retries) |
-//! | malformed payload (bad JSON, no `Data`, bad base64, no message id) | `400` |
+//! | handler succeeded (or the message went to its portable dead-letter queue); every event of an Event Grid invocation succeeded | `200` |
+//! | handler failed or panicked; a dead-letter move failed; any event of an Event Grid invocation failed (all are attempted) | `500` (the host retries; Event Grid redelivers) |
+//! | malformed payload (bad JSON, no `Data`, bad base64, no message id, any undecodable Event Grid event — then none is dispatched) | `400` |
 //! | unknown function | `404` |
 //! | payload over [`MAX_PAYLOAD_BYTES`] | `413` |
 //!
@@ -67,6 +78,7 @@
 //! function binary (ADR 0010).
 
 pub mod decode;
+mod events;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -88,6 +100,7 @@ pub use cloudport_core::platform::azure::{
     TIMER_BINDING, WARMUP_BINDING, WARMUP_FUNCTION, check_route_prefix, function_name,
 };
 use decode::Invocation;
+pub use events::{EVENT_GRID_BINDING, EVENTS_FUNCTION};
 
 /// The variable the Functions host sets to the port the custom handler must listen on.
 pub const PORT_VAR: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
@@ -184,6 +197,10 @@ pub struct AzureHost {
     http: Option<Router>,
     route_prefix: String,
     timeout: std::time::Duration,
+    /// Whether [`EVENTS_FUNCTION`] is served: the app registered `on_event` or `on_any_event`.
+    events: bool,
+    /// The blob triggers' containers, for Event Grid's blob events.
+    containers: Vec<events::BoundContainer>,
 }
 
 impl std::fmt::Debug for AzureHost {
@@ -192,6 +209,7 @@ impl std::fmt::Debug for AzureHost {
             .field("functions", &self.functions.keys().collect::<Vec<_>>())
             .field("http", &self.http.is_some())
             .field("route_prefix", &self.route_prefix)
+            .field("events", &self.events)
             .finish_non_exhaustive()
     }
 }
@@ -219,37 +237,55 @@ impl AzureHost {
     /// (default `api`). Fails if the app's registrations are invalid.
     pub fn new(app: App, env: Env) -> Result<Self> {
         app.validate()?;
-        let functions = app
-            .triggers()
+        let triggers = app.triggers();
+        let containers = events::bound_containers(&triggers, &env);
+        let functions = triggers
             .into_iter()
             .map(|t| (function_name(&t), t))
             .collect::<BTreeMap<_, _>>();
+        let description = app.describe();
+        let events = description.any_event || !description.event_types.is_empty();
         let http = app.http_router(&env);
         let route_prefix = env
             .var(ROUTE_PREFIX_VAR)
             .unwrap_or_else(|| DEFAULT_ROUTE_PREFIX.to_owned());
-        if http.is_some() {
-            check_route_prefix(&route_prefix, functions.keys().map(String::as_str))?;
-        }
         let timeout =
             http_host::invocation_timeout(&env, FUNCTION_TIMEOUT_VAR, DEFAULT_FUNCTION_TIMEOUT)?;
-        Ok(Self {
+        let host = Self {
             timeout,
             app,
             env,
             functions,
             http,
             route_prefix,
-        })
+            events,
+            containers,
+        };
+        host.check_route_prefix(&host.route_prefix)?;
+        Ok(host)
+    }
+
+    /// The functions whose invocation paths the route prefix must keep private: the triggers'
+    /// and, when served, [`EVENTS_FUNCTION`].
+    fn invocation_functions(&self) -> impl Iterator<Item = &str> {
+        self.functions
+            .keys()
+            .map(String::as_str)
+            .chain(self.events.then_some(EVENTS_FUNCTION))
+    }
+
+    fn check_route_prefix(&self, prefix: &str) -> Result<()> {
+        if self.http.is_some() {
+            check_route_prefix(prefix, self.invocation_functions())?;
+        }
+        Ok(())
     }
 
     /// Uses this route prefix instead of the environment's. Fails, as [`AzureHost::new`] does,
     /// when the prefix would make a function's invocation path public.
     pub fn with_route_prefix(mut self, prefix: impl Into<String>) -> Result<Self> {
         let prefix = prefix.into();
-        if self.http.is_some() {
-            check_route_prefix(&prefix, self.functions.keys().map(String::as_str))?;
-        }
+        self.check_route_prefix(&prefix)?;
         self.route_prefix = prefix;
         Ok(self)
     }
@@ -286,6 +322,17 @@ impl AzureHost {
     async fn route(&self, request: Request) -> Response {
         let path = request.uri().path().to_owned();
         let name = path.trim_start_matches('/');
+        if self.events && name == EVENTS_FUNCTION {
+            if request.method() == Method::POST {
+                return match read_body(request).await {
+                    Ok(body) => self.invoke_event_grid(&body).await,
+                    Err(r) => r,
+                };
+            }
+            if request.method() == Method::OPTIONS {
+                return Self::abuse_protection(request.headers());
+            }
+        }
         if request.method() == Method::POST {
             if let Some(trigger) = self.functions.get(name) {
                 let body = match read_body(request).await {
@@ -339,9 +386,7 @@ impl AzureHost {
                 request.method(),
                 request.uri().path(),
                 self.route_prefix,
-                self.functions
-                    .keys()
-                    .map(String::as_str)
+                self.invocation_functions()
                     .chain(self.http.as_ref().map(|_| HTTP_FUNCTION))
                     .collect::<Vec<_>>()
             ),

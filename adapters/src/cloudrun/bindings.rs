@@ -1,5 +1,5 @@
-//! Native Pub/Sub and Cloud Storage names → the app's logical queue and bucket names
-//! ([`Bindings`]), from the app's `gcppubsub://` and `gs://` bindings.
+//! Native Pub/Sub and Cloud Storage names → the app's logical queue, topic and bucket names
+//! ([`Bindings`]), from the app's `gcppubsub://`, `gcptopic://` and `gs://` bindings.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +31,9 @@ pub struct Bindings {
     subscriptions: BTreeMap<String, String>,
     topics: BTreeMap<String, String>,
     buckets: BTreeMap<String, String>,
+    /// Subscriptions and topics of the app's topic triggers (`gcptopic://`).
+    topic_subscriptions: BTreeMap<String, String>,
+    topic_topics: BTreeMap<String, String>,
 }
 
 /// The variables naming the default project, which a URL's project `_` stands for (as in the GCP
@@ -93,6 +96,18 @@ impl Bindings {
                         tracing::warn!(queue = %logical, url = %Redacted(&url), "a gcppubsub binding not of the form gcppubsub://projects/P/topics/T?subscription=S; its messages cannot be matched");
                     }
                 }
+                (ResourceKind::Topic, "gcptopic") => {
+                    if let Some((topic, subscription)) =
+                        pubsub_names(&url, default_project.as_deref())
+                    {
+                        if let Some(s) = subscription {
+                            bindings.topic_subscriptions.insert(s, logical.clone());
+                        }
+                        bindings.topic_topics.entry(topic).or_insert(logical);
+                    } else {
+                        tracing::warn!(topic = %logical, url = %Redacted(&url), "a gcptopic binding not of the form gcptopic://projects/P/topics/T[?subscription=S]; its messages cannot be matched");
+                    }
+                }
                 (ResourceKind::Bucket, "gs") => {
                     bindings.buckets.insert(url.host(), logical);
                 }
@@ -111,10 +126,59 @@ impl Bindings {
             .map(String::as_str)
     }
 
+    /// The logical topic of a message: the one whose binding
+    /// (`gcptopic://projects/P/topics/T?subscription=S`) names its subscription, else the first
+    /// whose binding names its topic. Matched like [`queue_for`](Self::queue_for).
+    ///
+    /// ```
+    /// use cloudport_adapters::cloudrun::Bindings;
+    /// use cloudport_core::{App, Env};
+    /// let app = App::new().on_topic("audit", |_e, _env| async { Ok(()) });
+    /// let env = Env::builder().vars([
+    ///     ("CLOUDPORT_TOPIC_AUDIT", "gcptopic://projects/shop/topics/audit?subscription=audit-push"),
+    /// ]).build();
+    /// let b = Bindings::new(&app, &env);
+    /// assert_eq!(b.topic_for(Some("projects/shop/subscriptions/audit-push"), None), Some("audit"));
+    /// assert_eq!(b.topic_for(None, Some("projects/shop/topics/audit")), Some("audit"));
+    /// assert_eq!(b.queue_for(Some("projects/shop/subscriptions/audit-push"), None), None);
+    /// ```
+    pub fn topic_for(&self, subscription: Option<&str>, topic: Option<&str>) -> Option<&str> {
+        find_name(&self.topic_subscriptions, subscription)
+            .or_else(|| find_name(&self.topic_topics, topic))
+            .map(String::as_str)
+    }
+
+    /// What a Pub/Sub message is for: a binding naming its subscription first (queue, then
+    /// topic), then one naming its topic (queue, then topic).
+    pub(super) fn message_target(
+        &self,
+        subscription: Option<&str>,
+        topic: Option<&str>,
+    ) -> Option<MessageTarget<'_>> {
+        let by = |subscription, topic| {
+            self.queue_for(subscription, topic)
+                .map(MessageTarget::Queue)
+                .or_else(|| {
+                    self.topic_for(subscription, topic)
+                        .map(MessageTarget::Topic)
+                })
+        };
+        by(subscription, None).or_else(|| by(None, topic))
+    }
+
     /// The logical bucket bound to a native bucket.
     pub fn bucket_for(&self, bucket: &str) -> Option<&str> {
         self.buckets.get(bucket).map(String::as_str)
     }
+}
+
+/// The trigger a Pub/Sub message reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MessageTarget<'a> {
+    /// A queue trigger: the message as a portable queue message.
+    Queue(&'a str),
+    /// A topic trigger: the CloudEvent the message carries.
+    Topic(&'a str),
 }
 
 /// The logical name bound to a full Pub/Sub name, or to the same name in project `_`.
@@ -163,6 +227,33 @@ mod tests {
         );
         assert_eq!(parse("gcppubsub://t"), None);
         assert_eq!(parse("gcppubsub://projects/p/subscriptions/s"), None);
+    }
+
+    #[test]
+    fn a_subscription_binding_beats_a_topic_binding_and_queues_come_first() {
+        let app = App::new()
+            .on_queue("q", |_m, _env| async { Ok(()) })
+            .on_topic("t", |_e, _env| async { Ok(()) });
+        let env = Env::builder()
+            .vars([
+                ("CLOUDPORT_QUEUE_Q", "gcppubsub://projects/p/topics/shared"),
+                (
+                    "CLOUDPORT_TOPIC_T",
+                    "gcptopic://projects/p/topics/shared?subscription=t-push",
+                ),
+            ])
+            .build();
+        let b = Bindings::new(&app, &env);
+        let topic = Some("projects/p/topics/shared");
+        assert_eq!(
+            b.message_target(Some("projects/p/subscriptions/t-push"), topic),
+            Some(MessageTarget::Topic("t"))
+        );
+        assert_eq!(
+            b.message_target(Some("projects/p/subscriptions/other"), topic),
+            Some(MessageTarget::Queue("q"))
+        );
+        assert_eq!(b.message_target(None, Some("projects/p/topics/x")), None);
     }
 
     #[test]

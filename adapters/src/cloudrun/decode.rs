@@ -318,21 +318,7 @@ pub fn pubsub_event(
     let id = message
         .id()
         .ok_or_else(|| malformed("the Pub/Sub message has no messageId"))?;
-    let data = message.data.as_deref().unwrap_or_default();
-    // Base64 grows by 4/3: refuse an oversize body before decoding it.
-    if data.len() / 4 * 3 > MAX_MESSAGE_BYTES + 3 {
-        return Err(too_large_message(id, data.len() / 4 * 3));
-    }
-    let body = base64::engine::general_purpose::STANDARD
-        .decode(data.trim().as_bytes())
-        .map_err(|e| {
-            malformed(format!(
-                "the data of Pub/Sub message {id} is not base64: {e}"
-            ))
-        })?;
-    if body.len() > MAX_MESSAGE_BYTES {
-        return Err(too_large_message(id, body.len()));
-    }
+    let body = message_data(message, id)?;
     // As the GCP queue driver reads them back, so both give the same message.
     let (content_type, attributes) = from_native_attributes(
         message
@@ -349,6 +335,27 @@ pub fn pubsub_event(
     msg.content_type = content_type;
     msg.attributes = attributes;
     Ok(msg.into_cloudevent(source))
+}
+
+/// The decoded `data` of message `id`: not base64 is `Malformed`, over [`MAX_MESSAGE_BYTES`]
+/// `TooLarge`.
+pub(crate) fn message_data(message: &PubsubMessage, id: &str) -> Result<Vec<u8>> {
+    let data = message.data.as_deref().unwrap_or_default();
+    // Base64 grows by 4/3: refuse an oversize body before decoding it.
+    if data.len() / 4 * 3 > MAX_MESSAGE_BYTES + 3 {
+        return Err(too_large_message(id, data.len() / 4 * 3));
+    }
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(data.trim().as_bytes())
+        .map_err(|e| {
+            malformed(format!(
+                "the data of Pub/Sub message {id} is not base64: {e}"
+            ))
+        })?;
+    if body.len() > MAX_MESSAGE_BYTES {
+        return Err(too_large_message(id, body.len()));
+    }
+    Ok(body)
 }
 
 fn too_large_message(id: &str, size: usize) -> Error {

@@ -14,12 +14,14 @@ use cloudport_core::trace::TraceContext;
 use cloudport_core::{Error, ErrorKind, ResourceKind, Result, Trigger};
 use serde_json::json;
 
+use super::bindings::MessageTarget;
 use super::decode::{
     self, MAX_BODY_BYTES, PUBSUB_MESSAGE_PUBLISHED, PushEnvelope, STORAGE_OBJECT_DELETED,
     STORAGE_OBJECT_FINALIZED, SchedulerRequest, StorageObject,
 };
 use super::host::CloudRunHost;
 use super::responses::{error_response, not_found, rejected};
+use super::topics::AsPublished;
 use super::{QUEUE_PATH, SCHEDULE_PATH};
 
 /// Which trigger a request may reach.
@@ -82,15 +84,26 @@ impl CloudRunHost {
         match (ty.as_str(), target) {
             (PUBSUB_MESSAGE_PUBLISHED, _) => {
                 let published = PushEnvelope::from_cloudevent(&event).map_err(|e| rejected(&e))?;
-                let queue = match target {
-                    Target::Queue(q) => Some(q),
-                    Target::Any => self.bindings.queue_for(
+                let bound = match target {
+                    Target::Queue(q) => Some(MessageTarget::Queue(q)),
+                    Target::Any => self.bindings.message_target(
                         published.subscription.as_deref(),
                         decode::topic_of_source(event.source()),
                     ),
                 };
-                match queue {
-                    Some(queue) => Ok(self
+                match bound {
+                    Some(MessageTarget::Topic(topic)) => {
+                        let message = published.message;
+                        Ok(self
+                            .deliver_topic_message(
+                                topic,
+                                &message,
+                                AsPublished::Eventarc(Box::new(event)),
+                                trace,
+                            )
+                            .await)
+                    }
+                    Some(MessageTarget::Queue(queue)) => Ok(self
                         .deliver_message(
                             queue,
                             &published.message,
@@ -141,7 +154,8 @@ impl CloudRunHost {
         }
     }
 
-    /// An event no named trigger takes: to `on_any_event` as delivered, else `404`.
+    /// An event no named trigger takes: to the `on_event` pattern of its type or `on_any_event`,
+    /// as delivered, else `404`.
     async fn to_any_event(
         &self,
         event: cloudevents::Event,
@@ -151,7 +165,7 @@ impl CloudRunHost {
         let trigger = any_event_trigger(event.ty());
         if !self.app.handles(&trigger) {
             return Err(rejected(&not_found(format!(
-                "{what}: no trigger of the app takes it (bind a queue to its subscription or topic with CLOUDPORT_QUEUE_<NAME>=gcppubsub://projects/P/topics/T?subscription=S, a bucket with CLOUDPORT_BUCKET_<NAME>=gs://BUCKET, or register on_any_event)"
+                "{what}: no trigger of the app takes it (bind a queue to its subscription or topic with CLOUDPORT_QUEUE_<NAME>=gcppubsub://projects/P/topics/T?subscription=S (a topic trigger with CLOUDPORT_TOPIC_<NAME>=gcptopic://…), a bucket with CLOUDPORT_BUCKET_<NAME>=gs://BUCKET, or register on_event(\"<type>\") or on_any_event)"
             ))));
         }
         Ok(self.dispatch(trigger, event, trace).await)
@@ -172,15 +186,33 @@ impl CloudRunHost {
             Err(e) => return rejected(&e),
         };
         let subscription = envelope.subscription.as_deref();
-        let queue = match target {
-            Target::Queue(q) => Some(q),
-            Target::Any => self.bindings.queue_for(subscription, None),
+        let bound = match target {
+            Target::Queue(q) => Some(MessageTarget::Queue(q)),
+            Target::Any => self.bindings.message_target(subscription, None),
         };
-        let Some(queue) = queue else {
-            return rejected(&not_found(format!(
-                "subscription {:?} is bound to no queue of the app: set CLOUDPORT_QUEUE_<NAME>=gcppubsub://projects/P/topics/T?subscription=S, or push to {QUEUE_PATH}/<name>",
-                subscription.unwrap_or("(none)")
-            )));
+        let queue = match bound {
+            Some(MessageTarget::Queue(queue)) => queue,
+            Some(MessageTarget::Topic(topic)) => {
+                let source = subscription.map_or_else(
+                    || format!("cloudport:topic/{topic}"),
+                    |s| format!("//pubsub.googleapis.com/{s}"),
+                );
+                // The envelope as the `messagePublished` data, should the message carry no event.
+                let as_published = AsPublished::Push {
+                    envelope: serde_json::from_slice(&body).unwrap_or_default(),
+                    source: &source,
+                };
+                let trace = TraceContext::from_headers(&parts.headers);
+                return self
+                    .deliver_topic_message(topic, &envelope.message, as_published, trace)
+                    .await;
+            }
+            None => {
+                return rejected(&not_found(format!(
+                    "subscription {:?} is bound to no queue or topic of the app: set CLOUDPORT_QUEUE_<NAME>=gcppubsub://projects/P/topics/T?subscription=S (or CLOUDPORT_TOPIC_<NAME>=gcptopic://projects/P/topics/T?subscription=S), or push to {QUEUE_PATH}/<name>",
+                    subscription.unwrap_or("(none)")
+                )));
+            }
         };
         let source = subscription.map_or_else(
             || {
@@ -257,7 +289,7 @@ impl CloudRunHost {
 
     /// Runs the handler under the invocation's deadline and trace: `204` on success, `500` with
     /// the error otherwise.
-    async fn dispatch(
+    pub(super) async fn dispatch(
         &self,
         trigger: Trigger,
         event: cloudevents::Event,

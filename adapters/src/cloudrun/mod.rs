@@ -18,7 +18,7 @@
 //! | request | goes to | caller verified ([Who may call](#who-may-call)) |
 //! |---|---|---|
 //! | `POST /_cloudport/events` with a CloudEvent | the event's trigger (below) | yes |
-//! | `POST /_cloudport/events` with a Pub/Sub push envelope (`application/json`) | the queue bound to its subscription | yes |
+//! | `POST /_cloudport/events` with a Pub/Sub push envelope (`application/json`) | the queue bound to its subscription, else the topic trigger whose `gcptopic://…?subscription=S` binding names it | yes |
 //! | `POST /_cloudport/events` with `X-CloudScheduler: true` | the schedule named by `X-CloudScheduler-JobName` (as for `/_cloudport/schedule`) | yes |
 //! | `POST /_cloudport/queue/<name>` with a push envelope or a `messagePublished` CloudEvent | queue `<name>`, whatever the subscription | yes |
 //! | any method on `/_cloudport/schedule/<name>` | a tick of schedule `<name>` | yes |
@@ -72,15 +72,18 @@
 //!
 //! | input | trigger | portable event |
 //! |---|---|---|
+//! | `google.cloud.pubsub.topic.v1.messagePublished`, push envelope, of a topic trigger's subscription (push or Eventarc: its `gcptopic://projects/P/topics/T?subscription=S` binding) or topic (Eventarc: the event's source names it) — a queue binding of the same subscription, else topic, comes first | the topic trigger, `Trigger::Topic(<name>)` | the CloudEvent the publisher sent, rebuilt from binary mode (`ce-` attributes as pushed, the decoded data: `cloudport_core::topic::wire::from_binary`), so its type, source, data, extensions and `traceparent` (the publisher's trace continues); a message that carries no binary-mode CloudEvent is not lost: the handler gets the `messagePublished` CloudEvent (from Eventarc: as delivered; from push: id the `messageId`, source `//pubsub.googleapis.com/<subscription>`, data the push envelope) |
 //! | `google.cloud.pubsub.topic.v1.messagePublished`, push envelope | the queue whose binding names the subscription (else the topic) | `io.cloudport.queue.message.v1`: body the decoded `data`, id the `messageId`, delivery count `deliveryAttempt` (1 when absent: Eventarc, or no dead-letter policy), enqueue time the `publishTime`, content type the `datacontenttype` attribute, the ordering key as the `orderingkey` attribute, other attributes as extensions (names normalized; invalid ones dropped with a log line) — as the GCP queue driver reads the same message |
 //! | `google.cloud.storage.object.v1.finalized` / `.deleted` | the bucket bound to the object's bucket | `io.cloudport.blob.created.v1` / `…deleted.v1` (the generation as the ETag) |
 //! | Cloud Scheduler | the schedule (see routing) | `io.cloudport.schedule.tick.v1` due at `X-CloudScheduler-ScheduleTime` (else now) |
-//! | any other CloudEvent (other storage events such as `archived` or `metadataUpdated` too), or a Pub/Sub / storage event of no bound queue or bucket | the app's `on_any_event` handler, as delivered, under the pseudo trigger `event:<type>` (kind queue, for metrics and logs) | unchanged |
+//! | any other CloudEvent (other storage events such as `archived` or `metadataUpdated` too), or a Pub/Sub / storage event of no bound queue or bucket | the app's `on_event` handler of the most specific pattern matching its type, else `on_any_event`, as delivered (type, source, extensions and data — JSON or protobuf bytes — unchanged), under `Trigger::Event(<type>)` | unchanged |
 //!
 //! Bindings map native names to the app's logical names: `CLOUDPORT_QUEUE_<NAME>=gcppubsub://projects/P/topics/T?subscription=S`
 //! (`S` short, in project `P`, or a full `projects/Q/subscriptions/S`; project `_` is
 //! `GOOGLE_CLOUD_PROJECT`, as for the GCP provider) and
-//! `CLOUDPORT_BUCKET_<NAME>=gs://BUCKET` — see [`Bindings`]. A queue's portable dead-letter
+//! `CLOUDPORT_BUCKET_<NAME>=gs://BUCKET`, and `CLOUDPORT_TOPIC_<NAME>=gcptopic://projects/P/topics/T`
+//! (add `?subscription=S` for a push subscription: a push envelope names only its subscription)
+//! — see [`Bindings`]. A queue's portable dead-letter
 //! policy (`&dead_letter=…&max_deliveries=N` in its binding) applies here too: a message whose
 //! `deliveryAttempt` exceeds `max_deliveries` is moved to the dead-letter queue unhandled and
 //! acknowledged. Pub/Sub sends `deliveryAttempt` only when the subscription has a dead-letter
@@ -108,7 +111,7 @@
 //! | message moved to its portable dead-letter queue | `200` with `{"deadLettered": {...}}` |
 //! | handler failed or panicked; a dead-letter move failed | `500` — Pub/Sub, Eventarc and Cloud Scheduler retry |
 //! | malformed request: not a valid CloudEvent (a required attribute such as `ce-id` missing), not a push envelope, bad base64, no message id | `400` |
-//! | no trigger of the app takes it (unbound subscription or bucket, unknown event type without `on_any_event`, unknown schedule) | `404` |
+//! | no trigger of the app takes it (unbound subscription or bucket, event type no `on_event` pattern takes, without `on_any_event`, unknown schedule) | `404` |
 //! | body over [`decode::MAX_BODY_BYTES`], message over [`decode::MAX_MESSAGE_BYTES`] | `413` |
 //! | a body that must be JSON and is not (push envelope, Pub/Sub or storage event data) | `415` |
 //! | a method other than `POST` on `/_cloudport/events` or `/_cloudport/queue/<name>` | `405` |
@@ -130,6 +133,7 @@ pub mod decode;
 mod events;
 mod host;
 mod responses;
+mod topics;
 
 pub use bindings::Bindings;
 pub use host::CloudRunHost;

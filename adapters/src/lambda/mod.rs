@@ -1,11 +1,28 @@
 //! The AWS Lambda host: an [`App`] on the Lambda Runtime API, unchanged.
 //!
-//! One function serves every trigger the app has: SQS batches (reporting per-message failures
-//! as `batchItemFailures` — enable `ReportBatchItemFailures` on the event source mapping), S3
-//! notifications, EventBridge scheduled events (the rule name is the schedule's name, or the app's
-//! only schedule), and API Gateway HTTP API v2 / Function URL requests (answered by the app's
-//! router). A payload it cannot decode, or a failed S3 or schedule invocation, is reported through
-//! the Runtime API's invocation error, so Lambda retries it.
+//! One function serves every trigger the app has ([`decode`] tells the payloads apart):
+//!
+//! - SQS batches, reporting per-message failures as `batchItemFailures` (enable
+//!   `ReportBatchItemFailures` on the event source mapping); an SNS notification wrapped in an SQS
+//!   message (an SNS → SQS subscription without raw message delivery) is unwrapped and stays a
+//!   message of its queue;
+//! - S3 notifications;
+//! - EventBridge events: scheduled events (the rule name is the schedule's name, or the app's only
+//!   schedule); S3 `Object Created` / `Object Deleted` events of a bound bucket, as the bucket's
+//!   blob events; any other event, of any source and detail type, as a CloudEvent of type
+//!   `detail-type` (source `source`, data `detail`) for [`App::on_event`] / [`App::on_any_event`];
+//! - SNS notifications: of a topic an [`App::on_topic`] trigger is bound to
+//!   (`CLOUDPORT_TOPIC_<NAME>=sns://<topic>…`, matched by the last part of the `TopicArn`), the
+//!   event published to it, whole ([`cloudport_core::topic::wire::from_structured`]: type,
+//!   source, extensions, data unchanged, the publisher's trace continued) for that trigger — a
+//!   message there that is not a CloudEvent goes to the same trigger as the notification
+//!   CloudEvent below, never dropped; of any other topic, CloudEvents of type
+//!   `com.amazonaws.sns.Notification` (data the message), or the CloudEvent the message holds,
+//!   for [`App::on_event`] / [`App::on_any_event`];
+//! - API Gateway HTTP API v2 / Function URL requests (answered by the app's router).
+//!
+//! A payload it cannot decode, or a failed S3, SNS, EventBridge or schedule invocation, is
+//! reported through the Runtime API's invocation error, so Lambda retries it.
 //!
 //! Nothing is acknowledged that was not handled or dead-lettered, and no input panics the host:
 //!
@@ -21,12 +38,16 @@
 //! - **S3.** Writes (`ObjectCreated:*`) and removals (`ObjectRemoved:*`, `LifecycleExpiration:*`)
 //!   are the portable blob events of the bucket's blob trigger. Every other kind
 //!   (`ObjectRestore:*`, `ObjectTagging:*`, `ObjectAcl:Put`, `Replication:*`,
-//!   `LifecycleTransition`, `IntelligentTiering`, …) goes to [`App::on_any_event`] as a CloudEvent
-//!   of type `com.amazonaws.s3.<eventName>` (e.g. `com.amazonaws.s3.ObjectRestore:Completed`)
+//!   `LifecycleTransition`, `IntelligentTiering`, …) goes to the app's event handlers
+//!   ([`App::on_event`], [`App::on_any_event`]) as a CloudEvent of type `com.amazonaws.s3.<eventName>` (e.g. `com.amazonaws.s3.ObjectRestore:Completed`)
 //!   whose data is the S3 record unchanged ([`decode::s3_event`] has the other attributes); when
-//!   the app has no `on_any_event`, the invocation fails (Lambda retries it, then hands it to the
+//!   no handler takes it, the invocation fails (Lambda retries it, then hands it to the
 //!   function's on-failure destination, if one is configured) — a record is never acknowledged
 //!   unhandled.
+//! - **SNS and EventBridge.** Every record of an SNS invocation is attempted; the invocation fails
+//!   if any record is malformed, taken by no handler ([`App::on_topic`] of its bound topic,
+//!   [`App::on_event`] pattern or [`App::on_any_event`]), or failed by its handler — as does an EventBridge event — so Lambda
+//!   retries it and then hands it to the on-failure destination or dead-letter queue.
 //! - **HTTP.** The host converts API Gateway v2 / Function URL requests itself ([`request`]): a
 //!   request whose method, header names or values, cookies, `Host` header, `X-Forwarded-Proto`,
 //!   raw path, raw query string or base64 body does not make a valid HTTP request is answered
@@ -35,11 +56,11 @@
 
 pub mod decode;
 pub mod emf;
+mod events;
 pub mod request;
 
 use std::sync::Arc;
 
-use cloudevents::AttributesReader;
 use cloudport_core::event::{DELIVERY_COUNT_EXTENSION, Event, QueueMessage};
 use cloudport_core::{App, Env, Error, ErrorKind, Queue, ResourceKind, Result, Trigger};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -123,17 +144,21 @@ impl std::fmt::Debug for LambdaHost {
 }
 
 impl LambdaHost {
-    /// A host for `app`; native queue and bucket names map to the logical names bound to
-    /// `sqs://` and `s3://` URLs in `env`.
+    /// A host for `app`; native queue, bucket and topic names map to the logical names bound to
+    /// `sqs://`, `s3://` and `sns://` URLs in `env`.
     pub fn new(app: App, env: Env) -> Self {
         let mut names = Names::default();
         for trigger in app.triggers() {
-            let Some((kind, url)) = crate::binding::trigger_binding(&env, &trigger) else {
-                continue;
-            };
-            names = match (kind, url.scheme()) {
-                (ResourceKind::Queue, "sqs") => names.queue(url.host(), trigger.name()),
-                (ResourceKind::Bucket, "s3") => names.bucket(url.host(), trigger.name()),
+            let binding = crate::binding::trigger_binding(&env, &trigger);
+            names = match binding.as_ref().map(|(k, u)| (*k, u.scheme(), u.host())) {
+                Some((ResourceKind::Queue, "sqs", native)) => names.queue(native, trigger.name()),
+                Some((ResourceKind::Bucket, "s3", native)) => names.bucket(native, trigger.name()),
+                Some((ResourceKind::Topic, "sns", native)) => names.topic(native, trigger.name()),
+                // A blob trigger not bound to S3 (unbound, or another scheme while testing)
+                // takes the notifications of the bucket named like it.
+                _ if matches!(trigger, Trigger::Blob(_)) => {
+                    names.bucket(trigger.name(), trigger.name())
+                }
                 _ => names,
             };
         }
@@ -177,6 +202,14 @@ impl LambdaHost {
             Payload::Sqs(batch) => self.sqs(batch).await,
             Payload::S3(notification) => self
                 .s3(notification)
+                .await
+                .map(|()| serde_json::Value::Null),
+            Payload::Sns(notification) => self
+                .sns(notification)
+                .await
+                .map(|()| serde_json::Value::Null),
+            Payload::EventBridge(event) => self
+                .eventbridge(*event)
                 .await
                 .map(|()| serde_json::Value::Null),
             Payload::Schedule(event) => self
@@ -346,35 +379,6 @@ impl LambdaHost {
         };
         let max = q.dead_letter()?.1;
         Some((q, max))
-    }
-
-    /// S3 notifications: each record to its trigger ([`decode::s3_event`]) — writes and removals
-    /// to the bucket's blob trigger, other kinds to `on_any_event`. Every record is attempted; a
-    /// record that is malformed, that no handler takes, or whose handler fails fails the
-    /// invocation.
-    async fn s3(&self, notification: decode::S3Notification) -> Result<()> {
-        let mut first_error = None;
-        for record in notification.records() {
-            let result = match decode::s3_event(record, &self.names) {
-                Ok((trigger, event)) if self.app.handles(&trigger) => {
-                    self.app.dispatch(&self.env, &trigger, event).await
-                }
-                Ok((trigger, event)) => Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "an S3 event ({}, subject {:?}) that no handler takes: register a handler for {trigger}, or on_any_event",
-                        event.ty(),
-                        event.subject().unwrap_or_default()
-                    ),
-                )),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = result {
-                tracing::error!(error = %e, "S3 record not handled; the invocation fails");
-                first_error.get_or_insert(e);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
     }
 
     async fn schedule(

@@ -2,9 +2,18 @@
 //!
 //! It serves the app's HTTP service, consumes every queue trigger's queue (receive with a lease,
 //! extend it while the handler runs, ack on success, nack with backoff on failure, so the queue's
-//! dead-letter policy applies), watches blob triggers' buckets (buckets whose driver has a change
-//! feed: `mem://`), and fires schedules on time. Resources come from the [`Env`] it is given, so
-//! the same app runs locally on the memory provider or against emulators bound by URL.
+//! dead-letter policy applies), consumes each topic trigger's subscription the same way, watches
+//! blob triggers' buckets (buckets whose driver has a change feed: `mem://`), and fires schedules
+//! on time. Resources come from the [`Env`] it is given, so the same app runs locally on the
+//! memory provider or against emulators bound by URL.
+//!
+//! | trigger | the local host | handler gets |
+//! |---|---|---|
+//! | `on_queue(n)` | consumes queue `n` (lease, extend, ack / nack with backoff); a `mem://` queue without a dead-letter policy gets `mem://<n>-dlq` after [`DEFAULT_MAX_DELIVERIES`](cloudport_core::env::DEFAULT_MAX_DELIVERIES) deliveries (or the app's declared policy) | the portable queue message |
+//! | `on_topic(n)` | consumes the topic's subscription named [`LocalHost::subscriber`] (default [`DEFAULT_SUBSCRIBER`]) like a queue; on memory (`mem://`) its dead-letter queue is `mem://<topic>--<subscriber>-dlq` after [`DEFAULT_MAX_DELIVERIES`](cloudport_core::env::DEFAULT_MAX_DELIVERIES) deliveries. A provider without pull subscriptions (SNS, Pub/Sub: the platform pushes) is logged as a warning at start and the trigger gets nothing | the CloudEvent as published (type, source, data, extensions, `traceparent`: the publisher's trace continues), under `Trigger::Topic(n)`; a message that is not a structured-mode CloudEvent fails and ends in the dead-letter queue |
+//! | `on_blob(n)` | watches the bucket's change feed (`mem://` only; others fail [`LocalHost::start`] with `Unsupported`) | the portable blob event |
+//! | `on_schedule(n)` | fires on time ([`RunningApp::trigger_schedule`] fires now) | the schedule tick |
+//! | HTTP routes | serves them on [`LocalHost::http_addr`] | the request |
 
 mod blob_watcher;
 mod queue_consumer;
@@ -33,6 +42,7 @@ pub struct LocalHost {
     lease: Duration,
     wait: Duration,
     max_retry_delay: Duration,
+    subscriber: String,
 }
 
 impl Default for LocalHost {
@@ -49,6 +59,7 @@ impl LocalHost {
             lease: Duration::from_secs(60),
             wait: Duration::from_secs(1),
             max_retry_delay: Duration::from_secs(30),
+            subscriber: DEFAULT_SUBSCRIBER.to_owned(),
         }
     }
 
@@ -91,6 +102,22 @@ impl LocalHost {
     /// The longest delay before a failed message is delivered again.
     pub fn max_retry_delay(mut self, delay: Duration) -> Self {
         self.max_retry_delay = delay;
+        self
+    }
+
+    /// The name of this app's subscription to each topic it has an `on_topic` trigger for
+    /// (default [`DEFAULT_SUBSCRIBER`]). Every subscription gets every event, and hosts that share
+    /// one consume it together (each event reaches one of them): give each app served against the
+    /// same topics its own name, so each gets every event. It must be a logical name (1-63
+    /// letters, digits, `-` or `_`), checked by [`start`](Self::start).
+    ///
+    /// ```
+    /// use cloudport_adapters::local::LocalHost;
+    /// let billing = LocalHost::new().subscriber("billing");
+    /// let shipping = LocalHost::new().subscriber("shipping");
+    /// ```
+    pub fn subscriber(mut self, name: impl Into<String>) -> Self {
+        self.subscriber = name.into();
         self
     }
 
@@ -145,6 +172,7 @@ impl LocalHost {
                         ),
                     }
                     let consumer = queue_consumer::Consumer {
+                        delivers: queue_consumer::Delivers::Queue,
                         app: app.clone(),
                         env: env.clone(),
                         name: name.clone(),
@@ -181,6 +209,11 @@ impl LocalHost {
                     };
                     tasks.spawn(watcher.run(changes, stop_rx.clone()));
                 }
+                Trigger::Topic(name) => {
+                    if let Some(consumer) = self.topic_consumer(&app, &env, name)? {
+                        tasks.spawn(consumer.run(stop_rx.clone()));
+                    }
+                }
                 Trigger::Schedule(name) => {
                     let Some(schedule) = app.schedule(name).cloned() else {
                         continue;
@@ -211,6 +244,59 @@ impl LocalHost {
         })
     }
 
+    /// The consumer of topic trigger `name`'s subscription, or `None` (with a warning) when its
+    /// topic's provider delivers through its platform and has no subscription to pull from.
+    fn topic_consumer(
+        &self,
+        app: &Arc<App>,
+        env: &Env,
+        name: &str,
+    ) -> Result<Option<queue_consumer::Consumer>> {
+        let topic = env.topic(name)?;
+        let queue = match topic.subscription(&self.subscriber) {
+            Ok(queue) => queue,
+            Err(e) if e.kind() == ErrorKind::Unsupported => {
+                tracing::warn!(
+                    "topic trigger {name:?} ← {}: the {} provider delivers topic events through its platform (a push subscription, SNS), not to the local host; this trigger gets no events here (bind the topic to mem://{name} to run it locally)",
+                    source(env, ResourceKind::Topic, name),
+                    topic.provider()
+                );
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        // A memory subscription gets the local default dead-letter queue beside it, as a mem://
+        // queue does (ADR 0009).
+        let queue = if queue.dead_letter().is_none() && topic.provider() == "memory" {
+            let dlq = env.open_queue(&format!("mem://{}-dlq", queue.name()))?;
+            queue.with_dead_letter(dlq, cloudport_core::env::DEFAULT_MAX_DELIVERIES)
+        } else {
+            queue
+        };
+        tracing::info!(
+            "topic trigger {name:?} ← {} (subscription {:?}{})",
+            source(env, ResourceKind::Topic, name),
+            self.subscriber,
+            queue
+                .dead_letter()
+                .map_or_else(String::new, |(dlq, max)| format!(
+                    ", dead-letter queue {:?} after {max} deliveries",
+                    dlq.name()
+                ))
+        );
+        Ok(Some(queue_consumer::Consumer {
+            delivers: queue_consumer::Delivers::Topic,
+            app: app.clone(),
+            env: env.clone(),
+            name: name.to_owned(),
+            source: source(env, ResourceKind::Topic, name),
+            queue,
+            lease: self.lease,
+            wait: self.wait,
+            max_retry_delay: self.max_retry_delay,
+        }))
+    }
+
     /// Serves until Ctrl-C, then stops gracefully.
     pub async fn run(self, app: App, env: Env) -> Result<()> {
         let running = self.start(app, env).await?;
@@ -222,6 +308,10 @@ impl LocalHost {
         stopped
     }
 }
+
+/// The name of the local host's subscription to each topic, unless set with
+/// [`LocalHost::subscriber`].
+pub const DEFAULT_SUBSCRIBER: &str = "local";
 
 /// `queue` with a dead-letter policy: its own, or — for a `mem://` queue without one — the local
 /// default, `mem://<name>-dlq` after [`DEFAULT_MAX_DELIVERIES`](cloudport_core::env::DEFAULT_MAX_DELIVERIES) deliveries (or what the app declares:

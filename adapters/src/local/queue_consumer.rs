@@ -1,14 +1,26 @@
-//! Consuming one queue trigger: receive, hold the lease while handlers run, ack or nack.
+//! Consuming one queue trigger — or one topic trigger's subscription, a queue of structured-mode
+//! CloudEvents: receive, hold the lease while handlers run, ack or nack.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cloudport_core::event::QueueMessage;
-use cloudport_core::{App, Env, Queue, ReceiveOptions, ReceivedMessage};
+use cloudport_core::{App, Env, Queue, ReceiveOptions, ReceivedMessage, Trigger};
 use tokio::sync::{oneshot, watch};
 
+/// What the consumed queue's messages are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Delivers {
+    /// The queue trigger of the consumer's name: each message as a portable queue message.
+    Queue,
+    /// The topic trigger of the consumer's name: each message is the structured-mode CloudEvent
+    /// published ([`cloudport_core::topic::wire::from_structured`]), delivered as it was.
+    Topic,
+}
+
 pub(super) struct Consumer {
+    pub(super) delivers: Delivers,
     pub(super) app: Arc<App>,
     pub(super) env: Env,
     pub(super) name: String,
@@ -58,22 +70,41 @@ impl Consumer {
     }
 
     async fn handle(&self, batch: Vec<ReceivedMessage>, lease: Duration) {
-        let events = batch
-            .iter()
-            .map(|m| QueueMessage::from_received(&self.name, m).to_cloudevent(&self.source))
-            .collect();
-        let held: Held = Arc::new(Mutex::new(batch));
-        let (done, extender) = self.hold_leases(held.clone(), lease);
-        let outcome = self.app.dispatch_batch(&self.env, &self.name, events).await;
-        let _ = done.send(());
-        if let Some(extender) = extender {
-            let _ = extender.await;
-        }
-        let failed: HashSet<usize> = outcome.failed_indexes().collect();
-        for failure in &outcome.failures {
-            tracing::warn!(queue = %self.name, message_id = %failure.id, error = %failure.error,
-                "handler failed; the message will be delivered again");
-        }
+        let held: Held = Arc::new(Mutex::new(Vec::new()));
+        let failed: HashSet<usize> = match self.delivers {
+            Delivers::Queue => {
+                let events = batch
+                    .iter()
+                    .map(|m| QueueMessage::from_received(&self.name, m).to_cloudevent(&self.source))
+                    .collect();
+                *held.lock().unwrap_or_else(PoisonError::into_inner) = batch;
+                let (done, extender) = self.hold_leases(held.clone(), lease);
+                let outcome = self.app.dispatch_batch(&self.env, &self.name, events).await;
+                let _ = done.send(());
+                if let Some(extender) = extender {
+                    let _ = extender.await;
+                }
+                for failure in &outcome.failures {
+                    tracing::warn!(queue = %self.name, message_id = %failure.id, error = %failure.error,
+                        "handler failed; the message will be delivered again");
+                }
+                outcome.failed_indexes().collect()
+            }
+            Delivers::Topic => {
+                let events: Vec<_> = batch
+                    .iter()
+                    .map(|m| cloudport_core::topic::wire::from_structured(&m.body))
+                    .collect();
+                *held.lock().unwrap_or_else(PoisonError::into_inner) = batch;
+                let (done, extender) = self.hold_leases(held.clone(), lease);
+                let failed = self.dispatch_topic_events(events).await;
+                let _ = done.send(());
+                if let Some(extender) = extender {
+                    let _ = extender.await;
+                }
+                failed
+            }
+        };
         let messages = std::mem::take(&mut *held.lock().unwrap_or_else(PoisonError::into_inner));
         for (index, m) in messages.into_iter().enumerate() {
             let settled = if failed.contains(&index) {
@@ -88,6 +119,29 @@ impl Consumer {
                 tracing::warn!(queue = %self.name, message_id = %m.id, error = %e, "could not settle message");
             }
         }
+    }
+
+    /// Each event to the topic's handler, one at a time (as published); the indexes that failed.
+    /// A message that is not a structured-mode CloudEvent fails too: it is delivered again and
+    /// ends in the subscription's dead-letter queue, never dropped.
+    async fn dispatch_topic_events(
+        &self,
+        events: Vec<cloudport_core::Result<cloudport_core::export::cloudevents::Event>>,
+    ) -> HashSet<usize> {
+        let trigger = Trigger::Topic(self.name.clone());
+        let mut failed = HashSet::new();
+        for (index, event) in events.into_iter().enumerate() {
+            let result = match event {
+                Ok(event) => self.app.dispatch(&self.env, &trigger, event).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                tracing::warn!(topic = %self.name, subscription = %self.queue.name(), error = %e,
+                    "topic handler failed; the event will be delivered again");
+                failed.insert(index);
+            }
+        }
+        failed
     }
 
     /// Extends every held lease each third of the lease, until `done` fires.

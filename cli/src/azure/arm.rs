@@ -69,6 +69,8 @@ fn service(kind: ResourceKind) -> (&'static str, &'static str) {
         ResourceKind::Queue => ("queueServices", "queues"),
         ResourceKind::Bucket => ("blobServices", "containers"),
         ResourceKind::Kv => ("tableServices", "tables"),
+        // Not a storage child; the model refuses topics before any generator runs.
+        ResourceKind::Topic => ("topicServices", "topics"),
     }
 }
 

@@ -19,9 +19,10 @@ use std::time::Duration;
 use cloudport_core::app::{Description, TriggerDescription};
 use cloudport_core::env::{DEFAULT_MAX_DELIVERIES, binding_var};
 use cloudport_core::platform::azure::{
-    BLOB_BINDING, DEFAULT_FUNCTION_TIMEOUT, DEFAULT_ROUTE_PREFIX, FUNCTION_TIMEOUT_VAR,
-    HTTP_BINDING, HTTP_FUNCTION, HTTP_OUTPUT_BINDING, QUEUE_BINDING, ROUTE_PREFIX_VAR,
-    TIMER_BINDING, WARMUP_BINDING, WARMUP_FUNCTION, check_route_prefix, function_name,
+    BLOB_BINDING, DEFAULT_FUNCTION_TIMEOUT, DEFAULT_ROUTE_PREFIX, EVENT_GRID_BINDING,
+    EVENTS_FUNCTION, FUNCTION_TIMEOUT_VAR, HTTP_BINDING, HTTP_FUNCTION, HTTP_OUTPUT_BINDING,
+    QUEUE_BINDING, ROUTE_PREFIX_VAR, TIMER_BINDING, WARMUP_BINDING, WARMUP_FUNCTION,
+    check_route_prefix, function_name,
 };
 use cloudport_core::platform::parse_timeout;
 use cloudport_core::{ResourceKind, ResourceUrl, Schedule, Trigger};
@@ -328,8 +329,9 @@ fn schedule(
 
 /// The manifest of the app `description` states: one function per trigger, named by
 /// [`function_name`], plus the function [`HTTP_FUNCTION`] when the app serves HTTP and
-/// [`WARMUP_FUNCTION`] unless [`ManifestOptions::warmup`] is off. An app's `on_any_event` handler
-/// has no function: no Azure trigger delivers arbitrary events.
+/// [`WARMUP_FUNCTION`] unless [`ManifestOptions::warmup`] is off, and [`EVENTS_FUNCTION`] (an
+/// `eventGridTrigger`) when the app takes events by type (`on_event`) or any event
+/// (`on_any_event`): point Event Grid subscriptions at it.
 ///
 /// Queue and container names come from the `azqueue://` / `azblob://` bindings `bindings` looks
 /// up by variable (`CLOUDPORT_QUEUE_<NAME>`, `CLOUDPORT_BUCKET_<NAME>`, as the function will be
@@ -439,6 +441,17 @@ pub fn manifest(
         }
         functions.insert(name, json!({ "bindings": [binding] }));
     }
+    // Event Grid events for `on_event` / `on_any_event`: one eventGridTrigger function; the app
+    // routes by type. Subscriptions point at it (the Functions host answers their handshakes).
+    let events = description.any_event || !description.event_types.is_empty();
+    if events {
+        functions.insert(
+            EVENTS_FUNCTION.to_owned(),
+            json!({ "bindings": [
+                { "name": EVENT_GRID_BINDING, "type": "eventGridTrigger", "direction": "in" },
+            ] }),
+        );
+    }
     if description.http {
         check_route_prefix(&options.route_prefix, functions.keys().map(String::as_str))
             .map_err(|e| Error::Usage(e.message().to_owned()))?;
@@ -477,8 +490,8 @@ pub fn manifest(
         host["customHandler"]["enableForwardingHttpRequest"] = json!(true);
         host["extensions"]["http"] = json!({ "routePrefix": options.route_prefix });
     }
-    // The storage and warm-up triggers come from the extension bundle.
-    if storage || options.warmup {
+    // The storage, Event Grid and warm-up triggers come from the extension bundle.
+    if storage || events || options.warmup {
         host["extensionBundle"] = json!({
             "id": "Microsoft.Azure.Functions.ExtensionBundle",
             "version": EXTENSION_BUNDLE_VERSION,
@@ -627,9 +640,15 @@ mod tests {
         let m = manifest(&d, &options, vars).unwrap();
         assert_eq!(
             m.function_names().collect::<Vec<_>>(),
-            ["http", "queue-orders", "schedule-tick"]
+            ["cloudport-events", "http", "queue-orders", "schedule-tick"]
+        );
+        // `on_any_event`: Event Grid events reach the app through one eventGridTrigger.
+        assert_eq!(
+            m.function_json("cloudport-events").unwrap()["bindings"][0],
+            json!({"name": "event", "type": "eventGridTrigger", "direction": "in"})
         );
         let host = m.host_json();
+        assert!(host["extensionBundle"]["id"].is_string());
         assert_eq!(host["functionTimeout"], "00:10:00");
         assert_eq!(host["extensions"]["queues"]["maxDequeueCount"], 10);
         assert_eq!(host["extensions"]["http"]["routePrefix"], "api");
@@ -647,6 +666,11 @@ mod tests {
             manifest(&d, &open, |_| None),
             Err(Error::Usage(_))
         ));
+        // Events by type only: the events function, and no other.
+        let typed = description(json!({"event_types": ["Contoso.Items.*"]}));
+        let no_warmup = ManifestOptions::new("handler").warmup(false);
+        let m = manifest(&typed, &no_warmup, |_| None).unwrap();
+        assert_eq!(m.function_names().collect::<Vec<_>>(), ["cloudport-events"]);
         // A fraction of a second no NCRONTAB step fires at.
         let odd = description(json!({"triggers": [
             {"kind": "schedule", "name": "odd", "every_seconds": 1, "every_subsec_nanos": 500_000_000}]}));

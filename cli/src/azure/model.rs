@@ -193,6 +193,8 @@ impl<'a> Model<'a> {
             ResourceKind::Queue => &self.app.queues,
             ResourceKind::Bucket => &self.app.buckets,
             ResourceKind::Kv => &self.app.stores,
+            // The model refuses topics before any generator runs.
+            ResourceKind::Topic => return Vec::new(),
         };
         list.iter()
             .filter_map(|r| {
@@ -268,6 +270,10 @@ fn native_name(kind: ResourceKind, logical: &str) -> Result<String> {
         ResourceKind::Queue => dns_name("queue", logical, 63 - "-poison".len()),
         ResourceKind::Bucket => dns_name("bucket", logical, 63),
         ResourceKind::Kv => table_name(logical),
+        ResourceKind::Topic => Err(Error::unsupported(
+            format!("topic {logical:?}"),
+            "topics are not deployed yet by cargo-cloudport",
+        )),
     }
 }
 

@@ -129,6 +129,9 @@ impl<'a> Model<'a> {
                         every_seconds: *every_seconds,
                     });
                 }
+                TriggerDescription::Topic { name } => {
+                    return Err(topics_not_deployed(name));
+                }
                 other => {
                     return Err(Error::unsupported(
                         format!("trigger {other:?}"),
@@ -173,6 +176,7 @@ impl<'a> Model<'a> {
                 ResourceKind::Queue => queues.push(res),
                 ResourceKind::Bucket => buckets.push(res),
                 ResourceKind::Kv => stores.push(res),
+                ResourceKind::Topic => return Err(topics_not_deployed(&r.name)),
             }
         }
         if let Some((kind, name)) = triggered.into_iter().next() {
@@ -238,9 +242,23 @@ impl<'a> Model<'a> {
 
 /// The kind of a description's kind word (`queue`, `bucket`, `kv`).
 pub fn kind_of(word: &str) -> Option<ResourceKind> {
-    [ResourceKind::Queue, ResourceKind::Bucket, ResourceKind::Kv]
-        .into_iter()
-        .find(|k| kind_word(*k) == word)
+    [
+        ResourceKind::Queue,
+        ResourceKind::Bucket,
+        ResourceKind::Kv,
+        ResourceKind::Topic,
+    ]
+    .into_iter()
+    .find(|k| kind_word(*k) == word)
+}
+
+/// Topics (`App::on_topic`, `topic(..)` declarations) run on every host but no generator
+/// creates them yet: refused by name, never dropped from a deployment.
+fn topics_not_deployed(name: &str) -> Error {
+    Error::unsupported(
+        format!("topic {name:?}"),
+        "topics are not deployed yet by cargo-cloudport: create the topic and its subscriptions yourself and bind it with CLOUDPORT_TOPIC_<NAME>",
+    )
 }
 
 /// Checks a logical name the way the SDK does ([`cloudport_core::validate::logical_name`]:

@@ -113,8 +113,17 @@ fn what_no_cloud_can_deploy_is_refused_with_its_reason() {
             "listed twice",
         ),
         (
-            json!({"resources": [{"kind": "topic", "name": "t", "access": [], "declaration": ""}]}),
+            json!({"resources": [{"kind": "widget", "name": "t", "access": [], "declaration": ""}]}),
             "unknown resource kind",
+        ),
+        (
+            json!({"resources": [{"kind": "topic", "name": "t", "access": ["publish"], "declaration": ""}]}),
+            "topics are not deployed yet",
+        ),
+        (
+            json!({"triggers": [{"kind": "topic", "name": "t"}],
+            "resources": [{"kind": "topic", "name": "t", "access": ["subscribe"], "declaration": ""}]}),
+            "topics are not deployed yet",
         ),
         (
             json!({"resources": [queue("a/b")]}),

@@ -42,6 +42,10 @@ pub struct Description {
     pub http: bool,
     /// Whether the app takes every event no named trigger takes (`on_any_event`).
     pub any_event: bool,
+    /// The [`App::on_event`](super::App::on_event) type patterns, exact types first (absent when
+    /// none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_types: Vec<String>,
     /// The named triggers.
     pub triggers: Vec<TriggerDescription>,
     /// Whether the app declares its access ([`App::uses`]). When not, `resources` holds what its
@@ -71,6 +75,11 @@ pub enum TriggerDescription {
         /// The bucket's logical name.
         name: String,
     },
+    /// Events published to a topic (a subscription of this app's).
+    Topic {
+        /// The topic's logical name.
+        name: String,
+    },
     /// Ticks of a schedule: a six-field cron expression (seconds first, UTC) or an interval.
     Schedule {
         /// The schedule's name.
@@ -91,12 +100,12 @@ pub enum TriggerDescription {
 /// A resource and what the code does with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceDescription {
-    /// `queue`, `bucket` or `kv`.
+    /// `queue`, `bucket`, `kv` or `topic`.
     pub kind: String,
     /// The logical name (`CLOUDPORT_<KIND>_<NAME>` binds it).
     pub name: String,
     /// The rights: queue `send` / `consume`; bucket `read` / `write` / `delete` / `list`; KV
-    /// `read` / `write`.
+    /// `read` / `write`; topic `publish` / `subscribe`.
     pub access: Vec<String>,
     /// For queues: the dead-letter queue and deliveries before a message moves there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +134,7 @@ pub fn kind_word(kind: ResourceKind) -> &'static str {
         ResourceKind::Queue => "queue",
         ResourceKind::Bucket => "bucket",
         ResourceKind::Kv => "kv",
+        ResourceKind::Topic => "topic",
     }
 }
 
@@ -172,6 +182,11 @@ impl App {
                 self.blobs
                     .keys()
                     .map(|b| crate::access::bucket(b.clone()).read().into_use()),
+            )
+            .chain(
+                self.topics
+                    .keys()
+                    .map(|t| crate::access::topic(t.clone()).subscribe().into_use()),
             );
         implied.chain(self.uses.iter().cloned()).collect()
     }
@@ -218,6 +233,11 @@ impl App {
                     .keys()
                     .map(|name| TriggerDescription::Blob { name: name.clone() }),
             )
+            .chain(
+                self.topics
+                    .keys()
+                    .map(|name| TriggerDescription::Topic { name: name.clone() }),
+            )
             .chain(self.schedules.iter().map(|(name, (schedule, _))| {
                 TriggerDescription::Schedule {
                     name: name.clone(),
@@ -238,6 +258,7 @@ impl App {
             sdk_version: env!("CARGO_PKG_VERSION").to_owned(),
             http: self.http.is_some(),
             any_event: self.fallback.is_some(),
+            event_types: self.events.patterns().collect(),
             triggers,
             declared: self.access_policy().is_some(),
             resources,

@@ -1,20 +1,21 @@
 //! The app: handlers bound to logical trigger names, carried by any host.
 
+mod batch;
 mod describe;
 mod dispatch;
+mod instrument;
 mod limits;
 mod metrics;
+mod routes;
 mod schedule;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::response::IntoResponse;
-use futures::StreamExt;
 use tower::Service;
 
 pub use describe::{
@@ -29,176 +30,11 @@ pub use metrics::{
 };
 pub use schedule::Schedule;
 
-use crate::event::{BlobEvent, EventData, QueueMessage, ScheduleTick};
-use crate::{Env, Error, ErrorKind, Result, validate};
-use dispatch::{Handler, boxed, invoke};
-
-/// Runs an HTTP request as an invocation: the host's context (deadline, id) when it set one, and
-/// the trace the request carries (`traceparent`, `X-Amzn-Trace-Id`, `X-Cloud-Trace-Context`), else
-/// a new one — so a message the handler sends continues the request's trace.
-/// Instrumented (`metrics` is set), the request runs in an `invocation` server span named by the
-/// method (the app's routes are its own, so no low-cardinality route is known here; the path is
-/// `url.path`) and is counted under [`Trigger::Http`] (a 5xx is an error).
-async fn http_invocation(
-    metrics: Option<HttpMetrics>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use tracing::Instrument;
-    let incoming = crate::trace::TraceContext::from_headers(request.headers());
-    let mut ctx = crate::context::current().unwrap_or_default();
-    ctx.cold_start = crate::context::first_invocation();
-    let parent = incoming.or(ctx.trace);
-    let trace = parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child());
-    let Some(metrics) = metrics else {
-        ctx.trace = Some(trace);
-        return crate::context::scope(ctx, next.run(request)).await;
-    };
-    // Only constants at creation, as for event invocations (`invocation_span`).
-    let span = tracing::info_span!(
-        "invocation",
-        otel.name = tracing::field::Empty,
-        otel.kind = "server",
-        faas.trigger = "http",
-        faas.invocation_id = tracing::field::Empty,
-        faas.coldstart = ctx.cold_start,
-        http.request.method = tracing::field::Empty,
-        url.path = tracing::field::Empty,
-        http.response.status_code = tracing::field::Empty,
-        trace_id = tracing::field::Empty,
-        span_id = tracing::field::Empty,
-        otel.status_code = tracing::field::Empty,
-    );
-    if !span.is_disabled() {
-        let method = request.method().as_str();
-        span.record("otel.name", method);
-        span.record("http.request.method", method);
-        span.record("url.path", request.uri().path());
-        span.record(
-            "faas.invocation_id",
-            tracing::field::display(&ctx.invocation_id),
-        );
-    }
-    let trace = crate::otel::adopt(&span, parent, trace);
-    record_trace(&span, &trace);
-    ctx.trace = Some(trace);
-    let cold = ctx.cold_start;
-    let started = std::time::Instant::now();
-    let response = crate::context::scope(ctx, next.run(request))
-        .instrument(span.clone())
-        .await;
-    let failed = response.status().is_server_error();
-    metrics.record(started.elapsed(), failed, cold, &trace);
-    if !span.is_disabled() {
-        span.record("http.response.status_code", response.status().as_u16());
-        if failed {
-            span.record("otel.status_code", "ERROR");
-        }
-    }
-    response
-}
-
-/// Where the HTTP middleware counts requests: the app's metrics and sink.
-#[derive(Clone)]
-struct HttpMetrics {
-    metrics: std::sync::Arc<metrics::Metrics>,
-    sink: Option<MetricsSink>,
-}
-
-impl HttpMetrics {
-    fn record(
-        &self,
-        took: std::time::Duration,
-        failed: bool,
-        cold: bool,
-        trace: &crate::trace::TraceContext,
-    ) {
-        self.metrics.record(&Trigger::Http, took, failed, cold);
-        if let Some(sink) = &self.sink {
-            sink(&InvocationRecord::new(
-                Trigger::Http,
-                took,
-                failed,
-                cold,
-                Some(trace.trace_id()),
-            ));
-        }
-    }
-}
-
-/// The `invocation` span, with OpenTelemetry FaaS and messaging attributes. Its fields cost
-/// nothing unless a subscriber records them.
-fn invocation_span(
-    trigger: &Trigger,
-    ctx: &crate::context::InvocationContext,
-    event: &cloudevents::Event,
-) -> tracing::Span {
-    use cloudevents::AttributesReader;
-    // Message-triggered invocations are consumer spans; the others, server spans.
-    let (faas_trigger, kind) = match trigger {
-        Trigger::Queue(_) => ("pubsub", "consumer"),
-        Trigger::Blob(_) => ("datasource", "server"),
-        Trigger::Schedule(_) => ("timer", "server"),
-        Trigger::Event(_) | Trigger::Http => ("other", "server"),
-    };
-    // Only constants at creation: with `tracing`'s `log` feature on (the Lambda runtime turns it
-    // on) and no subscriber, field values given here would be computed for every invocation.
-    let span = tracing::info_span!(
-        "invocation",
-        otel.name = tracing::field::Empty,
-        otel.kind = kind,
-        cloud.provider = tracing::field::Empty,
-        faas.trigger = faas_trigger,
-        faas.invocation_id = tracing::field::Empty,
-        faas.coldstart = ctx.cold_start,
-        messaging.system = tracing::field::Empty,
-        messaging.operation = tracing::field::Empty,
-        messaging.destination.name = tracing::field::Empty,
-        messaging.message.id = tracing::field::Empty,
-        cloudevents.event_id = tracing::field::Empty,
-        cloudevents.event_type = tracing::field::Empty,
-        trace_id = tracing::field::Empty,
-        span_id = tracing::field::Empty,
-        otel.status_code = tracing::field::Empty,
-    );
-    if span.is_disabled() {
-        return span;
-    }
-    // Recorded before anything enters the span, so an exporter builds it with them.
-    let source = event.source().as_str();
-    span.record("otel.name", tracing::field::display(trigger));
-    if let Some(provider) = crate::telemetry::provider_of_source(source) {
-        span.record("cloud.provider", provider);
-    }
-    span.record(
-        "faas.invocation_id",
-        tracing::field::display(&ctx.invocation_id),
-    );
-    span.record("cloudevents.event_id", event.id());
-    span.record("cloudevents.event_type", event.ty());
-    // The messaging attributes belong to message-triggered invocations only.
-    if let Trigger::Queue(name) = trigger {
-        span.record(
-            "messaging.system",
-            crate::telemetry::queue_system_of_source(source),
-        );
-        span.record("messaging.operation", "process");
-        span.record("messaging.destination.name", name.as_str());
-        span.record("messaging.message.id", event.id());
-    }
-    span
-}
-
-/// Records the invocation's trace on its span (formatted only if a subscriber records it).
-fn record_trace(span: &tracing::Span, trace: &crate::trace::TraceContext) {
-    if !span.is_disabled() {
-        span.record(
-            "trace_id",
-            tracing::field::display(trace.trace_id_display()),
-        );
-        span.record("span_id", tracing::field::display(trace.span_id_display()));
-    }
-}
+use crate::event::{BlobEvent, QueueMessage, ScheduleTick};
+use crate::{Env, Error, Result, validate};
+use dispatch::{Handler, boxed};
+use instrument::{HttpMetrics, http_invocation};
+use routes::EventRoutes;
 
 /// A trigger, by kind and logical name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -210,6 +46,8 @@ pub enum Trigger {
     Blob(String),
     /// Ticks of the schedule of this name.
     Schedule(String),
+    /// Events published to the topic bound to this name ([`App::on_topic`]).
+    Topic(String),
     /// A CloudEvent of this type that no named trigger takes, for [`App::on_any_event`]; hosts
     /// dispatch platform events they cannot map to a named trigger under it.
     Event(String),
@@ -225,6 +63,7 @@ impl Trigger {
             Self::Queue(n) => format!("queue/{n}"),
             Self::Blob(n) => format!("blob/{n}"),
             Self::Schedule(n) => format!("schedule/{n}"),
+            Self::Topic(n) => format!("topic/{n}"),
             Self::Event(ty) => format!("event/{ty}"),
             Self::Http => "http".to_owned(),
         }
@@ -233,7 +72,11 @@ impl Trigger {
     /// The logical name (the event type, for [`Trigger::Event`]; `http` for [`Trigger::Http`]).
     pub fn name(&self) -> &str {
         match self {
-            Self::Queue(n) | Self::Blob(n) | Self::Schedule(n) | Self::Event(n) => n,
+            Self::Queue(n)
+            | Self::Blob(n)
+            | Self::Schedule(n)
+            | Self::Topic(n)
+            | Self::Event(n) => n,
             Self::Http => "http",
         }
     }
@@ -245,6 +88,7 @@ impl std::fmt::Display for Trigger {
             Self::Queue(n) => write!(f, "queue {n:?}"),
             Self::Blob(n) => write!(f, "blob {n:?}"),
             Self::Schedule(n) => write!(f, "schedule {n:?}"),
+            Self::Topic(n) => write!(f, "topic {n:?}"),
             Self::Event(ty) => write!(f, "event {ty:?}"),
             Self::Http => f.write_str("http"),
         }
@@ -285,6 +129,8 @@ pub struct App {
     queues: BTreeMap<String, Handler<QueueMessage>>,
     blobs: BTreeMap<String, Handler<BlobEvent>>,
     schedules: BTreeMap<String, (Schedule, Handler<ScheduleTick>)>,
+    topics: BTreeMap<String, Handler<cloudevents::Event>>,
+    events: EventRoutes,
     fallback: Option<Handler<cloudevents::Event>>,
     queue_concurrency: usize,
     uninstrumented: bool,
@@ -304,6 +150,7 @@ impl std::fmt::Debug for App {
         f.debug_struct("App")
             .field("http", &self.http.is_some())
             .field("triggers", &self.triggers())
+            .field("events", &self.events.patterns().collect::<Vec<_>>())
             .field("fallback", &self.fallback.is_some())
             .finish()
     }
@@ -360,6 +207,38 @@ impl App {
         self
     }
 
+    /// Handles the events published to the topic bound to `name`, each as it was published (its
+    /// own `type`, `source`, data and extensions; the publisher's trace continues). Every app
+    /// that registers a topic has its own subscription, so each gets every event. Implies
+    /// `.uses(topic(name).subscribe())`. A handler error or panic fails that delivery alone: the
+    /// platform delivers it again.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+    /// use cloudport_core::{App, Env, Trigger};
+    /// use cloudport_core::export::cloudevents::{EventBuilder, EventBuilderV10};
+    /// let app = App::new().on_topic("orders", |event, env: Env| async move {
+    ///     env.kv("seen")?.put(event.id(), event.ty().to_owned(), cloudport_core::Precondition::None).await?;
+    ///     Ok(())
+    /// });
+    /// let memory = cloudport_memory::Memory::new();
+    /// let env = Env::builder().provider(memory.clone()).fallback_scheme("mem").build();
+    /// let event = EventBuilderV10::new().id("o-1").source("shop").ty("order.placed").build().unwrap();
+    /// app.dispatch(&env, &Trigger::Topic("orders".into()), event).await?;
+    /// assert_eq!(memory.kv("seen").get("o-1").await?.unwrap().value, "order.placed");
+    /// # Ok(()) }
+    /// ```
+    pub fn on_topic<F, Fut>(mut self, name: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(crate::event::Event<cloudevents::Event>, Env) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let name = name.into();
+        self.check_name(&name);
+        self.topics.insert(name, boxed(handler));
+        self
+    }
+
     /// Handles ticks of a schedule.
     pub fn on_schedule<F, Fut>(
         mut self,
@@ -380,7 +259,63 @@ impl App {
         self
     }
 
-    /// Handles every event that no named handler takes, as a raw CloudEvent.
+    /// Handles CloudEvents whose `type` matches `type_pattern`: the exact type
+    /// (`"Contoso.Items.ItemReceived"`), or a prefix ending in `*` (`"com.amazonaws.s3.*"`,
+    /// `"google.cloud.audit.*"`). Each host delivers its platform's events under the platform's own
+    /// `type` and `source`, data unchanged (EventBridge `detail-type`, Event Grid `eventType`,
+    /// Eventarc's CloudEvent type) — so code routes by type on every cloud. An event a named
+    /// trigger takes (a bound queue, bucket or schedule) goes there; otherwise the most specific
+    /// pattern wins (an exact type, then the longest prefix), then [`App::on_any_event`].
+    ///
+    /// A type is the platform's: one kind of S3 change is `com.amazonaws.s3.ObjectCreated:Put`
+    /// as an S3 notification and `Object Created` through EventBridge, and an EventBridge
+    /// `detail-type` such as `AWS API Call via CloudTrail` is shared by every AWS service — so a
+    /// handler that takes a family checks [`Event::cloudevent`](crate::event::Event::cloudevent)'s
+    /// `source` as well.
+    ///
+    /// A pattern is checked at registration ([`App::validate`]): not empty, `*` only at the end.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+    /// use cloudport_core::{App, Env, Trigger};
+    /// use cloudport_core::export::cloudevents::{EventBuilder, EventBuilderV10};
+    ///
+    /// let app = App::new()
+    ///     .on_event("com.example.orders.*", |event, env: Env| async move {
+    ///         env.kv("seen")?.put(event.ty(), "orders", cloudport_core::Precondition::None).await?;
+    ///         Ok(())
+    ///     })
+    ///     .on_event("com.example.orders.Cancelled", |event, env: Env| async move {
+    ///         env.kv("seen")?.put(event.ty(), "cancelled", cloudport_core::Precondition::None).await?;
+    ///         Ok(())
+    ///     });
+    /// app.validate()?;
+    /// let memory = cloudport_memory::Memory::new();
+    /// let env = Env::builder().provider(memory.clone()).fallback_scheme("mem").build();
+    /// for ty in ["com.example.orders.Placed", "com.example.orders.Cancelled"] {
+    ///     let event = EventBuilderV10::new().id("1").source("shop").ty(ty).build().unwrap();
+    ///     assert!(app.handles(&Trigger::Event(ty.into())));
+    ///     app.dispatch(&env, &Trigger::Event(ty.into()), event).await?;
+    /// }
+    /// let seen = memory.kv("seen");
+    /// assert_eq!(seen.get("com.example.orders.Placed").await?.unwrap().value, "orders");
+    /// assert_eq!(seen.get("com.example.orders.Cancelled").await?.unwrap().value, "cancelled");
+    /// assert!(!app.handles(&Trigger::Event("com.example.billing.Paid".into())));
+    /// # Ok(()) }
+    /// ```
+    pub fn on_event<F, Fut>(mut self, type_pattern: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(crate::event::Event<cloudevents::Event>, Env) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        if let Err(e) = self.events.insert(type_pattern.into(), boxed(handler)) {
+            self.errors.push(e.with_operation("app.register"));
+        }
+        self
+    }
+
+    /// Handles every event that no named handler and no [`App::on_event`] pattern takes, as a raw
+    /// CloudEvent.
     pub fn on_any_event<F, Fut>(mut self, handler: F) -> Self
     where
         F: Fn(crate::event::Event<cloudevents::Event>, Env) -> Fut + Send + Sync + 'static,
@@ -501,7 +436,8 @@ impl App {
         let queues = self.queues.keys().cloned().map(Trigger::Queue);
         let blobs = self.blobs.keys().cloned().map(Trigger::Blob);
         let schedules = self.schedules.keys().cloned().map(Trigger::Schedule);
-        queues.chain(blobs).chain(schedules).collect()
+        let topics = self.topics.keys().cloned().map(Trigger::Topic);
+        queues.chain(blobs).chain(schedules).chain(topics).collect()
     }
 
     /// The schedule of a named schedule trigger.
@@ -509,14 +445,21 @@ impl App {
         self.schedules.get(name).map(|(s, _)| s)
     }
 
-    /// Whether a handler (named or the fallback) takes this trigger.
+    /// Whether a handler takes this trigger, as [`App::dispatch`] routes it: its named handler,
+    /// else an [`App::on_event`] pattern matching the event type (for a named trigger, a portable
+    /// type of its kind), else the fallback.
     pub fn handles(&self, trigger: &Trigger) -> bool {
+        use crate::event::{BLOB_CREATED, BLOB_DELETED, QUEUE_MESSAGE, SCHEDULE_TICK};
+        let pattern = |types: &[&str]| types.iter().any(|ty| self.events.find(ty).is_some());
         self.fallback.is_some()
             || match trigger {
-                Trigger::Queue(n) => self.queues.contains_key(n),
-                Trigger::Blob(n) => self.blobs.contains_key(n),
-                Trigger::Schedule(n) => self.schedules.contains_key(n),
-                Trigger::Event(_) => false,
+                Trigger::Queue(n) => self.queues.contains_key(n) || pattern(&[QUEUE_MESSAGE]),
+                Trigger::Blob(n) => {
+                    self.blobs.contains_key(n) || pattern(&[BLOB_CREATED, BLOB_DELETED])
+                }
+                Trigger::Schedule(n) => self.schedules.contains_key(n) || pattern(&[SCHEDULE_TICK]),
+                Trigger::Topic(n) => self.topics.contains_key(n),
+                Trigger::Event(ty) => self.events.find(ty).is_some(),
                 Trigger::Http => self.http.is_some(),
             }
     }
@@ -536,142 +479,5 @@ impl App {
     /// What the app's invocations add up to so far, by trigger.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.metrics.snapshot()
-    }
-
-    /// Delivers one event to the handler of `trigger` (or the fallback). A malformed event fails
-    /// with `Malformed`; a handler panic with `ErrorKind::Handler`; neither takes the process down.
-    ///
-    /// The invocation runs in a `tracing` span named `invocation` with OpenTelemetry FaaS and
-    /// messaging attributes, inside the host's [`InvocationContext`](crate::context::InvocationContext)
-    /// (deadline, request id) when the host set one, and is counted in [`App::metrics`].
-    pub async fn dispatch(
-        &self,
-        env: &Env,
-        trigger: &Trigger,
-        event: cloudevents::Event,
-    ) -> Result<()> {
-        use cloudevents::AttributesReader;
-        use tracing::Instrument;
-        let mut ctx = crate::context::current()
-            .unwrap_or_else(|| crate::context::InvocationContext::new(event.id(), None));
-        ctx.cold_start = crate::context::first_invocation();
-        // The message's own trace (its sender's) comes first, then the platform's, else a new one.
-        let parent = event
-            .extension(crate::trace::TRACEPARENT)
-            .and_then(|v| crate::trace::TraceContext::parse_traceparent(&v.to_string()))
-            .or(ctx.trace);
-        let mut trace = parent.map_or_else(crate::trace::TraceContext::new_root, |p| p.child());
-        let span = (!self.uninstrumented).then(|| {
-            let span = invocation_span(trigger, &ctx, &event);
-            // With OpenTelemetry export, the invocation is the exported span.
-            trace = crate::otel::adopt(&span, parent, trace);
-            record_trace(&span, &trace);
-            span
-        });
-        ctx.trace = Some(trace);
-        // Boxed once: the wrappers below (context, span) then move a pointer, not the whole
-        // routing future (kilobytes) on every move on the way to the executor.
-        let routed: Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> =
-            Box::pin(self.dispatch_inner(env, trigger, event));
-        let Some(span) = span else {
-            return crate::context::scope(ctx, routed).await;
-        };
-        let cold = ctx.cold_start;
-        let started = std::time::Instant::now();
-        let scoped = crate::context::scope(ctx, routed);
-        // A span no subscriber takes is not entered and left on every poll.
-        let result = if span.is_disabled() {
-            scoped.await
-        } else {
-            scoped.instrument(span.clone()).await
-        };
-        let took = started.elapsed();
-        self.metrics.record(trigger, took, result.is_err(), cold);
-        if let Some(sink) = &self.metrics_sink {
-            sink(&InvocationRecord {
-                trigger: trigger.clone(),
-                duration: took,
-                failed: result.is_err(),
-                cold_start: cold,
-                trace_id: Some(trace.trace_id()),
-            });
-        }
-        if let Err(e) = &result {
-            span.record("otel.status_code", "ERROR");
-            tracing::warn!(parent: &span, error = %e, "invocation failed");
-        }
-        result
-    }
-
-    async fn dispatch_inner(
-        &self,
-        env: &Env,
-        trigger: &Trigger,
-        event: cloudevents::Event,
-    ) -> Result<()> {
-        let env = self.handler_env(env);
-        let result = match trigger {
-            Trigger::Queue(n) => self.route(self.queues.get(n), event, env).await,
-            Trigger::Blob(n) => self.route(self.blobs.get(n), event, env).await,
-            Trigger::Schedule(n) => {
-                self.route(self.schedules.get(n).map(|(_, h)| h), event, env)
-                    .await
-            }
-            Trigger::Event(_) => self.route::<cloudevents::Event>(None, event, env).await,
-            Trigger::Http => Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "HTTP requests are served by the app's router (App::http_router), not dispatched",
-            )),
-        };
-        result.map_err(|e| {
-            e.with_operation("app.dispatch")
-                .with_resource(trigger.to_string())
-        })
-    }
-
-    async fn route<T: EventData>(
-        &self,
-        handler: Option<&Handler<T>>,
-        event: cloudevents::Event,
-        env: Env,
-    ) -> Result<()> {
-        match (handler, &self.fallback) {
-            (Some(h), _) => invoke(h, event, env).await,
-            (None, Some(fallback)) => invoke(fallback, event, env).await,
-            (None, None) => Err(Error::new(
-                ErrorKind::NotFound,
-                "no handler is registered for this trigger",
-            )),
-        }
-    }
-
-    /// Delivers a batch of queue messages, [`App::queue_concurrency`] at a time, and reports which
-    /// failed. Every message is attempted; one failure does not stop the others.
-    pub async fn dispatch_batch(
-        &self,
-        env: &Env,
-        queue: &str,
-        events: Vec<cloudevents::Event>,
-    ) -> BatchOutcome {
-        use cloudevents::AttributesReader;
-        let trigger = Trigger::Queue(queue.to_owned());
-        let results: Vec<(String, Result<()>)> = futures::stream::iter(events)
-            .map(|event| {
-                let id = event.id().to_owned();
-                let trigger = &trigger;
-                async move { (id, self.dispatch(env, trigger, event).await) }
-            })
-            .buffered(self.queue_concurrency)
-            .collect()
-            .await;
-        BatchOutcome {
-            failures: results
-                .into_iter()
-                .enumerate()
-                .filter_map(|(index, (id, r))| {
-                    r.err().map(|error| BatchFailure { index, id, error })
-                })
-                .collect(),
-        }
     }
 }

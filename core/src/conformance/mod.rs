@@ -21,7 +21,10 @@ mod events;
 mod faults;
 mod idempotency;
 mod kv;
+pub mod limits;
+pub mod ordering;
 mod queue;
+pub mod topic;
 
 use std::time::Duration;
 
@@ -74,6 +77,14 @@ pub trait Fixture: Send + Sync {
     /// concurrent writers).
     fn known_gap(&self, gap: &str) -> Option<&'static str> {
         let _ = gap;
+        None
+    }
+
+    /// A new topic with `subscriptions` subscriptions that no other check uses, each readable
+    /// as a queue, for [`conformance_topic_tests!`](crate::conformance_topic_tests). `None`
+    /// (the default): the provider serves no topics, and each topic check says so and skips.
+    async fn topic(&self, subscriptions: usize) -> Option<topic::TopicFixture> {
+        let _ = subscriptions;
         None
     }
 }

@@ -31,6 +31,11 @@ pub const HTTP_FUNCTION: &str = "http";
 /// The warm-up function: Azure calls the function of this name (a `warmupTrigger`) when it adds
 /// an instance; the host answers without running any handler.
 pub const WARMUP_FUNCTION: &str = "warmup";
+/// The function that receives Azure Event Grid events (an `eventGridTrigger`): generated and
+/// served when the app registered `on_event` or `on_any_event`; the app routes events by type.
+pub const EVENTS_FUNCTION: &str = "cloudport-events";
+/// Binding name of the Event Grid trigger's event in `Data`.
+pub const EVENT_GRID_BINDING: &str = "event";
 /// Binding name of a queue trigger's message in `Data`.
 pub const QUEUE_BINDING: &str = "message";
 /// Binding name of a blob trigger's content in `Data`.
@@ -51,12 +56,14 @@ pub const WARMUP_BINDING: &str = "warmupContext";
 /// use cloudport_core::Trigger;
 /// assert_eq!(function_name(&Trigger::Queue("orders".into())), "queue-orders");
 /// assert_eq!(function_name(&Trigger::Schedule("nightly".into())), "schedule-nightly");
+/// assert_eq!(function_name(&Trigger::Topic("audit".into())), "topic-audit");
 /// ```
 pub fn function_name(trigger: &Trigger) -> String {
     match trigger {
         Trigger::Queue(n) => format!("queue-{n}"),
         Trigger::Blob(n) => format!("blob-{n}"),
         Trigger::Schedule(n) => format!("schedule-{n}"),
+        Trigger::Topic(n) => format!("topic-{n}"),
         Trigger::Http => HTTP_FUNCTION.to_owned(),
         other => format!(
             "event-{}",
@@ -75,7 +82,8 @@ pub fn function_name(trigger: &Trigger) -> String {
 /// the caller's data — when the prefix is empty (the path is any function's) or when the prefix's
 /// first segment is a function's name (ignoring case, as Azure does). The manifest is never
 /// generated, and the host never starts, with such a prefix. `functions` are the app's function
-/// names besides [`HTTP_FUNCTION`] and [`WARMUP_FUNCTION`], which this checks too.
+/// names besides [`HTTP_FUNCTION`], [`WARMUP_FUNCTION`] and [`EVENTS_FUNCTION`], which this checks
+/// too.
 ///
 /// ```
 /// use cloudport_core::platform::azure::check_route_prefix;
@@ -105,7 +113,7 @@ pub fn check_route_prefix<'a>(
         };
     }
     match functions
-        .chain([HTTP_FUNCTION, WARMUP_FUNCTION])
+        .chain([HTTP_FUNCTION, WARMUP_FUNCTION, EVENTS_FUNCTION])
         .find(|f| f.eq_ignore_ascii_case(first))
     {
         Some(f) => Err(Error::invalid(format!(

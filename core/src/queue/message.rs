@@ -32,6 +32,11 @@ pub struct Message {
     pub attributes: BTreeMap<String, String>,
     /// How long the message stays invisible after it is sent.
     pub delay: Option<Duration>,
+    /// The id a queue that deduplicates ([`QueueCapabilities::deduplication`]) drops later sends
+    /// of within its window ([`Message::with_deduplication_id`]); not delivered to consumers.
+    ///
+    /// [`QueueCapabilities::deduplication`]: crate::QueueCapabilities::deduplication
+    pub deduplication_id: Option<String>,
 }
 
 impl Message {
@@ -71,6 +76,61 @@ impl Message {
     /// Delays delivery.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
+        self
+    }
+
+    /// Orders this message after every message sent before it with the same `key`: a queue that
+    /// keeps order per key ([`QueueCapabilities::ordering`]: SQS FIFO, where the key is the
+    /// `MessageGroupId`; Pub/Sub, its `orderingKey`; memory) delivers the messages of one key in
+    /// send order, and none of them while an earlier one is leased. Messages of different keys
+    /// stay independent. A queue without ordering refuses the message
+    /// ([`ErrorKind::Unsupported`]); on an SQS FIFO queue every message needs a key.
+    ///
+    /// The key travels as the [`ORDERING_KEY_ATTRIBUTE`](super::wire::ORDERING_KEY_ATTRIBUTE)
+    /// attribute (it counts as one), so consumers read it back
+    /// ([`ReceivedMessage::ordering_key`], the CloudEvent's `orderingkey` extension), and hosts
+    /// keep a key's order in a batch: a failed message holds back the rest of its key. Each
+    /// service's rule is checked before any call ([`super::ordering`]).
+    ///
+    /// ```
+    /// use cloudport_core::Message;
+    /// let msg = Message::new("debit 10").with_ordering_key("account-42");
+    /// assert_eq!(msg.ordering_key(), Some("account-42"));
+    /// assert_eq!(msg.attributes["orderingkey"], "account-42");
+    /// ```
+    ///
+    /// [`QueueCapabilities::ordering`]: crate::QueueCapabilities::ordering
+    pub fn with_ordering_key(self, key: impl Into<String>) -> Self {
+        self.with_attribute(super::wire::ORDERING_KEY_ATTRIBUTE, key)
+    }
+
+    /// The ordering key, if the message has one ([`Message::with_ordering_key`]).
+    pub fn ordering_key(&self) -> Option<&str> {
+        self.attributes
+            .get(super::wire::ORDERING_KEY_ATTRIBUTE)
+            .map(String::as_str)
+    }
+
+    /// Sends this message at most once per `id` within the queue's deduplication window: a later
+    /// send with the same id in the window succeeds but delivers nothing (SQS FIFO's
+    /// `MessageDeduplicationId`, five minutes: [`super::ordering::DEDUPLICATION_WINDOW`]; memory
+    /// keeps the same window on its clock). A queue without deduplication
+    /// ([`QueueCapabilities::deduplication`]) refuses the message ([`ErrorKind::Unsupported`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+    /// use cloudport_core::{Message, ReceiveOptions};
+    /// let queue = cloudport_memory::Memory::new().queue("payments");
+    /// for _ in 0..2 {
+    ///     queue.send(Message::new("pay invoice 7").with_deduplication_id("invoice-7")).await?;
+    /// }
+    /// assert_eq!(queue.receive(ReceiveOptions::default()).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`QueueCapabilities::deduplication`]: crate::QueueCapabilities::deduplication
+    pub fn with_deduplication_id(mut self, id: impl Into<String>) -> Self {
+        self.deduplication_id = Some(id.into());
         self
     }
 
@@ -187,6 +247,20 @@ impl ReceivedMessage {
         self
     }
 
+    /// The ordering key the sender gave ([`Message::with_ordering_key`]), if any.
+    ///
+    /// ```
+    /// use cloudport_core::{LeaseToken, ReceivedMessage};
+    /// let got = ReceivedMessage::new("m-1", "x", LeaseToken::new("l"))
+    ///     .with_attributes([("orderingkey".to_owned(), "account-42".to_owned())].into());
+    /// assert_eq!(got.ordering_key(), Some("account-42"));
+    /// ```
+    pub fn ordering_key(&self) -> Option<&str> {
+        self.attributes
+            .get(super::wire::ORDERING_KEY_ATTRIBUTE)
+            .map(String::as_str)
+    }
+
     /// The body as UTF-8 text.
     pub fn text(&self) -> Result<&str> {
         std::str::from_utf8(&self.body).map_err(|e| {
@@ -215,6 +289,7 @@ impl ReceivedMessage {
             content_type: self.content_type.clone(),
             attributes: self.attributes.clone(),
             delay: None,
+            deduplication_id: None,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Queues: the portable [`Queue`] over a provider's [`QueueDriver`].
 
+mod checks;
 mod driver;
 mod message;
+mod ordered_send;
+pub mod ordering;
 pub mod wire;
 
 use std::any::Any;
@@ -49,7 +52,7 @@ impl std::fmt::Display for DeadLettered {
         )
     }
 }
-use crate::{Error, ErrorKind, QueueCapabilities, Result, validate};
+use crate::{Error, ErrorKind, QueueCapabilities, Result};
 
 /// A queue: at-least-once delivery with leases, acks, nacks, lease extension, delivery counts and an
 /// optional dead-letter queue.
@@ -171,55 +174,6 @@ impl Queue {
             .with_resource(self.driver.name().to_owned())
     }
 
-    fn check_message(&self, msg: &Message) -> Result<()> {
-        let caps = self.capabilities();
-        if msg.body.is_empty() {
-            return Err(Error::invalid("message body must not be empty"));
-        }
-        if msg.size() > caps.max_message_bytes {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "message is {} bytes; the limit of this queue is {}",
-                    msg.size(),
-                    caps.max_message_bytes
-                ),
-            ));
-        }
-        if !msg.attributes.is_empty() && !caps.attributes {
-            return Err(Error::unsupported(
-                "this queue does not carry message attributes",
-            ));
-        }
-        if msg.attributes.len() > caps.max_attributes {
-            return Err(Error::invalid(format!(
-                "message has {} attributes; the limit is {}",
-                msg.attributes.len(),
-                caps.max_attributes
-            )));
-        }
-        for (name, value) in &msg.attributes {
-            validate::attribute_name(name)?;
-            if value.chars().any(char::is_control) {
-                return Err(Error::invalid(format!(
-                    "attribute {name:?} contains control characters"
-                )));
-            }
-        }
-        if let Some(delay) = msg.delay.filter(|d| !d.is_zero()) {
-            if !caps.delayed_send {
-                return Err(Error::unsupported("this queue cannot delay a send"));
-            }
-            if delay > caps.max_delay {
-                return Err(Error::invalid(format!(
-                    "delay {delay:?} exceeds this queue's limit of {:?}",
-                    caps.max_delay
-                )));
-            }
-        }
-        Ok(())
-    }
-
     /// Adds the current trace as the `traceparent` attribute, when the message has none and the
     /// queue carries attributes with room for one more: with OpenTelemetry export, the exported
     /// send `span` (or, when that is filtered out, the current exported span) — inside an
@@ -326,6 +280,16 @@ impl Queue {
             }
             chunks.push(start..end);
             start = end;
+        }
+        // Messages with ordering keys keep their send order: chunks one after another, nothing
+        // re-sent after later messages, a key's later messages held back after a failure.
+        if messages.iter().any(|m| m.ordering_key().is_some()) {
+            self.send_keyed_chunks(&messages, &pending, chunks, &mut results, &span)
+                .await;
+            return results
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(Error::new(ErrorKind::Other, "message not sent"))))
+                .collect();
         }
         let retry_entries = !caps.ordered;
         // Chunks go out `concurrent_sends` at a time; `buffered` keeps their results in order.
@@ -527,17 +491,6 @@ impl Queue {
         }
         let body = wire::envelope(&message)?;
         Ok(Message::new(body).with_content_type(DEAD_LETTER_ENVELOPE_CONTENT_TYPE))
-    }
-
-    fn check_lease(&self, lease: Duration) -> Result<()> {
-        let caps = self.capabilities();
-        if lease < caps.min_lease || lease > caps.max_lease {
-            return Err(Error::invalid(format!(
-                "lease {lease:?} is outside this queue's range {:?}..={:?}",
-                caps.min_lease, caps.max_lease
-            )));
-        }
-        Ok(())
     }
 
     /// Deletes a handled message.

@@ -1,6 +1,8 @@
 //! The Azure Functions custom handler: `AzureHost::handle` with the request the Functions host
 //! sends — invocations of queue, blob, timer and HTTP functions (`{"Data", "Metadata"}` with
-//! JSON-encoded metadata scalars), forwarded HTTP under the route prefix, the warm-up call.
+//! JSON-encoded metadata scalars), Event Grid invocations of `cloudport-events` (Event Grid and
+//! CloudEvents schemas, batches, validation events, the `OPTIONS` abuse-protection handshake),
+//! forwarded HTTP under the route prefix, the warm-up call.
 
 use base64::Engine;
 use cloudport_adapters::azure::AzureHost;
@@ -75,6 +77,8 @@ const PATHS: &[&str] = &[
     "/http",
     "/warmup",
     "/WARMUP",
+    "/cloudport-events",
+    "/Cloudport-Events",
     "/api/hello",
     "/api/echo?x=1",
     "/api/json",
@@ -117,6 +121,10 @@ const HEADERS: &[(&str, &str)] = &[
         "105445aa7843bc8bf206b12000100000/1;o=1",
     ),
     ("host", "app.azurewebsites.net"),
+    ("webhook-request-origin", "eventgrid.azure.net"),
+    ("webhook-request-origin", "evil.example"),
+    ("webhook-request-rate", "120"),
+    ("aeg-event-type", "Notification"),
     ("content-length", "0"),
 ];
 
@@ -177,6 +185,25 @@ const DICTIONARY: &[&str] = &[
     "application/json",
     "text/plain",
     "/api",
+    "event",
+    "eventType",
+    "eventTime",
+    "topic",
+    "subject",
+    "dataVersion",
+    "metadataVersion",
+    "validationCode",
+    "Microsoft.EventGrid.SubscriptionValidationEvent",
+    "Microsoft.Storage.BlobCreated",
+    "Microsoft.Storage.BlobDeleted",
+    "/blobServices/default/containers/uploads/blobs/",
+    "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct",
+    "Contoso.Items.ItemReceived",
+    "dataschema",
+    "#1.0",
+    "eTag",
+    "contentLength",
+    "sequencer",
 ];
 
 fn queue_payload(id: &str, message: Value, dequeue_count: u32) -> Value {
@@ -192,6 +219,81 @@ fn queue_payload(id: &str, message: Value, dequeue_count: u32) -> Value {
             "sys": { "MethodName": "queue-orders", "UtcNow": "2026-11-26T03:00:01.5Z", "RandGuid": "g" }
         }
     })
+}
+
+/// An Event Grid-schema event (<https://learn.microsoft.com/azure/event-grid/event-schema>).
+fn event_grid_event(ty: &str, subject: &str, data: Value) -> Value {
+    json!({
+        "id": "831e1650-001e-001b-66ab-eeb76e069631",
+        "topic": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct",
+        "subject": subject, "eventType": ty, "eventTime": "2026-11-26T03:00:00.9584103Z",
+        "data": data, "dataVersion": "", "metadataVersion": "1"
+    })
+}
+
+/// An `eventGridTrigger` invocation of `cloudport-events`.
+fn event_grid_payload(event: Value) -> Value {
+    json!({
+        "Data": { "event": event },
+        "Metadata": { "sys": { "MethodName": "cloudport-events", "UtcNow": "2026-11-26T03:00:01Z", "RandGuid": "g" } }
+    })
+}
+
+/// The Event Grid invocations: every schema and encoding the host reads, and the handshakes.
+fn event_grid_seeds(post: &dyn Fn(&str, &Value) -> Case) -> Vec<Case> {
+    let blob = event_grid_event(
+        "Microsoft.Storage.BlobCreated",
+        "/blobServices/default/containers/uploads/blobs/in/a b.txt",
+        json!({"api": "PutBlockList", "eTag": "0x8D4BCC2E4835CD0", "contentType": "text/plain",
+               "contentLength": 5, "sequencer": "00000000000004420000000000028963"}),
+    );
+    let custom = event_grid_event(
+        "Contoso.Items.ItemReceived",
+        "Door1",
+        json!({"itemSku": "Contoso Item SKU #1"}),
+    );
+    let validation = event_grid_event(
+        "Microsoft.EventGrid.SubscriptionValidationEvent",
+        "",
+        json!({"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}),
+    );
+    let cloudevent = json!({
+        "specversion": "1.0", "type": "Microsoft.Storage.BlobDeleted", "id": "9aeb0fdf",
+        "source": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/acct",
+        "subject": "blobServices/default/containers/uploads/blobs/gone.txt",
+        "time": "2026-11-26T03:00:00Z", "dataschema": "#1.0", "data": {"api": "DeleteBlob"}
+    });
+    let mut cases: Vec<Case> = [
+        blob.clone(),
+        Value::String(custom.to_string()),
+        json!([custom, blob]),
+        Value::String(json!([validation.clone(), cloudevent.clone()]).to_string()),
+        validation,
+        cloudevent,
+        json!({"specversion": "1.0", "type": "Microsoft.EventGrid.SubscriptionValidationEvent",
+               "id": "v", "source": "s", "data": "{\"validationCode\":\"c0de\"}"}),
+        json!([]),
+        json!({"eventType": "T"}),
+    ]
+    .into_iter()
+    .map(|event| post("/cloudport-events", &event_grid_payload(event)))
+    .collect();
+    for headers in [
+        &[
+            ("webhook-request-origin", "eventgrid.azure.net"),
+            ("webhook-request-rate", "120"),
+        ][..],
+        &[("webhook-request-origin", "evil.example")][..],
+        &[][..],
+    ] {
+        cases.push(Case::request(
+            "OPTIONS",
+            "/cloudport-events",
+            headers,
+            Vec::new(),
+        ));
+    }
+    cases
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -345,6 +447,7 @@ fn seeds() -> Vec<Case> {
     ] {
         seeds.push(Case::request("POST", path, &invocation, body.to_vec()));
     }
+    seeds.extend(event_grid_seeds(&post));
     let lean: Vec<Case> = seeds
         .iter()
         .step_by(3)

@@ -1,7 +1,9 @@
 //! The Lambda host: `LambdaHost::handle` with the payload as the Runtime API hands it over
 //! (valid JSON, as `lambda_runtime` reads it), the invocation's X-Ray trace id, request id and
 //! deadline from the case's `lambda-runtime-*` headers. Bytes that are not JSON never reach
-//! `handle` (the runtime refuses them), so they go to `decode::decode` directly.
+//! `handle` (the runtime refuses them), so they go to `decode::decode` directly. The payloads
+//! cover every shape the host decodes: SQS (SNS-wrapped bodies included), S3, EventBridge
+//! (schedules, S3 object events, any other event), SNS, HTTP, the warm-up ping.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -244,6 +246,33 @@ const DICTIONARY: &[&str] = &[
     "GET",
     "application/json",
     "ce-specversion",
+    "detail",
+    "account",
+    "region",
+    "aws.s3",
+    "Object Created",
+    "Object Deleted",
+    "com.mycompany.orders",
+    "OrderPlaced",
+    "EventSource",
+    "aws:sns",
+    "EventSubscriptionArn",
+    "Sns",
+    "Type",
+    "Notification",
+    "MessageId",
+    "TopicArn",
+    "arn:aws:sns:us-east-1:123456789012:orders-topic",
+    "Subject",
+    "Message",
+    "Timestamp",
+    "SignatureVersion",
+    "Signature",
+    "UnsubscribeURL",
+    "MessageAttributes",
+    "Value",
+    "Binary",
+    "specversion",
 ];
 
 fn string_attribute(value: &str) -> Value {
@@ -296,6 +325,41 @@ fn s3_record(event_name: &str, key: &str) -> Value {
     })
 }
 
+/// An EventBridge event of any source: `detail` is the data.
+fn eventbridge(source: &str, detail_type: &str, detail: Value) -> Value {
+    json!({"version": "0", "id": "e-9", "detail-type": detail_type, "source": source,
+        "account": "123456789012", "time": "2026-11-26T03:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:s3:::uploads-native"], "detail": detail})
+}
+
+/// S3's EventBridge object event detail, for bucket `uploads-native`.
+fn s3_detail(key: &str) -> Value {
+    json!({"version": "0", "bucket": {"name": "uploads-native"},
+        "object": {"key": key, "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184",
+            "sequencer": "617f08299329d189"},
+        "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012", "reason": "PutObject"})
+}
+
+/// An SNS notification's fields, as Lambda (`SigningCertUrl`) or an SQS body (`SigningCertURL`)
+/// carries them.
+fn sns_message(message: &str, url_key: &str) -> Value {
+    let mut m = json!({"Type": "Notification", "MessageId": "sns-1",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:orders-topic", "Subject": "s",
+        "Message": message, "Timestamp": "2026-11-26T03:00:00.000Z", "SignatureVersion": "1",
+        "Signature": "EXAMPLE", "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+        "MessageAttributes": {"Tenant": {"Type": "String", "Value": "acme"},
+            "Blob": {"Type": "Binary", "Value": "aGk="}, "id": {"Type": "String", "Value": "x"},
+            "datacontenttype": {"Type": "String", "Value": "application/json"}}});
+    m[url_key] = json!("https://sns.us-east-1.amazonaws.com/cert.pem");
+    m
+}
+
+fn sns_record(message: &str) -> Value {
+    json!({"EventVersion": "1.0", "EventSource": "aws:sns",
+        "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:orders-topic:sub-1",
+        "Sns": sns_message(message, "SigningCertUrl")})
+}
+
 fn http_request(method: &str, path: &str, query: &str, headers: Value) -> Value {
     json!({
         "version": "2.0",
@@ -317,8 +381,10 @@ fn http_request(method: &str, path: &str, query: &str, headers: Value) -> Value 
 }
 
 /// The payloads of the Lambda host's tests and benches: SQS batches (standard and FIFO, base64
-/// bodies, an undecodable one, envelopes), S3 notifications of every kind, EventBridge and
-/// EventBridge Scheduler ticks, Function URL / API Gateway v2 requests, the warm-up ping.
+/// bodies, an undecodable one, envelopes, SNS-wrapped messages and a body that only looks like
+/// one), S3 notifications of every kind, EventBridge and EventBridge Scheduler ticks, EventBridge
+/// events of other sources (custom, EC2, S3 object events of the bound bucket), SNS notifications
+/// (plain, JSON, a CloudEvent), Function URL / API Gateway v2 requests, the warm-up ping.
 fn seeds() -> Vec<Case> {
     let good_headers = || json!({"host": "abc.lambda-url.us-east-1.on.aws", "x-forwarded-proto": "https", "x-demo": "yes"});
     let envelope = String::from_utf8(super::wire_form(
@@ -328,6 +394,21 @@ fn seeds() -> Vec<Case> {
         false,
     ))
     .unwrap_or_default();
+    let ce_json = json!({"specversion": "1.0", "id": "ce-1", "source": "/orders",
+        "type": "com.example.order.placed", "datacontenttype": "application/json", "data": {"id": 7}})
+    .to_string();
+    // SNS writes `Type` first, pretty-printed with ` : `.
+    let mut sns_fields = sns_message("aGVsbG8=", "SigningCertURL");
+    if let Some(fields) = sns_fields.as_object_mut() {
+        fields.remove("Type");
+    }
+    let rest = serde_json::to_string_pretty(&sns_fields)
+        .unwrap_or_default()
+        .replace("\": ", "\" : ");
+    let sns_body = format!(
+        "{{\n  \"Type\" : \"Notification\",{}",
+        rest.get(1..).unwrap_or_default()
+    );
     let mut payloads = vec![
         json!({"Records": [
             sqs_record("orders-native", "m-1", r#"{"id":1}"#, 1, false),
@@ -379,6 +460,29 @@ fn seeds() -> Vec<Case> {
             "ce-source": "/tests", "content-type": "application/json"}),
         ),
         json!({"cloudport-warmup": true}),
+        eventbridge(
+            "com.mycompany.orders",
+            "OrderPlaced",
+            json!({"orderId": "o-1", "items": [1, 2]}),
+        ),
+        eventbridge(
+            "aws.ec2",
+            "EC2 Instance State-change Notification",
+            json!({"instance-id": "i-1", "state": "pending"}),
+        ),
+        eventbridge(
+            "aws.s3",
+            "Object Created",
+            s3_detail("photos/my summer+fun.jpg"),
+        ),
+        eventbridge("aws.s3", "Object Deleted", s3_detail("old.txt")),
+        eventbridge("aws.s3", "Object Restore Completed", s3_detail("a.txt")),
+        json!({"Records": [sns_record("plain text"), sns_record("{\"a\":1}")]}),
+        json!({"Records": [sns_record(&ce_json)]}),
+        json!({"Records": [
+            sqs_record("orders-native", "w-1", &sns_body, 1, false),
+            sqs_record("orders-native", "w-2", r#"{"Type":"Notification","Message":"not an envelope"}"#, 1, false),
+        ]}),
     ];
     let mut binary = http_request("POST", "/json", "", good_headers());
     binary["body"] = json!("eyJhIjoxfQ==");

@@ -19,11 +19,11 @@ use crate::{Case, Shape, Target};
 pub const TARGETS: &[(&str, &str)] = &[
     (
         "lambda",
-        "cloudport_adapters::lambda::LambdaHost::handle (SQS / S3 / EventBridge / API Gateway v2 payloads, the Runtime API's X-Ray trace id); cloudport_adapters::lambda::decode::decode for bytes that are not JSON",
+        "cloudport_adapters::lambda::LambdaHost::handle (SQS / S3 / EventBridge / SNS / API Gateway v2 payloads, the Runtime API's X-Ray trace id); cloudport_adapters::lambda::decode::decode for bytes that are not JSON",
     ),
     (
         "azure",
-        "cloudport_adapters::azure::AzureHost::handle (queue / blob / timer / HTTP invocation payloads, forwarded HTTP, trace headers)",
+        "cloudport_adapters::azure::AzureHost::handle (queue / blob / timer / HTTP / Event Grid invocation payloads, the Event Grid handshakes, forwarded HTTP, trace headers)",
     ),
     (
         "cloudrun",

@@ -49,7 +49,9 @@ fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
         | "MessageTooLong"
         | "AWS.SimpleQueueService.BatchRequestTooLong"
         | "BatchRequestTooLong"
-        | "ItemCollectionSizeLimitExceededException" => ErrorKind::TooLarge,
+        | "ItemCollectionSizeLimitExceededException"
+        // S3's answer to user metadata over 2 KB.
+        | "MetadataTooLarge" => ErrorKind::TooLarge,
         "InvalidRange"
         | "InvalidParameterValue"
         | "InvalidParameterCombination"
@@ -172,9 +174,85 @@ where
         .with_source(err)
 }
 
+/// The slot of a batch entry by the id the driver gave it (its position in the batch).
+pub(crate) fn batch_slot<'a, T>(
+    results: &'a mut [Option<T>],
+    id: &str,
+) -> Option<&'a mut Option<T>> {
+    id.parse::<usize>().ok().and_then(|i| results.get_mut(i))
+}
+
+/// A failed entry of an SQS `SendMessageBatch` or SNS `PublishBatch` (the same
+/// `BatchResultErrorEntry` shape in both): by its code, temporary unless the sender is at fault
+/// (throttling excepted).
+pub(crate) fn batch_entry_error(code: &str, message: Option<String>, sender_fault: bool) -> Error {
+    let kind = match code {
+        c if c.contains("Throttl") => ErrorKind::RateLimited,
+        c if c.contains("TooLong") || c.contains("TooLarge") => ErrorKind::TooLarge,
+        _ if sender_fault => ErrorKind::InvalidArgument,
+        _ => ErrorKind::Unavailable,
+    };
+    Error::new(kind, format!("{code}: {}", message.unwrap_or_default()))
+        .temporary(!sender_fault || kind == ErrorKind::RateLimited)
+}
+
+/// The batch's results in order; an entry the service reported nothing for is an error.
+pub(crate) fn batch_results(
+    results: Vec<Option<cloudport_core::Result<String>>>,
+    service: &str,
+) -> Vec<cloudport_core::Result<String>> {
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorKind::Other,
+                    format!("{service} reported nothing for this entry"),
+                ))
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_batch_entries_map_by_code_and_fault() {
+        for (code, fault, kind, temporary) in [
+            ("MessageTooLong", true, ErrorKind::TooLarge, false),
+            (
+                "AWS.SimpleQueueService.BatchRequestTooLong",
+                true,
+                ErrorKind::TooLarge,
+                false,
+            ),
+            ("Throttled", true, ErrorKind::RateLimited, true),
+            (
+                "InvalidParameterValue",
+                true,
+                ErrorKind::InvalidArgument,
+                false,
+            ),
+            ("InternalError", false, ErrorKind::Unavailable, true),
+        ] {
+            let e = batch_entry_error(code, Some("why".into()), fault);
+            assert_eq!((e.kind(), e.is_temporary()), (kind, temporary), "{code}");
+        }
+        let mut results = vec![None, None];
+        *batch_slot(&mut results, "1").unwrap() = Some(Ok("m".to_owned()));
+        assert!(batch_slot(&mut results, "7").is_none());
+        let out = batch_results(results, "SNS");
+        assert!(
+            out[0]
+                .as_ref()
+                .unwrap_err()
+                .message()
+                .contains("SNS reported nothing")
+        );
+        assert_eq!(out[1].as_deref().unwrap(), "m");
+    }
 
     #[test]
     fn codes_map_to_kinds() {

@@ -1,10 +1,10 @@
-//! Opening AWS resources from `sqs://`, `s3://` and `dynamodb://` URLs.
+//! Opening AWS resources from `sqs://`, `sns://`, `s3://` and `dynamodb://` URLs.
 
 use std::sync::Arc;
 
-use cloudport_core::{Bucket, Error, KvStore, Provider, Queue, ResourceUrl, Result};
+use cloudport_core::{Bucket, Error, KvStore, Provider, Queue, ResourceUrl, Result, Topic};
 
-use crate::{Aws, DynamoKv, S3Bucket, Settings, SqsQueue};
+use crate::{Aws, DynamoKv, S3Bucket, Settings, SnsTopic, SqsQueue};
 
 fn settings(url: &ResourceUrl) -> Settings {
     Settings {
@@ -23,15 +23,9 @@ fn no_path(url: &ResourceUrl) -> Result<()> {
     }
 }
 
-/// SQS: 1–80 letters, digits, `-` or `_`. FIFO queues (`.fifo`) need message group and
-/// deduplication ids, which the portable `Message` does not carry yet: refused here rather than
-/// failing on every send.
+/// SQS: 1–80 letters, digits, `-` or `_`, optionally ending in `.fifo` (a FIFO queue: ordering
+/// keys required, see the queue module).
 fn check_queue_name(name: &str) -> Result<()> {
-    if name.ends_with(".fifo") {
-        return Err(Error::unsupported(format!(
-            "{name:?} is a FIFO queue; cloudport does not send to FIFO queues yet (they need message group ids)"
-        )));
-    }
     let base = name.strip_suffix(".fifo").unwrap_or(name);
     let ok = (1..=80).contains(&name.len())
         && !base.is_empty()
@@ -87,6 +81,30 @@ impl Aws {
         Ok(SqsQueue::new(self.clone(), settings, name.to_owned(), None))
     }
 
+    /// The SNS topic of this name, its ARN built with `account` when given (else looked up
+    /// once by `ListTopics`).
+    pub fn sns_topic(
+        &self,
+        name: &str,
+        account: Option<String>,
+        settings: Settings,
+    ) -> Result<SnsTopic> {
+        crate::topic::check_topic_name(name)?;
+        if let Some(a) = &account
+            && (a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(Error::invalid(format!(
+                "account {a:?} is not an AWS account id (12 digits)"
+            )));
+        }
+        Ok(SnsTopic::new(
+            self.clone(),
+            settings,
+            name.to_owned(),
+            account,
+        ))
+    }
+
     /// The S3 bucket of this name (path-style addressing when `path_style`).
     pub fn s3_bucket(&self, name: &str, settings: Settings, path_style: bool) -> Result<S3Bucket> {
         check_bucket_name(name)?;
@@ -130,7 +148,7 @@ impl Provider for Aws {
     }
 
     fn schemes(&self) -> &'static [&'static str] {
-        &["sqs", "s3", "dynamodb"]
+        &["sqs", "sns", "s3", "dynamodb"]
     }
 
     fn open_queue(&self, url: &ResourceUrl) -> Result<Queue> {
@@ -150,6 +168,23 @@ impl Provider for Aws {
                 );
             }
             Ok(Queue::from_driver(Arc::new(queue)))
+        };
+        open().map_err(|e| with_context(url, e))
+    }
+
+    fn open_topic(&self, url: &ResourceUrl) -> Result<Topic> {
+        let open = || -> Result<Topic> {
+            if url.scheme() != "sns" {
+                return Err(Error::invalid(format!("{url} is not an sns:// URL")));
+            }
+            url.reject_unknown_params(&["region", "endpoint", "account"])?;
+            no_path(url)?;
+            let account = url.param("account").map(str::to_owned);
+            Ok(Topic::new(self.sns_topic(
+                &url.host(),
+                account,
+                settings(url),
+            )?))
         };
         open().map_err(|e| with_context(url, e))
     }

@@ -1,13 +1,33 @@
 //! Queues on Amazon SQS: visibility timeout = lease, `ChangeMessageVisibility` = extend / nack
 //! with delay, `ApproximateReceiveCount` = delivery count, `SendMessageBatch` for batches.
+//!
+//! **FIFO queues** (a name ending in `.fifo`) keep order per ordering key: the message's key
+//! ([`Message::with_ordering_key`]) is its `MessageGroupId` — not a message attribute, so it
+//! takes none of the ten — and comes back as the `orderingkey` attribute; a deduplication id
+//! ([`Message::with_deduplication_id`]) is its `MessageDeduplicationId`. SQS requires a group id
+//! on every FIFO message, so a message without a key is refused (`InvalidArgument` naming
+//! `with_ordering_key`) rather than put in a default group that would silently serialize the
+//! whole queue. A message without a deduplication id gets a unique one, unless the queue has
+//! content-based deduplication (read once with `GetQueueAttributes`), where SQS hashes the body.
+//! FIFO queues take no per-message delay (only the queue's own): a delayed send is refused.
+//! Rules: <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html>.
+//!
+//! **Standard queues** keep no order and do not deduplicate: a key or deduplication id is refused
+//! (`Unsupported`). SQS fair queues (2025) accept a `MessageGroupId` on standard queues, but for
+//! fairness between tenants, not order ("In standard queues, using MessageGroupId enables fair
+//! queues. If strict ordering is required, use a FIFO queue":
+//! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagegroupid-property.html>):
+//! sending a portable ordering key there would promise an order SQS does not keep.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
-    MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
+    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
 use base64::Engine;
 use cloudport_core::queue::whole_seconds;
@@ -18,11 +38,13 @@ use cloudport_core::{
 };
 use tokio::sync::OnceCell;
 
-use crate::error::from_sdk;
+use crate::error::{batch_entry_error, batch_results, batch_slot, from_sdk};
 use crate::{Aws, Settings};
 
+use cloudport_core::queue::ordering::check_sqs_id;
 use cloudport_core::queue::wire::{
     BASE64, BODY_ENCODING_ATTRIBUTE as ENCODING_ATTR, CONTENT_TYPE_ATTRIBUTE as CONTENT_TYPE_ATTR,
+    ORDERING_KEY_ATTRIBUTE,
 };
 
 /// An SQS queue.
@@ -33,6 +55,8 @@ pub struct SqsQueue {
     owner: Option<String>,
     client: OnceCell<Client>,
     url: OnceCell<String>,
+    /// Whether the FIFO queue has content-based deduplication, read once when first needed.
+    content_based_dedup: OnceCell<bool>,
     capabilities: QueueCapabilities,
 }
 
@@ -52,14 +76,55 @@ impl std::fmt::Debug for SqsQueue {
 
 /// SQS's limits (1 MiB messages since January 2026; 10 per batch; 12 h visibility; 15 min delay;
 /// 10 message attributes, two of which cloudport may use for content type and encoding). Batch
-/// sends overlap four calls, except on FIFO queues, where order across calls matters.
+/// sends overlap four calls, except on FIFO queues, where order across calls matters. FIFO queues
+/// keep order per key and deduplicate, and take no per-message delay.
 pub(crate) fn capabilities_for(name: &str) -> QueueCapabilities {
-    let fifo = name.ends_with(".fifo");
+    let fifo = is_fifo(name);
     QueueCapabilities {
         concurrent_sends: if fifo { 1 } else { 4 },
         ordered: fifo,
+        ordering: fifo,
+        deduplication: fifo,
+        delayed_send: !fifo,
         ..capabilities()
     }
+}
+
+/// Whether a queue name is a FIFO queue's: SQS requires the `.fifo` suffix on them.
+fn is_fifo(name: &str) -> bool {
+    name.ends_with(".fifo")
+}
+
+/// A deduplication id no other send uses (time, process and a counter): for FIFO messages sent
+/// without one to a queue without content-based deduplication, so each is delivered, as on any
+/// other queue. Hex and `-` only: within SQS's character rule and far under 128 characters.
+fn unique_dedup_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!(
+        "cp-{nanos:x}-{:x}-{:x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A FIFO message's group id (its ordering key, required) and the deduplication id it gives, all
+/// checked against SQS's rule before any call.
+fn fifo_ids(msg: &Message) -> Result<(String, Option<String>)> {
+    let Some(key) = msg.ordering_key() else {
+        return Err(Error::invalid(
+            "every message to an SQS FIFO queue needs an ordering key (its MessageGroupId): \
+             use Message::with_ordering_key (one key for all messages keeps a total order)",
+        ));
+    };
+    check_sqs_id("ordering key", key)?;
+    if let Some(id) = &msg.deduplication_id {
+        check_sqs_id("deduplication id", id)?;
+    }
+    Ok((key.to_owned(), msg.deduplication_id.clone()))
 }
 
 /// The portable defaults are SQS's classic limits; SQS differs in message size (1 MiB) and in
@@ -113,6 +178,7 @@ impl SqsQueue {
             owner,
             client: OnceCell::new(),
             url: OnceCell::new(),
+            content_based_dedup: OnceCell::new(),
             capabilities,
         }
     }
@@ -145,7 +211,36 @@ impl SqsQueue {
             .map(String::as_str)
     }
 
-    fn entry(id: usize, msg: &Message) -> Result<SendMessageBatchRequestEntry> {
+    /// Whether this FIFO queue deduplicates by content (`ContentBasedDeduplication`), read once.
+    async fn content_based_dedup(&self) -> Result<bool> {
+        let url = self.queue_url().await?;
+        let client = self.client().await;
+        self.content_based_dedup
+            .get_or_try_init(|| async {
+                let out = client
+                    .get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(QueueAttributeName::ContentBasedDeduplication)
+                    .send()
+                    .await
+                    .map_err(from_sdk)?;
+                Ok(out
+                    .attributes
+                    .and_then(|a| {
+                        a.get(&QueueAttributeName::ContentBasedDeduplication)
+                            .cloned()
+                    })
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true")))
+            })
+            .await
+            .copied()
+    }
+
+    fn entry(
+        id: usize,
+        msg: &Message,
+        fifo: Option<(String, Option<String>)>,
+    ) -> Result<SendMessageBatchRequestEntry> {
         let mut attributes = HashMap::new();
         let body = match sqs_text(&msg.body) {
             Some(text) => text.to_owned(),
@@ -164,12 +259,25 @@ impl SqsQueue {
             attributes.insert(CONTENT_TYPE_ATTR.to_owned(), string_attr(ct.clone())?);
         }
         for (k, v) in &msg.attributes {
+            // On a FIFO queue the key is the message group id, which comes back on receive.
+            if fifo.is_some() && k == ORDERING_KEY_ATTRIBUTE {
+                continue;
+            }
             attributes.insert(k.clone(), string_attr(v.clone())?);
         }
+        // FIFO queues take no per-message delay (core refused a non-zero one).
+        let delay = if fifo.is_some() {
+            None
+        } else {
+            msg.delay.map(whole_seconds)
+        };
+        let (group, dedup) = fifo.unzip();
         SendMessageBatchRequestEntry::builder()
             .id(id.to_string())
             .message_body(body)
-            .set_delay_seconds(msg.delay.map(whole_seconds))
+            .set_message_group_id(group)
+            .set_message_deduplication_id(dedup.flatten())
+            .set_delay_seconds(delay)
             .set_message_attributes(Some(attributes))
             .build()
             .map_err(|e| Error::invalid(format!("SQS batch entry: {e}")))
@@ -208,6 +316,11 @@ impl SqsQueue {
             attributes.insert(n, v);
         }
         let system = m.attributes.unwrap_or_default();
+        if is_fifo(&self.name)
+            && let Some(group) = system.get(&MessageSystemAttributeName::MessageGroupId)
+        {
+            attributes.insert(ORDERING_KEY_ATTRIBUTE.to_owned(), group.clone());
+        }
         let count = system
             .get(&MessageSystemAttributeName::ApproximateReceiveCount)
             .and_then(|c| c.parse().ok())
@@ -239,10 +352,30 @@ impl QueueDriver for SqsQueue {
     }
 
     async fn send_batch(&self, messages: &[Message]) -> Result<Vec<Result<String>>> {
+        // FIFO: every message's ids checked before any call; then, only when a message has no
+        // deduplication id, whether the queue deduplicates by content (one lookup per process).
+        let fifo: Vec<Option<Result<(String, Option<String>)>>> = messages
+            .iter()
+            .map(|m| is_fifo(&self.name).then(|| fifo_ids(m)))
+            .collect();
+        let needs_dedup = fifo.iter().any(|f| matches!(f, Some(Ok((_, None)))));
+        let content_based = if needs_dedup {
+            self.content_based_dedup().await?
+        } else {
+            false
+        };
         let mut results: Vec<Option<Result<String>>> = Vec::with_capacity(messages.len());
         let mut entries = Vec::new();
-        for (i, msg) in messages.iter().enumerate() {
-            match Self::entry(i, msg) {
+        for ((i, msg), fifo) in messages.iter().enumerate().zip(fifo) {
+            let built = match fifo {
+                None => Self::entry(i, msg, None),
+                Some(Err(e)) => Err(e),
+                Some(Ok((group, dedup))) => {
+                    let dedup = dedup.or_else(|| (!content_based).then(unique_dedup_id));
+                    Self::entry(i, msg, Some((group, dedup)))
+                }
+            };
+            match built {
                 Ok(e) => {
                     entries.push(e);
                     results.push(None);
@@ -298,44 +431,21 @@ impl QueueDriver for SqsQueue {
                 }
             };
             for ok in out.successful {
-                if let Ok(i) = ok.id.parse::<usize>()
-                    && let Some(slot) = results.get_mut(i)
-                {
+                if let Some(slot) = batch_slot(&mut results, &ok.id) {
                     *slot = Some(Ok(ok.message_id));
                 }
             }
             for failed in out.failed {
-                let kind = match failed.code.as_str() {
-                    c if c.contains("Throttl") => ErrorKind::RateLimited,
-                    "MessageTooLong" | "AWS.SimpleQueueService.BatchRequestTooLong" => {
-                        ErrorKind::TooLarge
-                    }
-                    _ if failed.sender_fault => ErrorKind::InvalidArgument,
-                    _ => ErrorKind::Unavailable,
-                };
-                let err = Error::new(
-                    kind,
-                    format!("{}: {}", failed.code, failed.message.unwrap_or_default()),
-                )
-                .temporary(!failed.sender_fault || kind == ErrorKind::RateLimited);
-                if let Ok(i) = failed.id.parse::<usize>()
-                    && let Some(slot) = results.get_mut(i)
-                {
-                    *slot = Some(Err(err));
+                if let Some(slot) = batch_slot(&mut results, &failed.id) {
+                    *slot = Some(Err(batch_entry_error(
+                        &failed.code,
+                        failed.message,
+                        failed.sender_fault,
+                    )));
                 }
             }
         }
-        Ok(results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(Error::new(
-                        ErrorKind::Other,
-                        "SQS reported nothing for this message",
-                    ))
-                })
-            })
-            .collect())
+        Ok(batch_results(results, "SQS"))
     }
 
     async fn receive(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
@@ -350,6 +460,7 @@ impl QueueDriver for SqsQueue {
             .wait_time_seconds(whole_seconds(options.wait))
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .message_attribute_names("All")
             .send()
             .await

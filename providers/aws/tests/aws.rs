@@ -198,12 +198,13 @@ async fn stub(status: StatusCode, code: &'static str) -> String {
 }
 
 #[test]
-fn fifo_queues_are_refused_until_messages_carry_group_ids() {
+fn fifo_queues_open_and_claim_ordering() {
     let aws = support::aws();
-    let err = aws
+    let q = aws
         .open_queue(&ResourceUrl::parse("sqs://orders.fifo").unwrap())
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        .unwrap();
+    let caps = q.capabilities();
+    assert!(caps.ordering && caps.deduplication && !caps.delayed_send);
 }
 
 #[tokio::test]

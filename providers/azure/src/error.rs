@@ -27,7 +27,8 @@ fn kind_of(code: Option<&str>, status: u16) -> ErrorKind {
         | "RequestBodyTooLarge"
         | "EntityTooLarge"
         | "PropertyValueTooLarge"
-        | "KeyValueTooLarge" => ErrorKind::TooLarge,
+        | "KeyValueTooLarge"
+        | "MetadataTooLarge" => ErrorKind::TooLarge,
         "ServerBusy" | "OperationTimedOut" if status == 503 => ErrorKind::RateLimited,
         "AuthenticationFailed" | "InvalidAuthenticationInfo" | "NoAuthenticationInformation" => {
             ErrorKind::Unauthenticated

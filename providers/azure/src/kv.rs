@@ -30,8 +30,10 @@ use crate::identity::LegacyCredential;
 
 /// Table's limit on one binary property.
 const CHUNK: usize = 64 * 1024;
-/// Table's limit on a key (PartitionKey or RowKey), in bytes once escaped.
-const MAX_ESCAPED_KEY: usize = 1024;
+/// Table's limit on a key (PartitionKey or RowKey) once escaped: 1 KiB of UTF-16, so 512 code
+/// units (<https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model#partitionkey-property>);
+/// Azurite refuses 513 (400 InvalidInput), Azure answers `KeyValueTooLarge`.
+const MAX_ESCAPED_KEY_UTF16: usize = 512;
 const EXPIRES_AT: &str = "ExpiresAt";
 
 /// A store: one partition of an Azure table.
@@ -68,6 +70,18 @@ pub(crate) fn escape_key(key: &str) -> String {
         }
     }
     out
+}
+
+/// Refuses a key Table storage would refuse once escaped, before any call.
+fn check_escaped_key(row: &str) -> Result<()> {
+    let units = row.encode_utf16().count();
+    if units > MAX_ESCAPED_KEY_UTF16 {
+        return Err(Error::invalid(format!(
+            "the key is {units} UTF-16 code units once escaped for Table storage (`/ \\ # ? % '` \
+             and control characters take 3 per byte); the limit is {MAX_ESCAPED_KEY_UTF16}"
+        )));
+    }
+    Ok(())
 }
 
 /// The inverse of [`escape_key`].
@@ -198,12 +212,7 @@ impl AzureTable {
 
     fn entity_client(&self, key: &str) -> Result<EntityClient> {
         let row = escape_key(key);
-        if row.len() > MAX_ESCAPED_KEY {
-            return Err(Error::invalid(format!(
-                "the key is {} bytes once escaped for Table storage; the limit is {MAX_ESCAPED_KEY}",
-                row.len()
-            )));
-        }
+        check_escaped_key(&row)?;
         Ok(self
             .client
             .partition_key_client(self.partition.clone())
@@ -498,6 +507,19 @@ impl KvDriver for AzureTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_over_512_utf16_units_once_escaped_is_refused_before_any_call() {
+        // Azurite takes 170 `/` (510 units escaped) and refuses 171 (513) with 400 InvalidInput;
+        // Azure answers KeyValueTooLarge.
+        assert!(check_escaped_key(&escape_key(&"/".repeat(170))).is_ok());
+        let err = check_escaped_key(&escape_key(&"/".repeat(171))).unwrap_err();
+        assert_eq!(err.kind(), cloudport_core::ErrorKind::InvalidArgument);
+        assert!(err.message().contains("513"), "{err}");
+        // Counted in UTF-16 code units, as Table does: 512 two-byte characters fit.
+        assert!(check_escaped_key(&"é".repeat(512)).is_ok());
+        assert!(check_escaped_key(&"é".repeat(513)).is_err());
+    }
 
     #[test]
     fn escaping_round_trips_and_keeps_prefixes() {

@@ -10,6 +10,14 @@
 //! envelope (only a producer outside cloudport can write one: cloudport refuses that attribute
 //! name) is dropped with a warning, so no sender can reset the count the dead-letter policy reads.
 //!
+//! Storage Queues keep no order and detect no duplicates ("Ordering guarantee: No", "Duplicate
+//! detection: No":
+//! <https://learn.microsoft.com/en-us/azure/service-bus-messaging/service-bus-azure-and-service-bus-queues-compared-contrasted>),
+//! so their capabilities claim neither `ordering` nor `deduplication`, and a message with an
+//! ordering key or a deduplication id is refused (`Unsupported`) before any call — by the
+//! portable queue, and by this driver too when it is called directly. What
+//! offers them on Azure is Service Bus (sessions, duplicate detection).
+//!
 //! Update Message (`extend_lease`, `nack`) issues a new pop receipt whenever it succeeds, so it is
 //! not idempotent: repeated after an attempt whose answer was lost, it carries a stale receipt and
 //! fails (`LeaseLost`) although the first one took effect. Its errors are therefore temporary only
@@ -75,7 +83,28 @@ fn capabilities() -> QueueCapabilities {
         max_wait: Duration::from_secs(20),
         concurrent_sends: 2,
         ordered: false,
+        ordering: false,
+        deduplication: false,
     }
+}
+
+/// Storage Queues keep no order per key and do not deduplicate: a message asking for either is
+/// refused, naming what does offer them on Azure.
+fn refuse_order(message: &Message) -> Result<()> {
+    if message.ordering_key().is_some() {
+        return Err(Error::unsupported(
+            "Azure Storage Queues keep no order per ordering key: drop \
+             Message::with_ordering_key here (Azure Service Bus sessions keep order; cloudport \
+             has no Service Bus queue yet)",
+        ));
+    }
+    if message.deduplication_id.is_some() {
+        return Err(Error::unsupported(
+            "Azure Storage Queues do not deduplicate: drop Message::with_deduplication_id and make \
+             the consumer idempotent (cloudport_core::idempotency)",
+        ));
+    }
+    Ok(())
 }
 
 /// A lease is the message id and its current pop receipt.
@@ -150,6 +179,7 @@ impl AzureQueue {
     }
 
     async fn send_one(&self, message: &Message) -> Result<String> {
+        refuse_order(message)?;
         let text = encode(message)?;
         let send = || async {
             let options = QueueClientSendMessageOptions {
@@ -326,6 +356,21 @@ mod tests {
         assert!(encode(&ok).is_ok());
         let big = Message::new(vec![b'a'; MAX_MESSAGE_TEXT / 4 * 3 + 1]);
         assert_eq!(encode(&big).unwrap_err().kind(), ErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn ordering_keys_and_deduplication_ids_are_refused() {
+        assert!(!capabilities().ordering);
+        assert!(!capabilities().deduplication);
+        for msg in [
+            Message::new("x").with_ordering_key("k"),
+            Message::new("x").with_deduplication_id("d"),
+        ] {
+            let e = refuse_order(&msg).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unsupported);
+            assert!(e.to_string().contains("Azure Storage Queues"), "{e}");
+        }
+        assert!(refuse_order(&Message::new("x").with_attribute("k", "v")).is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! # cloudport-gcp
 //!
-//! The GCP provider of cloudport: queues on **Pub/Sub** ([`PubSubQueue`]), buckets on **Cloud
+//! The GCP provider of cloudport: queues on **Pub/Sub** ([`PubSubQueue`]), topics on
+//! **Pub/Sub** ([`PubSubTopic`], events in the binary-mode CloudEvents binding), buckets on **Cloud
 //! Storage** ([`GcsBucket`]), key-value state on **Firestore** ([`FirestoreKv`]). Pub/Sub uses the
 //! community `gcloud-pubsub` (the official crate has no unary pull, ack-deadline changes or
 //! nacks with a delay), Cloud Storage `gcloud-storage` (the official crate's control plane is
@@ -10,6 +11,7 @@
 //! | URL | resource |
 //! |---|---|
 //! | `gcppubsub://projects/P/topics/T[?subscription=S]` | a topic to send to; a subscription to receive from |
+//! | `gcptopic://projects/P/topics/T` | a topic to publish CloudEvents to (`env.topic`) |
 //! | `gs://BUCKET` | a Cloud Storage bucket |
 //! | `firestore://PROJECT/COLLECTION[?database=D&partition=NS]` | a partition of a Firestore collection |
 //!
@@ -34,11 +36,13 @@ mod error;
 mod kv;
 mod open;
 mod queue;
+mod topic;
 
 pub use blob::GcsBucket;
 pub use config::{Gcp, Settings};
 pub use kv::FirestoreKv;
 pub use queue::{ORDERING_KEY_ATTRIBUTE, PubSubQueue};
+pub use topic::PubSubTopic;
 
 /// The native client crates, for the escape hatch.
 pub mod sdk {

@@ -1,10 +1,15 @@
-//! Opening GCP resources from `gcppubsub://`, `gs://` and `firestore://` URLs.
+//! Opening GCP resources from `gcppubsub://`, `gcptopic://`, `gs://` and `firestore://` URLs.
+//!
+//! A Pub/Sub topic bound as a *topic* (`env.topic`) has its own scheme, `gcptopic://`, not the
+//! queue's `gcppubsub://`: the two publish different wire forms (a queue message with cloudport's
+//! portable attributes; a binary-mode CloudEvent with `ce-` attributes), and a scheme names one
+//! kind (`KNOWN_SCHEMES`), so a binding can never make a queue consumer misread events.
 
 use std::sync::Arc;
 
-use cloudport_core::{Bucket, Error, KvStore, Provider, Queue, ResourceUrl, Result};
+use cloudport_core::{Bucket, Error, KvStore, Provider, Queue, ResourceUrl, Result, Topic};
 
-use crate::{FirestoreKv, Gcp, GcsBucket, PubSubQueue};
+use crate::{FirestoreKv, Gcp, GcsBucket, PubSubQueue, PubSubTopic};
 
 fn check(ok: bool, what: &str, name: &str, rule: &str) -> Result<()> {
     if ok {
@@ -95,6 +100,14 @@ impl Gcp {
         ))
     }
 
+    /// The Pub/Sub topic `topic` of `project`, to publish CloudEvents to. Topic ids follow
+    /// Pub/Sub's rule (<https://cloud.google.com/pubsub/docs/pubsub-basics#resource_names>): 3-255
+    /// letters, digits, `-_.~+%`, starting with a letter, not with `goog`.
+    pub fn pubsub_topic(&self, project: &str, topic: &str) -> Result<PubSubTopic> {
+        let queue = self.pubsub_queue(project, topic, None)?;
+        Ok(PubSubTopic::new(queue, topic.to_owned()))
+    }
+
     /// The Cloud Storage bucket `name`.
     pub fn gcs_bucket(&self, name: &str) -> Result<GcsBucket> {
         check_bucket_name(name)?;
@@ -140,7 +153,7 @@ impl Provider for Gcp {
     }
 
     fn schemes(&self) -> &'static [&'static str] {
-        &["gcppubsub", "gs", "firestore"]
+        &["gcppubsub", "gcptopic", "gs", "firestore"]
     }
 
     /// `gcppubsub://projects/P/topics/T[?subscription=S]` (`P` = `_`: `GOOGLE_CLOUD_PROJECT`).
@@ -166,6 +179,26 @@ impl Provider for Gcp {
     }
 
     /// `gs://BUCKET`.
+    fn open_topic(&self, url: &ResourceUrl) -> Result<Topic> {
+        let open = || -> Result<Topic> {
+            scheme(url, "gcptopic")?;
+            url.reject_unknown_params(&[])?;
+            let path = url.path();
+            let parts: Vec<&str> = path.split('/').collect();
+            let (project, topic) = match (url.host().as_str(), parts.as_slice()) {
+                ("projects", [project, "topics", topic]) => (*project, *topic),
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "{url}: expected gcptopic://projects/PROJECT/topics/TOPIC"
+                    )));
+                }
+            };
+            let project = self.project(project)?;
+            Ok(Topic::new(self.pubsub_topic(&project, topic)?))
+        };
+        open().map_err(|e| with_context(url, e))
+    }
+
     fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         let open = || -> Result<Bucket> {
             scheme(url, "gs")?;
@@ -211,6 +244,7 @@ mod tests {
         let url = ResourceUrl::parse(url).unwrap();
         let r = match url.scheme() {
             "gcppubsub" => gcp.open_queue(&url).map(drop),
+            "gcptopic" => gcp.open_topic(&url).map(drop),
             "gs" => gcp.open_bucket(&url).map(drop),
             _ => gcp.open_kv(&url).map(drop),
         };
@@ -224,6 +258,7 @@ mod tests {
             None
         );
         assert_eq!(kind("gs://my-bucket"), None);
+        assert_eq!(kind("gcptopic://projects/p1/topics/orders.v2~eu"), None);
         assert_eq!(kind("firestore://p1/state?partition=orders"), None);
         for bad in [
             "gcppubsub://projects/p1/orders",
@@ -231,6 +266,11 @@ mod tests {
             "gcppubsub://projects/p1/topics/1abc",
             "gcppubsub://projects/p1/topics/ok?subscription=x",
             "gcppubsub://projects/p1/topics/ok?bogus=1",
+            "gcptopic://projects/p1/topics/goog-x",
+            "gcptopic://projects/p1/topics/ab",
+            "gcptopic://projects/p1/topics/1abc",
+            "gcptopic://projects/p1/subscriptions/orders",
+            "gcptopic://projects/p1/topics/ok?subscription=x",
             "gs://UPPER",
             "gs://b/with/path",
             "firestore://p1/a/b",

@@ -5,15 +5,26 @@
 //! Delivery counts come from Pub/Sub's `deliveryAttempt`, which it reports only when the
 //! subscription has a dead-letter policy; without one, the driver counts the deliveries this
 //! process saw (a lower bound: enough for the portable dead-letter policy of a single consumer).
-//! The content type travels in the `datacontenttype` attribute; an `orderingkey` attribute is
-//! also sent as the message's ordering key (the topic's publisher and the subscription must have
-//! message ordering enabled for it to order anything).
+//! The content type travels in the `datacontenttype` attribute.
+//!
+//! **Ordering keys**: a message's key ([`Message::with_ordering_key`], the `orderingkey`
+//! attribute) is also sent as its Pub/Sub `orderingKey` (at most 1 KB, checked before the call:
+//! <https://cloud.google.com/pubsub/docs/ordering>), and comes back as the `orderingkey`
+//! attribute. Pub/Sub delivers a key's messages in publish order only to a subscription with
+//! message ordering enabled (`enableMessageOrdering`, set when the subscription is created: "You
+//! must enable this setting on the subscription"), so the capability claims `ordering` and
+//! ordered consumers need such a subscription; a subscription without it delivers the same
+//! messages unordered. A publish call carries a batch whole, and batches with keys go out one
+//! after another (the portable queue sends keyed chunks in order), so a key's messages reach
+//! Pub/Sub in send order. Pub/Sub has no publish-side deduplication id: `deduplication` is not
+//! claimed, and a message with one is refused (`Unsupported`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use cloudport_core::queue::ordering::check_pubsub_ordering_key;
 use cloudport_core::queue::poll_while_empty;
 use cloudport_core::queue::wire::{CONTENT_TYPE_ATTRIBUTE, from_native_attributes};
 use cloudport_core::{
@@ -56,6 +67,9 @@ fn capabilities() -> QueueCapabilities {
         concurrent_sends: 4,
         // Publish takes a call whole or not at all: no single message is ever re-sent alone.
         ordered: false,
+        // Per key, on subscriptions with message ordering enabled (see the module doc).
+        ordering: true,
+        deduplication: false,
     }
 }
 
@@ -206,6 +220,24 @@ impl PubSubQueue {
         }
     }
 
+    /// One publish request; its ids, one per message, in order.
+    pub(crate) async fn publish(&self, native: Vec<PubsubMessage>) -> Result<Vec<String>> {
+        let count = native.len();
+        let ids = self
+            .publisher()
+            .await?
+            .publish_immediately(native, Some(no_retry()))
+            .await
+            .map_err(from_status)?;
+        if ids.len() != count {
+            return Err(Error::new(
+                ErrorKind::Other,
+                format!("Pub/Sub returned {} ids for {count} messages", ids.len()),
+            ));
+        }
+        Ok(ids)
+    }
+
     fn count_delivery(&self, id: &str, reported: Option<usize>) -> u32 {
         if let Some(n) = reported {
             return u32::try_from(n).unwrap_or(u32::MAX);
@@ -324,24 +356,84 @@ impl QueueDriver for PubSubQueue {
     }
 
     async fn send_batch(&self, messages: &[Message]) -> Result<Vec<Result<String>>> {
-        let native: Vec<PubsubMessage> = messages.iter().map(Self::native).collect();
-        let ids = self
-            .publisher()
-            .await?
-            .publish_immediately(native, Some(no_retry()))
-            .await
-            .map_err(from_status)?;
-        if ids.len() != messages.len() {
-            return Err(Error::new(
-                ErrorKind::Other,
-                format!(
-                    "Pub/Sub returned {} ids for {} messages",
-                    ids.len(),
-                    messages.len()
-                ),
-            ));
+        // A key Pub/Sub would refuse fails alone, before the call; the rest is published.
+        let checked: Vec<Result<()>> = messages
+            .iter()
+            .map(|m| m.ordering_key().map_or(Ok(()), check_pubsub_ordering_key))
+            .collect();
+        if checked.iter().any(Result::is_err) {
+            let valid: Vec<Message> = messages
+                .iter()
+                .zip(&checked)
+                .filter(|(_, c)| c.is_ok())
+                .map(|(m, _)| m.clone())
+                .collect();
+            let mut sent = if valid.is_empty() {
+                Vec::new()
+            } else {
+                self.send_batch(&valid).await?
+            }
+            .into_iter();
+            return Ok(checked
+                .into_iter()
+                .map(|c| match c {
+                    Ok(()) => sent.next().unwrap_or_else(|| {
+                        Err(Error::new(ErrorKind::Other, "Pub/Sub reported nothing"))
+                    }),
+                    Err(e) => Err(e),
+                })
+                .collect());
         }
-        Ok(ids.into_iter().map(Ok).collect())
+        // Pub/Sub takes one ordering key per publish request ("All PubsubMessages published in a
+        // given PublishRequest must specify the same ordering_key value":
+        // https://cloud.google.com/pubsub/docs/reference/rpc/google.pubsub.v1#pubsubmessage): one
+        // request per key — an unkeyed batch is one — published concurrently, as keys are
+        // independent; each key's messages stay in one request, in order.
+        let mut groups: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
+            let key = m.ordering_key();
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((key, vec![i])),
+            }
+        }
+        let published = futures::future::join_all(groups.iter().map(|(_, members)| {
+            self.publish(
+                members
+                    .iter()
+                    .map(|&i| Self::native(&messages[i]))
+                    .collect(),
+            )
+        }))
+        .await;
+        if published.iter().all(Result::is_err) {
+            // Nothing was published: the call failed as a whole.
+            if let Some(Err(e)) = published.into_iter().next() {
+                return Err(e);
+            }
+            return Ok(Vec::new());
+        }
+        let mut results: Vec<Option<Result<String>>> = (0..messages.len()).map(|_| None).collect();
+        for ((_, members), outcome) in groups.iter().zip(published) {
+            match outcome {
+                Ok(ids) => {
+                    for (&i, id) in members.iter().zip(ids) {
+                        results[i] = Some(Ok(id));
+                    }
+                }
+                Err(e) => {
+                    for &i in members {
+                        results[i] = Some(Err(e.clone_without_source()));
+                    }
+                }
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| Err(Error::new(ErrorKind::Other, "Pub/Sub reported nothing")))
+            })
+            .collect())
     }
 
     async fn receive(&self, options: &ReceiveOptions) -> Result<Vec<ReceivedMessage>> {

@@ -7,3 +7,12 @@ cloudport_core::conformance_tests! {
     #[ignore = "needs emulators: ./scripts/test.sh"]
     fixture = support::Emulators::new()
 }
+
+/// The same limits as the memory provider's `?profile=gcp` (core/src/conformance/limits.rs).
+mod limits {
+    cloudport_core::conformance_limit_tests! {
+        #[ignore = "needs emulators: ./scripts/test.sh"]
+        fixture = super::support::Emulators::new(),
+        profile = "gcp"
+    }
+}

@@ -1,11 +1,14 @@
-//! The memory queue driver: leases, redelivery, delivery counts and delays on the world's clock.
+//! The memory queue driver: leases, redelivery, delivery counts and delays on the world's clock;
+//! order per ordering key and deduplication ids with SQS FIFO's semantics (see [`MemoryQueue`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use cloudport_core::queue::ordering::DEDUPLICATION_WINDOW;
+use cloudport_core::queue::wire::ORDERING_KEY_ATTRIBUTE;
 use cloudport_core::{
     Error, ErrorKind, LeaseToken, Message, QueueCapabilities, QueueDriver, ReceiveOptions,
     ReceivedMessage, Result,
@@ -39,9 +42,65 @@ pub(crate) struct QueueState {
 struct Data {
     next_seq: u64,
     messages: BTreeMap<u64, Stored>,
+    /// Deduplication ids sent within the window → the id of the message first sent with them.
+    dedup: HashMap<String, String>,
+    /// The same ids by the time their window ends, oldest first (the clock only moves forward),
+    /// so expired ids are dropped from the front.
+    dedup_expiry: VecDeque<(SystemTime, String)>,
+}
+
+impl Data {
+    /// The id of the message already sent with `dedup_id` within the window, if any.
+    fn duplicate_of(&mut self, dedup_id: &str, now: SystemTime) -> Option<String> {
+        while let Some((ends, _)) = self.dedup_expiry.front() {
+            if *ends > now {
+                break;
+            }
+            if let Some((_, id)) = self.dedup_expiry.pop_front() {
+                self.dedup.remove(&id);
+            }
+        }
+        self.dedup.get(dedup_id).cloned()
+    }
+
+    fn remember(&mut self, dedup_id: &str, message_id: &str, now: SystemTime) {
+        self.dedup
+            .insert(dedup_id.to_owned(), message_id.to_owned());
+        self.dedup_expiry
+            .push_back((now + DEDUPLICATION_WINDOW, dedup_id.to_owned()));
+    }
+}
+
+fn ordering_key(m: &Stored) -> Option<&str> {
+    // No lookup at all for the common message without attributes.
+    if m.attributes.is_empty() {
+        return None;
+    }
+    m.attributes.get(ORDERING_KEY_ATTRIBUTE).map(String::as_str)
 }
 
 /// A queue in a [`Memory`](crate::Memory) world.
+///
+/// Messages with an ordering key ([`Message::with_ordering_key`]) are delivered as SQS FIFO
+/// delivers a message group: in send order, and none of a key while an earlier message of that
+/// key is invisible (leased, delayed, or nacked with a delay) — one receive may return several of
+/// a key, in order. A deduplication id ([`Message::with_deduplication_id`]) makes a later send
+/// with the same id within [`DEDUPLICATION_WINDOW`] (five minutes, SQS's) on the world's clock
+/// succeed with the first message's id and deliver nothing.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudport_core::Result<()> {
+/// use cloudport_core::{Message, ReceiveOptions};
+/// let queue = cloudport_memory::Memory::new().queue("ledger");
+/// queue.send_batch(["debit", "credit"].map(|b| Message::new(b).with_ordering_key("acct-1"))).await;
+/// let first = queue.receive(ReceiveOptions::default().max_messages(1)).await?;
+/// assert_eq!(first[0].text()?, "debit");
+/// // "credit" waits while "debit" is leased.
+/// assert!(queue.receive(ReceiveOptions::default()).await?.is_empty());
+/// queue.ack(&first[0]).await?;
+/// assert_eq!(queue.receive(ReceiveOptions::default()).await?[0].text()?, "credit");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct MemoryQueue {
     name: String,
@@ -53,7 +112,11 @@ pub struct MemoryQueue {
 /// The memory queue's default capabilities: SQS's limits, so code tested here fits the
 /// strictest common provider limits on batch size and message size.
 pub(crate) fn default_queue_capabilities() -> QueueCapabilities {
-    QueueCapabilities::default()
+    QueueCapabilities {
+        ordering: true,
+        deduplication: true,
+        ..QueueCapabilities::default()
+    }
 }
 
 impl MemoryQueue {
@@ -102,11 +165,20 @@ impl MemoryQueue {
         let now = self.world.clock.now();
         let mut data = self.data();
         let mut out = Vec::new();
+        // Keys with an earlier message invisible: their later messages wait. Allocated only
+        // when a keyed message is invisible.
+        let mut blocked: HashSet<String> = HashSet::new();
         for (seq, m) in data.messages.iter_mut() {
             if out.len() == options.max_messages {
                 break;
             }
             if m.visible_at > now {
+                if let Some(key) = ordering_key(m) {
+                    blocked.insert(key.to_owned());
+                }
+                continue;
+            }
+            if !blocked.is_empty() && ordering_key(m).is_some_and(|k| blocked.contains(k)) {
                 continue;
             }
             m.visible_at = now + options.lease;
@@ -179,15 +251,36 @@ impl QueueDriver for MemoryQueue {
             let mut ids = Vec::with_capacity(messages.len());
             {
                 let mut data = self.data();
+                // Keys with a failed entry in this call: their later entries are not stored
+                // either, so none overtakes the failed one (the portable queue's rule).
+                let mut failed_keys: Vec<&str> = Vec::new();
                 for msg in messages {
+                    let key = msg.ordering_key();
+                    if let Some(k) = key.filter(|k| failed_keys.contains(k)) {
+                        ids.push(Err(Error::invalid(format!(
+                            "not sent: an earlier message of the ordering key {k:?} in this batch failed"
+                        ))));
+                        continue;
+                    }
                     // A failed entry is not stored, as a batch send's failed entries are not sent.
                     if let Err(e) = self.world.faults.check_entry(ENTRY_SEND, &self.name) {
+                        failed_keys.extend(key);
                         ids.push(Err(e));
+                        continue;
+                    }
+                    if let Some(dedup_id) = &msg.deduplication_id
+                        && let Some(first) = data.duplicate_of(dedup_id, now)
+                    {
+                        // Accepted, not delivered again (SQS FIFO answers with success too).
+                        ids.push(Ok(first));
                         continue;
                     }
                     data.next_seq += 1;
                     let seq = data.next_seq;
                     let id = format!("{}-{seq}", self.world.id);
+                    if let Some(dedup_id) = &msg.deduplication_id {
+                        data.remember(dedup_id, &id, now);
+                    }
                     data.messages.insert(
                         seq,
                         Stored {

@@ -51,8 +51,46 @@ impl Fixture for MemoryFixture {
     fn wait(&self) -> Duration {
         Duration::ZERO
     }
+
+    async fn topic(
+        &self,
+        subscriptions: usize,
+    ) -> Option<cloudport_core::conformance::topic::TopicFixture> {
+        let topic = self.memory.topic(&self.name("topic"));
+        let queues = (0..subscriptions)
+            .map(|i| {
+                topic
+                    .subscription(&format!("sub{i}"))
+                    .expect("memory subscription")
+            })
+            .collect();
+        Some(cloudport_core::conformance::topic::TopicFixture::structured(topic, queues))
+    }
+}
+
+#[async_trait]
+impl cloudport_core::conformance::ordering::OrderingFixture for MemoryFixture {
+    async fn ordered_queue(&self) -> Option<Queue> {
+        Some(self.memory.queue(&self.name("ordered")))
+    }
 }
 
 cloudport_core::conformance_tests! {
     fixture = MemoryFixture::new()
+}
+
+mod ordering {
+    use super::MemoryFixture;
+
+    cloudport_core::ordering_conformance_tests! {
+        fixture = MemoryFixture::new()
+    }
+}
+
+mod topic {
+    use super::MemoryFixture;
+
+    cloudport_core::conformance_topic_tests! {
+        fixture = MemoryFixture::new()
+    }
 }

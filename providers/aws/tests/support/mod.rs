@@ -124,6 +124,9 @@ impl Fixture for Moto {
             "blob.put.parts.response" => Some(
                 "moto 5.2 answers CompleteMultipartUpload with a `CompleteMultipartUploadResponse` root where S3 sends `CompleteMultipartUploadResult`, which the SDK rejects after the upload completed",
             ),
+            "limits.blob.metadata_over_2kb" | "limits.blob.metadata_over_8kib" => Some(
+                "moto 5.2 does not enforce S3's 2 KB user-metadata limit (S3: 400 MetadataTooLarge, mapped to TooLarge)",
+            ),
             "kv.condition.atomic" => Some(
                 "moto 5.2's DynamoDB checks a ConditionExpression and writes the item without a lock, and its server handles requests on concurrent threads, so two PutItems conditioned on the same version can both succeed under load (seen: 1599 of 1600 increments); DynamoDB evaluates a condition and the write atomically",
             ),

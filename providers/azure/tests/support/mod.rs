@@ -113,4 +113,13 @@ impl Fixture for Azurite {
     async fn advance(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
     }
+
+    fn known_gap(&self, gap: &str) -> Option<&'static str> {
+        match gap {
+            "limits.blob.metadata_over_8kib" => {
+                Some("Azurite does not enforce Blob storage's 8 KB metadata limit")
+            }
+            _ => None,
+        }
+    }
 }
