@@ -140,23 +140,29 @@ async fn without_the_opt_in_a_large_message_is_too_large() {
     assert_eq!(claims(&w.payloads).await, 0);
 }
 
+/// An object that is gone (another subscription's consumer deleted it, it expired, the bucket is
+/// bound differently here) is never taken as "handled": the reference is delivered unresolved,
+/// so the consumer fails it and the dead-letter policy applies; nothing is acked behind its back.
 #[tokio::test]
-async fn a_reference_whose_object_is_gone_was_handled() {
+async fn a_reference_whose_object_is_gone_is_never_acked_unprocessed() {
     let w = world();
     w.orders.send(big_message()).await.unwrap();
     for meta in w.payloads.list_all(claim_check::KEY_PREFIX).await.unwrap() {
         w.payloads.delete(&meta.key).await.unwrap();
     }
-    assert!(w.orders.receive(opts()).await.unwrap().is_empty());
-    w.memory.clock().advance(Duration::from_secs(3600)).unwrap();
-    assert!(
-        w.raw.receive(opts()).await.unwrap().is_empty(),
-        "the reference was acked"
+    let got = w.orders.receive(opts()).await.unwrap();
+    assert_eq!(got.len(), 1, "delivered, not skipped");
+    assert_eq!(
+        got[0].content_type.as_deref(),
+        Some(claim_check::CONTENT_TYPE)
     );
+    // Not acked: it comes back when its lease ends.
+    w.memory.clock().advance(Duration::from_secs(3600)).unwrap();
+    assert_eq!(w.raw.receive(opts()).await.unwrap().len(), 1);
 }
 
 /// A send whose response was lost may have gone through: its object must stay, or the message
-/// would arrive looking handled (its object gone) and be dropped.
+/// would arrive with its object gone and end in the dead-letter queue unprocessed.
 #[tokio::test]
 async fn a_send_whose_response_was_lost_keeps_its_object() {
     let w = world();
@@ -231,7 +237,8 @@ async fn hosts_resolve_references_and_delete_after_success_only() {
     }
     assert_eq!(claims(&w.payloads).await, 1);
 
-    // Handled: released; a redelivery (the platform's ack was lost) is already handled.
+    // Handled: released; a redelivery (the platform's ack was lost) fails, so it ends in the
+    // dead-letter queue — a visible duplicate, never a silent drop.
     let Resolved::Deliver {
         claim: Some(claim), ..
     } = resolve(&w.env, "orders", event.clone()).await.unwrap()
@@ -240,10 +247,9 @@ async fn hosts_resolve_references_and_delete_after_success_only() {
     };
     claim.release().await;
     assert_eq!(claims(&w.payloads).await, 0);
-    assert!(matches!(
-        resolve(&w.env, "orders", event).await.unwrap(),
-        Resolved::AlreadyHandled
-    ));
+    let err = resolve(&w.env, "orders", event).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(err.message().contains("never dropped"), "{err}");
 }
 
 #[tokio::test]
@@ -318,8 +324,10 @@ async fn app_dispatch_resolves_references_and_deletes_after_success() {
     fail.store(false, Ordering::SeqCst);
     app.dispatch(&w.env, &trigger, event.clone()).await.unwrap();
     assert_eq!(claims(&w.payloads).await, 0, "deleted after success");
-    // Redelivered after a lost ack: handled already, the handler is not called again.
-    app.dispatch(&w.env, &trigger, event).await.unwrap();
+    // Redelivered after a lost ack: the object is gone, so it fails (and would be dead-lettered)
+    // without the handler running on a reference.
+    let err = app.dispatch(&w.env, &trigger, event).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 

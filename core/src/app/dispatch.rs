@@ -183,7 +183,6 @@ impl App {
                     }
                     handled
                 }
-                Ok(crate::claim_check::Resolved::AlreadyHandled) => Ok(()),
                 Err(e) => Err(e),
             },
             Trigger::Blob(n) => self.route(self.blobs.get(n), event, env).await,

@@ -25,8 +25,9 @@ const CONCURRENT_FETCHES: usize = 16;
 ///   A message the inner driver still refuses as too large on the wire (Azure's envelope and
 ///   Base64 grow a message with attributes) is claimed and sent again, except on ordered queues.
 /// - **Receive**: references are fetched, checked (bucket, key prefix, size, SHA-256) and
-///   returned as the original message; a reference whose object is gone was handled already (see
-///   the [module docs](super)): it is acked and skipped, with a warning.
+///   returned as the original message; one that cannot be followed (refused, unreadable, its
+///   object gone) is delivered unresolved, with its claim content type, so the consumer fails it
+///   and the dead-letter policy applies — never acked here (see the [module docs](super)).
 /// - **Ack**: the queue message first, then the object; a failed delete is logged and left to
 ///   the bucket's lifecycle rule, never failing the ack.
 ///
@@ -149,9 +150,11 @@ impl ClaimCheckDriver {
         }
     }
 
-    /// A received message as the consumer sees it: `Some` to deliver, `None` when it was handled
-    /// already (acked here) or cannot be fetched now (left leased: it returns when the lease
-    /// ends), with the error of the latter.
+    /// A received message as the consumer sees it: `Some` to deliver (a reference that cannot be
+    /// followed — refused, unreadable, its object gone — is delivered unresolved, with its claim
+    /// content type, so the consumer fails it and the dead-letter policy applies; it is never
+    /// acked here), `None` when it cannot be fetched now (left leased: it returns when the lease
+    /// ends), with that error.
     async fn open(
         &self,
         mut msg: ReceivedMessage,
@@ -178,19 +181,11 @@ impl ClaimCheckDriver {
                 }
             };
         match super::fetch(&self.bucket, &reference).await {
-            Ok(Some(body)) => {
+            Ok(body) => {
                 msg.body = body;
                 msg.content_type = reference.content_type.clone();
                 msg.lease = lease::claimed(&reference.key, &msg.lease);
                 (Some(msg), None)
-            }
-            Ok(None) => {
-                super::warn_already_handled(self.inner.name(), &msg.id, &reference.key);
-                if let Err(e) = self.inner.ack(&msg.lease).await {
-                    tracing::warn!(queue = self.inner.name(), message_id = %msg.id, error = %e,
-                        "could not ack a reference already handled; it returns and is skipped again");
-                }
-                (None, None)
             }
             Err(e) if e.is_temporary() => {
                 tracing::warn!(queue = self.inner.name(), message_id = %msg.id, error = %e,

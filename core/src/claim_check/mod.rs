@@ -25,12 +25,11 @@
 //! - **Hosts** (the platform acks after the handler returns): [`resolve`] is the one place every
 //!   host's queue event passes (`App::dispatch`); the object is deleted after the handler
 //!   succeeds ([`Claim::release`]).
-//! - **A reference whose object is gone** was handled, and its object deleted, before the
-//!   platform's ack was lost (or the driver's delete raced a redelivery): it is treated as handled
-//!   (acked, not delivered) with a warning. This is sound only because the bucket's lifecycle rule
-//!   expires claims ([`LIFECYCLE_DAYS`] under [`KEY_PREFIX`]) after longer than any queue — its
-//!   dead-letter queue included — keeps a message, so a missing object never means "expired
-//!   unprocessed".
+//! - **A reference whose object is gone is a failure, never "handled"**: it may have been handled
+//!   before a lost ack, but also deleted by another subscription's consumer, expired (a redriven
+//!   message restarts its retention), or stored in a bucket bound differently on this side — so
+//!   the message is retried and dead-lettered, never acked unprocessed. The bucket's lifecycle
+//!   rule expires orphans ([`LIFECYCLE_DAYS`] under [`KEY_PREFIX`]).
 //! - **Safety**: a consumer follows only references to its own binding's bucket and under
 //!   [`KEY_PREFIX`]; anyone able to send to the queue can never make it read or delete anything
 //!   else.
@@ -121,14 +120,27 @@ pub fn driver_of(queue: &Queue) -> Option<&ClaimCheckDriver> {
     queue.native::<ClaimCheckDriver>()
 }
 
-/// The stored body `reference` points to, checked: `None` when it is gone.
-async fn fetch(bucket: &Bucket, reference: &Reference) -> Result<Option<Bytes>> {
+/// The stored body `reference` points to, checked. An object that is gone is an error like any
+/// other, never "handled": it may have been deleted by another subscriber's consumer, expired, or
+/// be in a bucket bound differently on this side — so the message fails, is retried and is
+/// dead-lettered, never acked unprocessed (a redelivery after a lost ack therefore ends in the
+/// dead-letter queue too: a visible duplicate, not a silent loss).
+async fn fetch(bucket: &Bucket, reference: &Reference) -> Result<Bytes> {
     match bucket.get_bytes(&reference.key).await {
         Ok(body) => {
             reference.verify(&body)?;
-            Ok(Some(body))
+            Ok(body)
         }
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "the claimed object {:?} is gone (handled before and its ack lost, deleted by \
+                 another consumer, or expired): the message fails and is dead-lettered, never \
+                 dropped",
+                reference.key
+            ),
+        )
+        .temporary(false)),
         Err(e) => Err(e),
     }
 }
@@ -141,14 +153,4 @@ async fn delete_quietly(bucket: &Bucket, key: &str) {
         Err(e) => tracing::warn!(bucket = bucket.name(), key, error = %e,
             "could not delete a claimed message's object; the bucket's lifecycle rule removes it"),
     }
-}
-
-fn warn_already_handled(queue: &str, message_id: &str, key: &str) {
-    tracing::warn!(
-        queue,
-        message_id,
-        key,
-        "a claim-check reference whose object is gone: it was handled and its object deleted \
-         before this redelivery (the platform's ack was lost); treated as handled"
-    );
 }

@@ -9,11 +9,8 @@ use crate::{Bucket, Env, Error, ErrorKind, ResourceKind, Result};
 
 /// What [`resolve`] made of a queue event.
 #[derive(Debug)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "returned once per invocation and destructured at once; boxing would only add an allocation"
-)]
 #[must_use = "a claimed message's object is deleted only by Claim::release after the handler succeeds"]
+#[non_exhaustive]
 pub enum Resolved {
     /// Hand this event to the handler; when it succeeds, [`Claim::release`] the claim, if any.
     Deliver {
@@ -22,9 +19,6 @@ pub enum Resolved {
         /// The stored object to delete after the handler succeeded.
         claim: Option<Claim>,
     },
-    /// A reference whose object is gone: the message was handled and its object deleted before
-    /// the platform's ack was lost. Report success without calling the handler.
-    AlreadyHandled,
 }
 
 /// A claimed message's stored object, to delete once the message is handled.
@@ -41,7 +35,8 @@ impl Claim {
     }
 
     /// Deletes the object: call after the handler succeeded. A failure is logged and left to the
-    /// bucket's lifecycle rule — the message was handled, and a redelivery finds it handled.
+    /// bucket's lifecycle rule. A redelivery after a lost ack then fails (its object is gone) and
+    /// ends in the dead-letter queue: a visible duplicate, never a silent drop.
     pub async fn release(self) {
         super::delete_quietly(&self.bucket, &self.key).await;
     }
@@ -56,7 +51,8 @@ impl Claim {
 /// dead-letter policy applies): a reference on a queue whose binding has no `claim_check`
 /// (`Unsupported`, naming the variable), one naming another bucket or a key outside
 /// [`KEY_PREFIX`](super::KEY_PREFIX) (`PermissionDenied`), a malformed one or an object that does
-/// not match it (`Malformed`), a failed fetch (as the bucket reports it).
+/// not match it (`Malformed`), an object that is gone (`NotFound`: never taken as handled), a
+/// failed fetch (as the bucket reports it).
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -99,10 +95,7 @@ pub async fn resolve(env: &Env, queue: &str, event: cloudevents::Event) -> Resul
         .check_bucket(driver.bucket_name())
         .map_err(context)?;
     let bucket = driver.bucket().clone();
-    let Some(message) = super::fetch(&bucket, &reference).await.map_err(context)? else {
-        super::warn_already_handled(queue, event.id(), &reference.key);
-        return Ok(Resolved::AlreadyHandled);
-    };
+    let message = super::fetch(&bucket, &reference).await.map_err(context)?;
     let mut event = event;
     let content_type = reference
         .content_type
