@@ -48,3 +48,43 @@ fn binary_mode_refuses_what_is_not_a_cloudevent() {
         ErrorKind::Malformed
     );
 }
+
+#[test]
+fn binary_mode_keeps_json_data_json_and_reads_names_in_any_case() {
+    // JSON data without a content type: JSON on the other side, as through SNS or memory.
+    let event = EventBuilderV10::new()
+        .id("1")
+        .source("shop")
+        .ty("order.placed")
+        .build()
+        .map(|mut e| {
+            e.set_data_unchecked(serde_json::json!({"total": 3}));
+            e
+        })
+        .unwrap();
+    let (attributes, payload) = to_binary(&event);
+    assert_eq!(attributes["content-type"], "application/json");
+    let back = from_binary(&attributes, &payload).unwrap();
+    assert_eq!(
+        back.data(),
+        Some(&cloudevents::Data::Json(serde_json::json!({"total": 3})))
+    );
+    // Names as another publisher may write them.
+    let upper: BTreeMap<String, String> = [
+        ("CE-SpecVersion", "1.0"),
+        ("CE-ID", "2"),
+        ("CE-Source", "shop"),
+        ("CE-Type", "order.placed"),
+        ("CE-Tenant", "acme"),
+        ("Content-Type", "application/json"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let read = from_binary(&upper, br#"{"total":4}"#).unwrap();
+    assert_eq!(read.extension("tenant").unwrap().to_string(), "acme");
+    assert_eq!(
+        read.data(),
+        Some(&cloudevents::Data::Json(serde_json::json!({"total": 4})))
+    );
+}

@@ -88,6 +88,13 @@ pub fn to_binary(event: &cloudevents::Event) -> (BTreeMap<String, String>, Vec<u
             }
         }
     }
+    // JSON data without a content type is JSON on the wire too (CloudEvents' JSON format implies
+    // `application/json`), so a subscriber reads the same data as through SNS or memory.
+    if matches!(event.data(), Some(Data::Json(_))) {
+        attributes
+            .entry(BINARY_CONTENT_TYPE.to_owned())
+            .or_insert_with(|| "application/json".to_owned());
+    }
     let payload = match event.data() {
         Some(Data::Binary(b)) => b.clone(),
         Some(Data::String(s)) => s.clone().into_bytes(),
@@ -99,12 +106,18 @@ pub fn to_binary(event: &cloudevents::Event) -> (BTreeMap<String, String>, Vec<u
 
 /// An event read from binary mode: `ce-` attributes, `content-type`, and the payload as its data
 /// (JSON when the content type says so and it parses, text when UTF-8, else bytes). Attributes
-/// without the prefix are not the event's and are ignored. A message that lacks a required
-/// attribute (`ce-id`, `ce-source`, `ce-type`, `ce-specversion` 1.0) is `Malformed`.
+/// without the prefix are not the event's and are ignored; names are read case-insensitively
+/// (`Content-Type`, `CE-Type`), as the Pub/Sub protocol binding defines them. A message that lacks
+/// a required attribute (`ce-id`, `ce-source`, `ce-type`, `ce-specversion` 1.0) is `Malformed`.
 pub fn from_binary(
     attributes: &BTreeMap<String, String>,
     payload: &[u8],
 ) -> Result<cloudevents::Event> {
+    let lowered: BTreeMap<String, String> = attributes
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let attributes = &lowered;
     let get = |name: &str| attributes.get(&format!("{BINARY_PREFIX}{name}"));
     let malformed = |what: String| Error::new(ErrorKind::Malformed, what);
     match get("specversion").map(String::as_str) {
