@@ -159,13 +159,25 @@ macro_rules! conformance_tests {
     (@all $attrs:tt $fixture:expr; $($check:ident),* $(,)?) => {
         $( $crate::conformance_tests!(@one $attrs $fixture; $check); )*
     };
-    (@one [$(#[$attr:meta])*] $fixture:expr; $check:ident) => {
+    (@one $attrs:tt $fixture:expr; $check:ident) => {
+        $crate::__conformance_check!($attrs $fixture; ; $check);
+    };
+}
+
+/// One check as a `#[tokio::test]` on a fresh fixture, failing if it hangs past
+/// [`CHECK_TIMEOUT`]: what every conformance macro expands each check to (`$module` is the check's
+/// module under `conformance`, empty for the suite's own).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_check {
+    ([$(#[$attr:meta])*] $fixture:expr; $($module:ident)::*; $check:ident) => {
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
         $(#[$attr])*
         async fn $check() {
             let fixture = $fixture;
             let limit = $crate::conformance::CHECK_TIMEOUT;
-            if ::tokio::time::timeout(limit, $crate::conformance::$check(&fixture)).await.is_err() {
+            let check = $crate::conformance::$($module::)*$check(&fixture);
+            if ::tokio::time::timeout(limit, check).await.is_err() {
                 panic!("{} did not finish in {limit:?}", stringify!($check));
             }
         }

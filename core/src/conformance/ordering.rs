@@ -256,16 +256,7 @@ macro_rules! ordering_conformance_tests {
     (@all $attrs:tt $fixture:expr; $($check:ident),* $(,)?) => {
         $( $crate::ordering_conformance_tests!(@one $attrs $fixture; $check); )*
     };
-    (@one [$(#[$attr:meta])*] $fixture:expr; $check:ident) => {
-        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        $(#[$attr])*
-        async fn $check() {
-            let fixture = $fixture;
-            let limit = $crate::conformance::CHECK_TIMEOUT;
-            let check = $crate::conformance::ordering::$check(&fixture);
-            if ::tokio::time::timeout(limit, check).await.is_err() {
-                panic!("{} did not finish in {limit:?}", stringify!($check));
-            }
-        }
+    (@one $attrs:tt $fixture:expr; $check:ident) => {
+        $crate::__conformance_check!($attrs $fixture; ordering; $check);
     };
 }

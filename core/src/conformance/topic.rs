@@ -224,18 +224,7 @@ macro_rules! conformance_topic_tests {
     (@all $attrs:tt $fixture:expr; $($check:ident),* $(,)?) => {
         $( $crate::conformance_topic_tests!(@one $attrs $fixture; $check); )*
     };
-    (@one [$(#[$attr:meta])*] $fixture:expr; $check:ident) => {
-        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        $(#[$attr])*
-        async fn $check() {
-            let fixture = $fixture;
-            let limit = $crate::conformance::CHECK_TIMEOUT;
-            if ::tokio::time::timeout(limit, $crate::conformance::topic::$check(&fixture))
-                .await
-                .is_err()
-            {
-                panic!("{} did not finish in {limit:?}", stringify!($check));
-            }
-        }
+    (@one $attrs:tt $fixture:expr; $check:ident) => {
+        $crate::__conformance_check!($attrs $fixture; topic; $check);
     };
 }

@@ -58,6 +58,22 @@ fn created() -> BlobEventKind {
     BlobEventKind::Created
 }
 
+/// An ETag as the blob APIs (and so [`Bucket::head`](crate::Bucket::head)) write it, quoted;
+/// platform notifications (S3, EventBridge, Event Grid) often carry it bare.
+///
+/// ```
+/// use cloudport_core::event::quoted_etag;
+/// assert_eq!(quoted_etag("abc"), "\"abc\"");
+/// assert_eq!(quoted_etag("\"abc\""), "\"abc\"");
+/// ```
+pub fn quoted_etag(etag: &str) -> String {
+    if etag.starts_with('"') {
+        etag.to_owned()
+    } else {
+        format!("\"{etag}\"")
+    }
+}
+
 impl BlobEvent {
     fn new(kind: BlobEventKind, bucket: impl Into<String>, key: impl Into<String>) -> Self {
         Self {

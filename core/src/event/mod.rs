@@ -20,7 +20,7 @@ mod queue;
 mod render;
 mod schedule;
 
-pub use blob::{BlobEvent, BlobEventKind};
+pub use blob::{BlobEvent, BlobEventKind, quoted_etag};
 pub use http::{CloudEventRequest, MAX_EVENT_BYTES, carries_cloudevent};
 pub use queue::QueueMessage;
 pub use render::to_structured_json;

@@ -67,11 +67,7 @@ pub fn blob_event(
         None => Some(blob_content_len(inv.data(binding)?)?),
     };
     let etag = match properties.etag.as_ref().map(unwrap_encoded) {
-        Some(Value::String(e)) if !e.is_empty() => Some(if e.starts_with('"') {
-            e
-        } else {
-            format!("\"{e}\"")
-        }),
+        Some(Value::String(e)) if !e.is_empty() => Some(cloudport_core::event::quoted_etag(&e)),
         _ => None,
     };
     let time = properties

@@ -107,13 +107,7 @@ impl StorageBlobEvent {
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
         };
-        let etag = text("eTag").map(|e| {
-            if e.starts_with('"') {
-                e.to_owned()
-            } else {
-                format!("\"{e}\"")
-            }
-        });
+        let etag = text("eTag").map(cloudport_core::event::quoted_etag);
         let version = if self.created {
             etag.as_deref().map(|e| e.trim_matches('"').to_owned())
         } else {

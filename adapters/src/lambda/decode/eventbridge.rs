@@ -153,13 +153,7 @@ fn s3_object_event(
         .get("etag")
         .and_then(|e| e.as_str())
         .filter(|e| !e.is_empty())
-        .map(|e| {
-            if e.starts_with('"') {
-                e.to_owned()
-            } else {
-                format!("\"{e}\"")
-            }
-        });
+        .map(cloudport_core::event::quoted_etag);
     let blob = blob.with_etag(etag).with_time(event.time);
     let source = format!("arn:aws:s3:::{native}");
     Some((

@@ -40,6 +40,8 @@ use std::collections::HashMap;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use cloudport_core::{Error, ErrorKind, Result};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::request::HttpEvent;
 
@@ -53,6 +55,31 @@ pub use sqs::{SqsBatch, Undecodable, sqs_events};
 
 #[cfg(doc)]
 use cloudport_core::Trigger;
+
+/// The `Records` of an S3 or SNS invocation, each kept as the platform wrote it and decoded one
+/// by one ([`s3_event`], [`sns_event`]), so one malformed record does not hide the others.
+#[derive(Debug, Deserialize)]
+pub struct Records {
+    #[serde(rename = "Records")]
+    records: Vec<Box<RawValue>>,
+}
+
+impl Records {
+    /// The records, in order, as raw JSON.
+    pub fn records(&self) -> impl Iterator<Item = &RawValue> {
+        self.records.iter().map(AsRef::as_ref)
+    }
+
+    /// How many records the invocation holds.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
 
 /// A decoded Lambda invocation payload.
 #[derive(Debug)]

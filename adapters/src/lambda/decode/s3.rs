@@ -6,35 +6,13 @@
 use aws_lambda_events::s3::S3EventRecord;
 use cloudport_core::event::BlobEvent;
 use cloudport_core::{Error, ErrorKind, Result, Trigger};
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{Names, malformed};
 
 /// S3 event notifications, each record kept as S3 wrote it (decoded one by one by [`s3_event`]),
 /// so a record of a kind cloudport has no portable event for reaches the app unchanged.
-#[derive(Debug, Deserialize)]
-pub struct S3Notification {
-    #[serde(rename = "Records")]
-    records: Vec<Box<RawValue>>,
-}
-
-impl S3Notification {
-    /// The records, in order, as raw JSON.
-    pub fn records(&self) -> impl Iterator<Item = &RawValue> {
-        self.records.iter().map(AsRef::as_ref)
-    }
-
-    /// How many records the notification holds.
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    /// Whether the notification is empty.
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-}
+pub type S3Notification = super::Records;
 
 /// S3 keys in notifications are URL-encoded, with `+` for spaces.
 fn decode_key(key: &str) -> String {
@@ -84,13 +62,12 @@ pub fn s3_event(record: &RawValue, names: &Names) -> Result<(Trigger, cloudevent
         return other_s3_event(record, &parsed, bucket, &key, source);
     };
     // Notifications carry the ETag bare; the S3 API (and so `Bucket::head`) quotes it.
-    let etag = parsed.s3.object.e_tag.as_ref().map(|e| {
-        if e.starts_with('"') {
-            e.clone()
-        } else {
-            format!("\"{e}\"")
-        }
-    });
+    let etag = parsed
+        .s3
+        .object
+        .e_tag
+        .as_deref()
+        .map(cloudport_core::event::quoted_etag);
     let ev = ev.with_etag(etag).with_time(Some(parsed.event_time));
     let id = format!(
         "{native_bucket}/{key}/{}",

@@ -67,28 +67,7 @@ const SUBSCRIPTION_EXTENSION: &str = "awssubscriptionarn";
 
 /// SNS notifications delivered to Lambda, each record kept as SNS wrote it (decoded one by one by
 /// [`sns_event`], so one malformed record does not hide the others).
-#[derive(Debug, Deserialize)]
-pub struct SnsNotification {
-    #[serde(rename = "Records")]
-    records: Vec<Box<RawValue>>,
-}
-
-impl SnsNotification {
-    /// The records, in order, as raw JSON.
-    pub fn records(&self) -> impl Iterator<Item = &RawValue> {
-        self.records.iter().map(AsRef::as_ref)
-    }
-
-    /// How many records the notification holds.
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    /// Whether the notification is empty.
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-}
+pub type SnsNotification = super::Records;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
